@@ -1,0 +1,302 @@
+using System;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LossDsl;
+
+/// <summary>
+/// Common loss terms, written so that they can sit inside a training step: each returns a scalar
+/// (0-dim) tensor that carries autograd, reads only tensor metadata on the host (no
+/// synchronisation with the device), and leaves no intermediate tensor alive — only the result
+/// survives, in the caller's dispose scope.
+/// </summary>
+/// <remarks>
+/// Softmax-based and similarity terms are computed in at least float32: float16 and bfloat16
+/// inputs are upcast to float32 and the result is float32; float64 inputs stay float64.
+/// "Positions" are all dimensions but the last, flattened; means are taken over positions.
+/// </remarks>
+public static class Losses
+{
+    /// <summary>
+    /// Cross-entropy between <paramref name="logits"/> and <paramref name="labels"/>, averaged over
+    /// the positions that are kept.
+    /// </summary>
+    /// <param name="logits">Unnormalised scores of shape [..., C], floating point.</param>
+    /// <param name="labels">
+    /// Either class indices (int64 or int32) of shape [...] — the logits' shape without its last
+    /// dimension — or floating-point class probabilities (for example one-hot rows) of the same
+    /// shape as <paramref name="logits"/>. Index values are not range-checked on the host, since
+    /// that would need a synchronisation.
+    /// </param>
+    /// <param name="ignoreIndex">
+    /// Positions whose class index equals this value are excluded from the loss and the mean.
+    /// Applies to index labels only.
+    /// </param>
+    /// <param name="mask">
+    /// Optional tensor of shape [...] (bool or numeric); positions where it is zero or false are
+    /// excluded from the loss and the mean.
+    /// </param>
+    /// <returns>
+    /// The sum of per-position losses over kept positions divided by max(kept count, 1): zero, not
+    /// NaN, when every position is excluded. float32, or float64 when an input is float64.
+    /// </returns>
+    /// <exception cref="ArgumentNullException"><paramref name="logits"/> or <paramref name="labels"/> is null.</exception>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
+    public static Tensor CrossEntropy(Tensor logits, Tensor labels, long ignoreIndex = -100, Tensor? mask = null)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(labels);
+        RequireFloating(logits, "logits", nameof(logits));
+        RequireAtLeastOneDim(logits, "logits", nameof(logits));
+        RequireSameDevice(logits, "logits", labels, "labels", nameof(labels));
+
+        long[] positionShape = logits.shape[..^1];
+        bool indexLabels = labels.dtype is ScalarType.Int64 or ScalarType.Int32;
+        if (indexLabels)
+        {
+            if (!SameShape(labels.shape, positionShape))
+            {
+                throw new ArgumentException(
+                    $"class-index labels {FormatShape(labels.shape)} must have the shape of logits {FormatShape(logits.shape)} " +
+                    $"without its last dimension, {FormatShape(positionShape)}.",
+                    nameof(labels));
+            }
+        }
+        else if (IsFloating(labels.dtype))
+        {
+            if (!SameShape(labels.shape, logits.shape))
+            {
+                throw new ArgumentException(
+                    $"probability labels {FormatShape(labels.shape)} and logits {FormatShape(logits.shape)} must have the same shape " +
+                    $"(class-index labels, int64 or int32, would have shape {FormatShape(positionShape)}).",
+                    nameof(labels));
+            }
+        }
+        else
+        {
+            throw new ArgumentException(
+                $"the dtype of labels {FormatShape(labels.shape)} is {labels.dtype}; expected class indices (Int64 or Int32) " +
+                "or probabilities (Float16, BFloat16, Float32 or Float64).",
+                nameof(labels));
+        }
+
+        if (mask is not null)
+        {
+            RequireSameDevice(logits, "logits", mask, "mask", nameof(mask));
+            if (!SameShape(mask.shape, positionShape))
+            {
+                throw new ArgumentException(
+                    $"mask {FormatShape(mask.shape)} must have the shape of logits {FormatShape(logits.shape)} " +
+                    $"without its last dimension, {FormatShape(positionShape)}.",
+                    nameof(mask));
+            }
+            if (mask.is_complex())
+            {
+                throw new ArgumentException($"the dtype of mask {FormatShape(mask.shape)} is {mask.dtype}; expected Bool or a real number type.", nameof(mask));
+            }
+        }
+
+        using var scope = NewDisposeScope();
+        ScalarType computeType = indexLabels ? ComputeType(logits.dtype) : ComputeType(logits.dtype, labels.dtype);
+        var logProbs = nn.functional.log_softmax(logits.to(computeType), -1);
+
+        Tensor perPosition;
+        Tensor? dropped = null;
+        if (indexLabels)
+        {
+            var index = labels.to(ScalarType.Int64);
+            dropped = index.eq(ignoreIndex);
+            // Ignored positions gather class 0 (any valid index would do) and are dropped below.
+            var safeIndex = index.masked_fill(dropped, 0);
+            perPosition = logProbs.gather(-1, safeIndex.unsqueeze(-1)).squeeze(-1).neg();
+        }
+        else
+        {
+            var target = labels.to(computeType);
+            // A zero probability contributes zero even where log p is -inf (0 * -inf would be NaN).
+            perPosition = (target * logProbs).masked_fill(target.eq(0), 0).sum(-1).neg();
+        }
+
+        if (mask is not null)
+        {
+            var maskDropped = mask.eq(0);
+            dropped = dropped is null ? maskDropped : dropped.bitwise_or(maskDropped);
+        }
+
+        long positions = Count(positionShape);
+        Tensor loss;
+        if (dropped is null)
+        {
+            loss = perPosition.sum() / (double)Math.Max(positions, 1L);
+        }
+        else
+        {
+            // masked_fill, not multiplication: a dropped position's loss may be inf or NaN.
+            var total = perPosition.masked_fill(dropped, 0).sum();
+            var kept = dropped.sum().neg().add(positions).to(computeType).clamp_min(1);
+            loss = total / kept;
+        }
+        return scope.MoveToOuter(loss);
+    }
+
+    /// <summary>
+    /// Knowledge-distillation loss: KL(teacher_T ‖ student_T) × T², where
+    /// p_T = softmax(logits / T) along the last dimension, averaged over positions.
+    /// </summary>
+    /// <param name="studentLogits">Student scores of shape [..., C], floating point, at least 1-dim.</param>
+    /// <param name="teacherLogits">
+    /// Teacher scores of the same shape. Treated as a target: the loss uses a detached copy, so no
+    /// gradient reaches the teacher.
+    /// </param>
+    /// <param name="temperature">Softening temperature T; finite and greater than zero.</param>
+    /// <returns>
+    /// Mean over positions of Σ p_t (log p_t − log p_s), times T². Computed in log space; classes
+    /// whose teacher probability is zero contribute zero even where the student's log probability
+    /// is −∞. float32, or float64 when an input is float64.
+    /// </returns>
+    /// <exception cref="ArgumentNullException">A logits tensor is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is not finite and positive.</exception>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
+    public static Tensor SoftTargetKl(Tensor studentLogits, Tensor teacherLogits, double temperature)
+    {
+        ArgumentNullException.ThrowIfNull(studentLogits);
+        ArgumentNullException.ThrowIfNull(teacherLogits);
+        if (!double.IsFinite(temperature) || temperature <= 0)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(temperature), temperature, $"temperature must be finite and greater than zero, but it is {temperature}.");
+        }
+        RequireFloating(studentLogits, "student logits", nameof(studentLogits));
+        RequireFloating(teacherLogits, "teacher logits", nameof(teacherLogits));
+        RequireSameShape(studentLogits, "student logits", teacherLogits, "teacher logits", nameof(teacherLogits));
+        RequireAtLeastOneDim(studentLogits, "student logits", nameof(studentLogits));
+        RequireSameDevice(studentLogits, "student logits", teacherLogits, "teacher logits", nameof(teacherLogits));
+
+        using var scope = NewDisposeScope();
+        ScalarType computeType = ComputeType(studentLogits.dtype, teacherLogits.dtype);
+        var studentLogProbs = nn.functional.log_softmax(studentLogits.to(computeType) / temperature, -1);
+        var teacherLogProbs = nn.functional.log_softmax(teacherLogits.detach().to(computeType) / temperature, -1);
+        var teacherProbs = teacherLogProbs.exp();
+        // Where p_t is 0, the term is 0; without the fill, (-inf) - (-inf) would make it NaN.
+        var terms = (teacherProbs * (teacherLogProbs - studentLogProbs)).masked_fill(teacherProbs.eq(0), 0);
+        long positions = Math.Max(Count(studentLogits.shape[..^1]), 1L);
+        var loss = terms.sum() * (temperature * temperature / positions);
+        return scope.MoveToOuter(loss);
+    }
+
+    /// <summary>
+    /// Cosine distance: the mean over positions of 1 − cos(a, b), the cosine taken along the last
+    /// dimension as <c>torch.nn.functional.cosine_similarity</c> does with eps = 1e-8.
+    /// </summary>
+    /// <param name="a">Vectors of shape [..., D], floating point, at least 1-dim.</param>
+    /// <param name="b">Vectors of the same shape as <paramref name="a"/>.</param>
+    /// <returns>A scalar in [0, 2]; float32, or float64 when an input is float64.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="a"/> or <paramref name="b"/> is null.</exception>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
+    public static Tensor CosineDistance(Tensor a, Tensor b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        RequireFloating(a, "a", nameof(a));
+        RequireFloating(b, "b", nameof(b));
+        RequireSameShape(a, "a", b, "b", nameof(b));
+        RequireAtLeastOneDim(a, "a", nameof(a));
+        RequireSameDevice(a, "a", b, "b", nameof(b));
+
+        using var scope = NewDisposeScope();
+        ScalarType computeType = ComputeType(a.dtype, b.dtype);
+        var cosine = nn.functional.cosine_similarity(a.to(computeType), b.to(computeType), dim: -1, eps: 1e-8);
+        long positions = Math.Max(Count(a.shape[..^1]), 1L);
+        var loss = cosine.neg().add(1).sum() / (double)positions;
+        return scope.MoveToOuter(loss);
+    }
+
+    /// <summary>Mean squared error over all elements of <paramref name="a"/> and <paramref name="b"/>.</summary>
+    /// <param name="a">Floating-point values of any shape.</param>
+    /// <param name="b">Values of the same shape as <paramref name="a"/>.</param>
+    /// <returns>
+    /// mean((a − b)²), zero for empty inputs. Computed, like the other terms, in at least float32
+    /// (so float16 squares cannot overflow); float64 when an input is float64.
+    /// </returns>
+    /// <exception cref="ArgumentNullException"><paramref name="a"/> or <paramref name="b"/> is null.</exception>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
+    public static Tensor Mse(Tensor a, Tensor b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        RequireFloating(a, "a", nameof(a));
+        RequireFloating(b, "b", nameof(b));
+        RequireSameShape(a, "a", b, "b", nameof(b));
+        RequireSameDevice(a, "a", b, "b", nameof(b));
+
+        using var scope = NewDisposeScope();
+        ScalarType computeType = ComputeType(a.dtype, b.dtype);
+        var difference = a.to(computeType) - b.to(computeType);
+        var loss = difference.square().sum() / (double)Math.Max(Count(a.shape), 1L);
+        return scope.MoveToOuter(loss);
+    }
+
+    // ---- Validation and dtype helpers: metadata only, never a host synchronisation. ----
+
+    private static bool IsFloating(ScalarType type) =>
+        type is ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float32 or ScalarType.Float64;
+
+    /// <summary>float64 if any input is float64, otherwise float32 (float16/bfloat16 are upcast).</summary>
+    private static ScalarType ComputeType(ScalarType first, ScalarType second = ScalarType.Float32) =>
+        first == ScalarType.Float64 || second == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+
+    private static void RequireFloating(Tensor value, string description, string paramName)
+    {
+        if (!IsFloating(value.dtype))
+        {
+            throw new ArgumentException(
+                $"the dtype of {description} {FormatShape(value.shape)} is {value.dtype}; expected Float16, BFloat16, Float32 or Float64.",
+                paramName);
+        }
+    }
+
+    private static void RequireAtLeastOneDim(Tensor value, string description, string paramName)
+    {
+        if (value.Dimensions < 1)
+        {
+            throw new ArgumentException(
+                $"{description} {FormatShape(value.shape)} must have at least one dimension: the last one is reduced over.",
+                paramName);
+        }
+    }
+
+    private static void RequireSameShape(Tensor first, string firstDescription, Tensor second, string secondDescription, string paramName)
+    {
+        if (!SameShape(first.shape, second.shape))
+        {
+            throw new ArgumentException(
+                $"{firstDescription} {FormatShape(first.shape)} and {secondDescription} {FormatShape(second.shape)} must have the same shape.",
+                paramName);
+        }
+    }
+
+    private static void RequireSameDevice(Tensor first, string firstDescription, Tensor second, string secondDescription, string paramName)
+    {
+        if (first.device_type != second.device_type || first.device_index != second.device_index)
+        {
+            throw new ArgumentException(
+                $"{firstDescription} {FormatShape(first.shape)} on {first.device} and {secondDescription} {FormatShape(second.shape)} " +
+                $"on {second.device} must be on the same device.",
+                paramName);
+        }
+    }
+
+    private static bool SameShape(long[] first, long[] second) => first.AsSpan().SequenceEqual(second);
+
+    private static long Count(long[] shape)
+    {
+        long count = 1;
+        foreach (long size in shape)
+        {
+            count *= size;
+        }
+        return count;
+    }
+
+    private static string FormatShape(long[] shape) => $"[{string.Join(", ", shape)}]";
+}
