@@ -1,0 +1,39 @@
+using System.Collections.Generic;
+
+namespace LossDsl.Generators.Binding;
+
+// What the binder needs to know about the declarations around a formula, extracted from the
+// symbols by the parser. These live only inside the transform; they never reach the cache.
+
+internal enum ValueKind
+{
+    Tensor,
+    Number,
+    Other,
+}
+
+/// <summary>A parameter of the [Loss] method, or of a [Term] method.</summary>
+internal sealed record ParameterInfo(string Name, string Type, ValueKind Kind, bool IsDouble);
+
+/// <summary>A [Term] method of the loss type.</summary>
+internal sealed record TermInfo(
+    string Name,
+    bool IsStatic,
+    bool IsGeneric,
+    bool ReturnsTensor,
+    string ReturnType,
+    IReadOnlyList<ParameterInfo> Parameters);
+
+/// <summary>A field or property of the loss type (or its bases) a formula may read.</summary>
+internal sealed record MemberInfo(string Name, string Type, ValueKind Kind, bool IsDouble, bool IsStatic);
+
+/// <summary>Everything around one [Loss] method.</summary>
+internal sealed record LossDeclaration(
+    string TypeName,
+    string MethodName,
+    bool IsStatic,
+    IReadOnlyList<ParameterInfo> Parameters,
+    IReadOnlyDictionary<string, TermInfo> Terms,
+    IReadOnlyDictionary<string, MemberInfo> Members,
+    IReadOnlyCollection<string> OtherMethodNames,
+    string? MetricsPrefix);

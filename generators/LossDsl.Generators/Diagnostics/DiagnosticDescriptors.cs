@@ -1,0 +1,105 @@
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis;
+
+namespace LossDsl.Generators.Diagnostics;
+
+/// <summary>
+/// Every diagnostic the generator reports. IDs are stable: they are documented in
+/// docs/diagnostics.md and listed in AnalyzerReleases.*.md. Declarations first (LD00xx),
+/// then the formula (LD01xx), then the members a formula uses (LD02xx).
+/// </summary>
+internal static class DiagnosticDescriptors
+{
+    private const string Category = "LossDsl";
+
+    public static readonly DiagnosticDescriptor TypeNotPartial = Error(
+        "LD0001", "Loss type must be partial",
+        "Type '{0}' must be declared partial because it contains the [Loss] method '{1}'");
+
+    public static readonly DiagnosticDescriptor LossMethodNotPartial = Error(
+        "LD0002", "[Loss] method must be a partial declaration",
+        "[Loss] method '{0}' must be declared partial, without a body, so that LossDsl can implement it");
+
+    public static readonly DiagnosticDescriptor LossMethodGeneric = Error(
+        "LD0003", "[Loss] method must not be generic",
+        "[Loss] method '{0}' must not be generic");
+
+    public static readonly DiagnosticDescriptor InvalidReturnType = Error(
+        "LD0004", "[Loss] method has an unsupported return type",
+        "[Loss] method '{0}' returns '{1}'; return TorchSharp's Tensor for the loss only, or a type name that does not exist yet for LossDsl to generate as the result");
+
+    public static readonly DiagnosticDescriptor StaticLossUsesInstanceMember = Error(
+        "LD0005", "Static [Loss] method uses an instance member",
+        "Static [Loss] method '{0}' cannot use the instance member '{1}'");
+
+    public static readonly DiagnosticDescriptor FormulaSyntax = Error(
+        "LD0101", "Formula syntax error",
+        "Formula syntax error: {0}");
+
+    public static readonly DiagnosticDescriptor EmptyFormula = Error(
+        "LD0102", "Formula is empty",
+        "The formula of [Loss] method '{0}' has no bindings; write at least one, such as 'Total = Hard + Soft'");
+
+    public static readonly DiagnosticDescriptor UnknownName = Error(
+        "LD0103", "Unknown name in formula",
+        "'{0}' is not a binding, [Term] method, parameter or numeric member of '{1}'{2}");
+
+    public static readonly DiagnosticDescriptor DuplicateBinding = Error(
+        "LD0104", "Name bound twice",
+        "'{0}' is already {1}; give this binding another name");
+
+    public static readonly DiagnosticDescriptor AmbiguousName = Error(
+        "LD0105", "Ambiguous name in formula",
+        "'{0}' is ambiguous: it names {1}");
+
+    public static readonly DiagnosticDescriptor UsedBeforeDefined = Error(
+        "LD0106", "Binding used before it is defined",
+        "Binding '{0}' is used before it is defined; move its definition above this line");
+
+    public static readonly DiagnosticDescriptor InvalidCall = Error(
+        "LD0107", "Invalid function call",
+        "{0}");
+
+    public static readonly DiagnosticDescriptor InvalidBalance = Error(
+        "LD0108", "Invalid Balance",
+        "{0}");
+
+    public static readonly DiagnosticDescriptor LossNotTensor = Error(
+        "LD0109", "Loss has no tensor",
+        "The loss '{0}' (the formula's last binding) must involve a tensor, but it is a plain number");
+
+    public static readonly DiagnosticDescriptor InvalidTerm = Error(
+        "LD0201", "Invalid [Term] method",
+        "[Term] method '{0}' {1}");
+
+    public static readonly DiagnosticDescriptor NonNumericValue = Error(
+        "LD0202", "Value in formula is not a number or tensor",
+        "'{0}' has type '{1}'; a formula can use a value only if it is a double, float, int, long or a 0-dim Tensor");
+
+    private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = new()
+    {
+        [TypeNotPartial.Id] = TypeNotPartial,
+        [LossMethodNotPartial.Id] = LossMethodNotPartial,
+        [LossMethodGeneric.Id] = LossMethodGeneric,
+        [InvalidReturnType.Id] = InvalidReturnType,
+        [StaticLossUsesInstanceMember.Id] = StaticLossUsesInstanceMember,
+        [FormulaSyntax.Id] = FormulaSyntax,
+        [EmptyFormula.Id] = EmptyFormula,
+        [UnknownName.Id] = UnknownName,
+        [DuplicateBinding.Id] = DuplicateBinding,
+        [AmbiguousName.Id] = AmbiguousName,
+        [UsedBeforeDefined.Id] = UsedBeforeDefined,
+        [InvalidCall.Id] = InvalidCall,
+        [InvalidBalance.Id] = InvalidBalance,
+        [LossNotTensor.Id] = LossNotTensor,
+        [InvalidTerm.Id] = InvalidTerm,
+        [NonNumericValue.Id] = NonNumericValue,
+    };
+
+    public static IEnumerable<DiagnosticDescriptor> All => s_byId.Values;
+
+    public static DiagnosticDescriptor ById(string id) => s_byId[id];
+
+    private static DiagnosticDescriptor Error(string id, string title, string message)
+        => new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+}

@@ -1,0 +1,71 @@
+namespace LossDsl.Generators.Model;
+
+// The bound computation of a [Loss] method, in evaluation order. The binder decides what is
+// computed and in which order (each term once, each stop-gradient and scale once); the emitter
+// decides how each step is written in TorchSharp.
+
+internal abstract record PlanStep;
+
+/// <summary><c>// Kd = Soft + Balance(Feature, to: Soft)</c> before the steps of a formula line.</summary>
+internal sealed record CommentStep(string Text) : PlanStep;
+
+/// <summary>Calls a [Term] method once and checks that it returned a 0-dim tensor.</summary>
+internal sealed record TermStep(string Variable, string Receiver, string Method, EquatableArray<string> Arguments) : PlanStep;
+
+/// <summary>Reads a Tensor parameter or member once and checks that it is 0-dim.</summary>
+internal sealed record ExternalTensorStep(string Variable, string Expression, string Name, string Kind) : PlanStep;
+
+/// <summary><c>|sg(x)|</c>: the detached magnitude a scale is built from.</summary>
+internal sealed record MagnitudeStep(string Variable, string Source) : PlanStep;
+
+/// <summary><c>sg(x)</c> for an explicit <c>Detach(x)</c>.</summary>
+internal sealed record DetachStep(string Variable, string Source) : PlanStep;
+
+/// <summary>
+/// The scale of <c>Balance(x, to: y)</c>: |sg(y)| / |sg(x)| where both exceed <see cref="Epsilon"/>,
+/// clamped to [Min, Max] when given, else 1. Built from detached magnitudes only.
+/// </summary>
+internal sealed record ScaleStep(string Variable, string SourceMagnitude, string TargetMagnitude, string Epsilon, string? Min, string? Max) : PlanStep;
+
+/// <summary>A tensor value: a binding of the formula, or an operand materialised for Balance or Detach.</summary>
+internal sealed record TensorStep(string Variable, TensorExpr Value) : PlanStep;
+
+/// <summary>A binding that is a plain number (no tensor in it).</summary>
+internal sealed record NumberStep(string Variable, string Expression) : PlanStep;
+
+/// <summary>Operations of a lowered tensor expression; fused forms come from the binder's pattern matching.</summary>
+internal enum TensorOp
+{
+    Variable,
+    Alias,       // Left.alias(): the result gets its own handle to a value it must not dispose twice
+    Add,         // Left + Right
+    Subtract,    // Left - Right
+    Multiply,    // Left * Right
+    Divide,      // Left / Right
+    Negate,      // -Left
+    AddNumber,   // Left + Number
+    NumberMinus, // Number - Left
+    MulNumber,   // Left * Number
+    DivNumber,   // Left / Number
+    NumberDiv,   // Number / Left
+    AddScaled,   // Left + Number * Right            (add with alpha)
+    AddProduct,  // Left + Number * Right * Scale    (addcmul)
+    Product,     // Left * Scale                     (a balanced value on its own)
+}
+
+/// <summary>
+/// A lowered tensor expression. <see cref="Code"/> and <see cref="Display"/> name a variable (for
+/// <see cref="TensorOp.Variable"/> and the scale of products); <see cref="Number"/> is the C#
+/// expression of a numeric operand and <see cref="NumberDisplay"/> how the formula writes it.
+/// </summary>
+internal sealed record TensorExpr(
+    TensorOp Op,
+    TensorExpr? Left = null,
+    TensorExpr? Right = null,
+    string? Code = null,
+    string? Display = null,
+    string? Number = null,
+    string? NumberDisplay = null)
+{
+    public static TensorExpr Var(string code, string display) => new(TensorOp.Variable, Code: code, Display: display);
+}
