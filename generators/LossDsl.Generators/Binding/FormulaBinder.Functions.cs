@@ -138,8 +138,9 @@ internal sealed partial class FormulaBinder
         {
             string xMagnitude = Magnitude(xVar);
             string yMagnitude = Magnitude(yVar);
-            string property = ClaimProperty(IsPlainName(xVar.Display!)
-                ? (_properties.Contains(xVar.Display + "Scale") && IsPlainName(yVar.Display!) ? $"{xVar.Display}To{yVar.Display}Scale" : $"{xVar.Display}Scale")
+            string xName = Naming.Pascal(xVar.Display!), yName = Naming.Pascal(yVar.Display!);
+            string property = ClaimProperty(IsPlainName(xName)
+                ? (_properties.Contains(xName + "Scale") && IsPlainName(yName) ? $"{xName}To{yName}Scale" : $"{xName}Scale")
                 : "BalanceScale");
             string variable = _locals.Allocate(Naming.Camel(property));
             _steps.Add(new ScaleStep(variable, xMagnitude, yMagnitude, eps, minText, maxText));

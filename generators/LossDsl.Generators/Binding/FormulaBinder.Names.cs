@@ -103,7 +103,7 @@ internal sealed partial class FormulaBinder
 
         string variable = _locals.Allocate(Naming.Identifier(Naming.Camel(term.Name)));
         _steps.Add(new TermStep(variable, term.IsStatic ? "" : "this", term.Name, arguments.ToEquatableArray()));
-        string property = ClaimProperty(term.Name);
+        string property = ClaimProperty(Naming.Pascal(term.Name));
         _terms.Add(new ResultMemberSpec(property, variable, MetricKey(property), $"The term <c>{term.Name}</c>."));
         _explanation.Add($"{term.Name} = {term.Name}({string.Join(", ", term.Parameters.Select(p => p.Name))})   [term, called once]");
         return new TensorValue(TensorExpr.Var(variable, term.Name));

@@ -115,8 +115,9 @@ internal sealed partial class FormulaBinder
                 TensorExpr expression = tensor.Expr.Op == TensorOp.Variable ? new TensorExpr(TensorOp.Alias, Left: tensor.Expr) : tensor.Expr;
                 _steps.Add(new TensorStep(variable, expression));
                 _bindings[binding.Name] = new TensorValue(TensorExpr.Var(variable, binding.Name));
-                string property = ClaimProperty(binding.Name);
-                _boundTensors.Add(new ResultMemberSpec(property, variable, MetricKey(property), isLoss ? $"The loss: <c>{Xml(line)}</c>." : $"<c>{Xml(line)}</c>"));
+                string property = ClaimProperty(Naming.Pascal(binding.Name));
+                string written = Xml(string.Join(" ", line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)));
+                _boundTensors.Add(new ResultMemberSpec(property, variable, MetricKey(property), isLoss ? $"The loss: <c>{written}</c>." : $"<c>{written}</c>."));
                 _explanation.Add($"{binding.Name} = {Describe(expression)}{(isLoss ? "   [the loss]" : "")}");
                 return variable;
 
