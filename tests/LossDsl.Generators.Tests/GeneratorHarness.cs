@@ -1,0 +1,94 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using LossDsl.Generators;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Xunit;
+
+namespace LossDsl.Generators.Tests;
+
+/// <summary>What one run of the generator produced, and what the compiler then made of it.</summary>
+public sealed record GeneratorRun(
+    CSharpCompilation Input,
+    Compilation Output,
+    GeneratorDriverRunResult Result,
+    ImmutableArray<Diagnostic> GeneratorDiagnostics,
+    ImmutableArray<Diagnostic> CompilationDiagnostics)
+{
+    /// <summary>The generated files, by hint name.</summary>
+    public IReadOnlyDictionary<string, string> Sources
+        => Result.Results.SelectMany(r => r.GeneratedSources).ToDictionary(s => s.HintName, s => s.SourceText.ToString());
+
+    /// <summary>The one generated file.</summary>
+    public string Source => Assert.Single(Sources).Value;
+
+    /// <summary>
+    /// The input text a diagnostic underlines. Generator diagnostics travel as plain values and
+    /// come back as file locations, so the tree is found by its path.
+    /// </summary>
+    public string Underlined(Diagnostic diagnostic) => TextOf(diagnostic).ToString(diagnostic.Location.SourceSpan);
+
+    /// <summary>The text of the input file a diagnostic is in.</summary>
+    public Microsoft.CodeAnalysis.Text.SourceText TextOf(Diagnostic diagnostic)
+        => Input.SyntaxTrees.Single(t => t.FilePath == diagnostic.Location.GetLineSpan().Path).GetText();
+
+    /// <summary>Errors of the generator and of compiling its output with the input.</summary>
+    public IEnumerable<Diagnostic> Errors
+        => GeneratorDiagnostics.Concat(CompilationDiagnostics).Where(d => d.Severity == DiagnosticSeverity.Error);
+}
+
+/// <summary>Runs the real <see cref="LossGenerator"/> through Roslyn's driver, as the compiler does.</summary>
+public static class GeneratorHarness
+{
+    public const string Usings = """
+        using LossDsl;
+        using TorchSharp;
+        using static TorchSharp.torch;
+
+        """;
+
+    private static readonly Lazy<ImmutableArray<MetadataReference>> s_references = new(() =>
+    {
+        // The framework the tests run on, plus TorchSharp and the LossDsl runtime.
+        string[] platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
+        return platform
+            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
+            .Append(typeof(TorchSharp.torch).Assembly.Location)
+            .Append(typeof(LossAttribute).Assembly.Location)
+            .Distinct()
+            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
+            .ToImmutableArray();
+    });
+
+    public static CSharpParseOptions ParseOptions { get; } = new(LanguageVersion.Preview);
+
+    public static CSharpCompilation Compilation(params string[] sources)
+        => CSharpCompilation.Create(
+            "Consumer",
+            sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions, path: $"Source{i}.cs")),
+            s_references.Value,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+
+    public static GeneratorDriver Driver()
+        => CSharpGeneratorDriver.Create(
+            new[] { new LossGenerator().AsSourceGenerator() },
+            parseOptions: ParseOptions,
+            driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+
+    /// <summary>Runs the generator over <paramref name="sources"/> (with <see cref="Usings"/> prepended to the first).</summary>
+    public static GeneratorRun Run(params string[] sources)
+    {
+        sources = sources.Select((s, i) => i == 0 ? Usings + s : s).ToArray();
+        return Run(Compilation(sources), Driver()).Run;
+    }
+
+    public static (GeneratorRun Run, GeneratorDriver Driver) Run(CSharpCompilation input, GeneratorDriver driver)
+    {
+        driver = driver.RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
+        var run = new GeneratorRun(input, output, driver.GetRunResult(), generatorDiagnostics, output.GetDiagnostics());
+        return (run, driver);
+    }
+}
