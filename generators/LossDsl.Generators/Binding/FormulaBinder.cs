@@ -91,7 +91,9 @@ internal sealed partial class FormulaBinder
             members.AddRange(_terms);
             members.AddRange(_boundTensors.Where(m => m.Variable != lossVariable));
             members.AddRange(_scaleMembers);
-            _explanation.Add("sg(x) is x.detach(): no gradient flows through a scale. No step synchronises with the host.");
+            _explanation.Add(_scales.Count > 0 || _detached.Count > 0
+                ? "sg(x) is x.detach(): no gradient flows through a scale. No step synchronises with the host."
+                : "No step synchronises with the host.");
         }
         return new BoundLoss(_steps, lossVariable, _scopeVariable, _resultVariable, members, _explanation, _errors);
     }

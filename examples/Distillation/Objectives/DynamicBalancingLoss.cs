@@ -1,0 +1,34 @@
+using LossDsl;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distillation.Objectives;
+
+/// <summary>
+/// Dynamic loss balancing for distillation, as in MaxText PR 4220 (the DESIGN.md §1 loss): the
+/// feature loss is scaled to the soft loss, and their sum to the hard loss, through scales built
+/// from detached values. Terms are named after MaxText's metrics, so the metric keys are
+/// distill/soft_loss, distill/hard_loss, distill/out_proj_feature_loss and distill/total_loss.
+/// </summary>
+public partial class DynamicBalancingLoss
+{
+    public double Alpha { get; set; } = 0.5;
+    public double Temperature { get; set; } = 2.0;
+
+    [Term] Tensor HardLoss(Tensor studentLogits, Tensor labels)
+        => Losses.CrossEntropy(studentLogits, labels);
+
+    [Term] Tensor SoftLoss(Tensor studentLogits, Tensor teacherLogits)
+        => Losses.SoftTargetKl(studentLogits, teacherLogits, Temperature);
+
+    [Term] Tensor OutProjFeatureLoss(Tensor studentFeatures, Tensor teacherFeatures)
+        => Losses.CosineDistance(studentFeatures, teacherFeatures);
+
+    [Loss("""
+        KdLoss    = SoftLoss + Balance(OutProjFeatureLoss, to: SoftLoss)
+        TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss)
+        """, MetricsPrefix = "distill/")]
+    public partial DynamicBalancingResult Compute(
+        Tensor studentLogits, Tensor teacherLogits, Tensor labels,
+        Tensor studentFeatures, Tensor teacherFeatures);
+}

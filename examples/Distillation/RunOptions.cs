@@ -1,0 +1,187 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+
+namespace Distillation;
+
+/// <summary>Which students a run trains.</summary>
+public enum StudentMode
+{
+    All,
+    Hard,
+    Fixed,
+    Dynamic,
+}
+
+/// <summary>The run's options, with their defaults. <see cref="Parse"/> checks every value before training starts.</summary>
+public sealed record RunOptions
+{
+    public int Steps { get; init; } = 400;
+    public int TeacherSteps { get; init; } = 1000;
+    public int BatchSize { get; init; } = 64;
+    public double LearningRate { get; init; } = 3e-3;
+    public double Alpha { get; init; } = 0.5;
+    public double Temperature { get; init; } = 2.0;
+    public double Beta { get; init; } = 1.0;
+    public int[] Layers { get; init; } = { 1, 2 };
+    public int Seed { get; init; } = 42;
+    public int Threads { get; init; } = 1;
+    public string Device { get; init; } = "cpu";
+    public string? Out { get; init; }
+    public StudentMode Mode { get; init; } = StudentMode.All;
+    public int LogEvery { get; init; } = 5;
+    public bool RetrainTeacher { get; init; }
+    public bool Progress { get; init; } = true;
+
+    /// <summary>Hidden layers of the teacher and of the student; layer indices must be below this.</summary>
+    public const int Depth = 4;
+
+    /// <summary>The output folder: <c>--out</c>, or <c>runs/seed-{seed}</c>.</summary>
+    public string OutputFolder => Out ?? Path.Combine("runs", $"seed-{Seed}");
+
+    public const string Help = """
+        Trains a teacher, then three students from it on the same data and seed, and compares them:
+          hard     hard labels only (cross-entropy)
+          fixed    fixed weights, as in MaxText:  alpha*soft + (1-alpha)*hard + beta*feature
+          dynamic  dynamic balancing, as in MaxText PR 4220 (the LossDsl formula of DESIGN.md §1)
+
+        Usage: dotnet run --project examples/Distillation -- [options]
+
+        Options:
+          --steps <n>            training steps per student                  (default 400)
+          --teacher-steps <n>    training steps for the teacher              (default 1000)
+          --batch-size <n>       examples per step                           (default 64)
+          --lr <x>               Adam learning rate                          (default 0.003)
+          --alpha <x>            weight of the KD part, in [0, 1]            (default 0.5)
+          --temperature <x>      softmax temperature, > 0                    (default 2)
+          --beta <x>             feature weight of the fixed-weights student (default 1)
+          --layers <i,j,...>     hidden layers whose features are matched,
+                                 the same indices for student and teacher   (default 1,2; each in 0..3)
+          --seed <n>             seed for data, models and batches           (default 42)
+          --threads <n>          CPU threads for libtorch                    (default 1)
+          --device <d>           cpu, cuda or auto                           (default cpu)
+          --out <folder>         where outputs go                            (default runs/seed-<seed>)
+          --mode <m>             all, hard, fixed or dynamic                 (default all)
+          --log-every <n>        steps between logged metrics                (default 5)
+          --retrain-teacher      train the teacher even if a cached one matches
+          --no-progress          plain output instead of a live progress bar
+          -h, --help             this text
+        """;
+
+    /// <summary>
+    /// Parses and checks the arguments. Returns null and a one-line error naming the option when
+    /// one is wrong; returns null and no error when help was asked for.
+    /// </summary>
+    public static RunOptions? Parse(IReadOnlyList<string> args, out string? error)
+    {
+        error = null;
+        var options = new RunOptions();
+        try
+        {
+            for (int i = 0; i < args.Count; i++)
+            {
+                string name = args[i];
+                string Value() => i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal)
+                    ? args[++i]
+                    : throw new OptionException(name, "needs a value");
+                options = name switch
+                {
+                    "-h" or "--help" => null!,
+                    "--steps" => options with { Steps = Int(name, Value(), min: 1) },
+                    "--teacher-steps" => options with { TeacherSteps = Int(name, Value(), min: 1) },
+                    "--batch-size" => options with { BatchSize = Int(name, Value(), min: 1) },
+                    "--lr" => options with { LearningRate = Real(name, Value(), v => v > 0, "must be greater than 0") },
+                    "--alpha" => options with { Alpha = Real(name, Value(), v => v is >= 0 and <= 1, "must be between 0 and 1") },
+                    "--temperature" => options with { Temperature = Real(name, Value(), v => v > 0, "must be greater than 0") },
+                    "--beta" => options with { Beta = Real(name, Value(), v => v >= 0, "must be 0 or more") },
+                    "--layers" => options with { Layers = ParseLayers(name, Value()) },
+                    "--seed" => options with { Seed = Int(name, Value(), min: 0) },
+                    "--threads" => options with { Threads = Int(name, Value(), min: 1) },
+                    "--device" => options with { Device = OneOf(name, Value(), "cpu", "cuda", "auto") },
+                    "--out" => options with { Out = Value() },
+                    "--mode" => options with { Mode = Enum.Parse<StudentMode>(OneOf(name, Value(), "all", "hard", "fixed", "dynamic"), ignoreCase: true) },
+                    "--log-every" => options with { LogEvery = Int(name, Value(), min: 1) },
+                    "--retrain-teacher" => options with { RetrainTeacher = true },
+                    "--no-progress" => options with { Progress = false },
+                    _ => throw new OptionException(name, "is not an option (see --help)"),
+                };
+                if (options is null)
+                {
+                    return null;
+                }
+            }
+            CheckOutputFolder(options.OutputFolder);
+            return options;
+        }
+        catch (OptionException e)
+        {
+            error = e.Message;
+            return null;
+        }
+    }
+
+    private static int Int(string name, string text, int min)
+    {
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value))
+        {
+            throw new OptionException(name, $"must be a whole number, not '{text}'");
+        }
+        return value >= min ? value : throw new OptionException(name, $"must be at least {min}, not {value}");
+    }
+
+    private static double Real(string name, string text, Func<double, bool> valid, string rule)
+    {
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
+        {
+            throw new OptionException(name, $"must be a number, not '{text}'");
+        }
+        return valid(value) ? value : throw new OptionException(name, $"{rule}, not {text}");
+    }
+
+    private static string OneOf(string name, string text, params string[] allowed)
+        => allowed.Contains(text, StringComparer.OrdinalIgnoreCase)
+            ? text.ToLowerInvariant()
+            : throw new OptionException(name, $"must be one of {string.Join(", ", allowed)}, not '{text}'");
+
+    private static int[] ParseLayers(string name, string text)
+    {
+        var layers = new List<int>();
+        foreach (string part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out int layer))
+            {
+                throw new OptionException(name, $"must be a comma-separated list of layer indices, not '{text}'");
+            }
+            if (layer < 0 || layer >= Depth)
+            {
+                throw new OptionException(name, $"index {layer} is out of range: the models have {Depth} hidden layers (0..{Depth - 1})");
+            }
+            if (layers.Contains(layer))
+            {
+                throw new OptionException(name, $"index {layer} is given twice");
+            }
+            layers.Add(layer);
+        }
+        return layers.ToArray();
+    }
+
+    /// <summary>Fails now, not after training, when the output folder cannot be written.</summary>
+    private static void CheckOutputFolder(string folder)
+    {
+        try
+        {
+            Directory.CreateDirectory(folder);
+            string probe = Path.Combine(folder, $".write-test-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new OptionException("--out", $"cannot write to '{folder}': {e.Message}");
+        }
+    }
+
+    private sealed class OptionException(string option, string problem) : Exception($"{option} {problem}");
+}

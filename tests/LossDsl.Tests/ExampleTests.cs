@@ -1,0 +1,201 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Distillation;
+using Xunit;
+
+namespace LossDsl.Tests;
+
+/// <summary>The distillation example, run for a few steps through its own entry point.</summary>
+public sealed class ExampleTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "lossdsl-example-" + Guid.NewGuid().ToString("N"));
+
+    private static readonly string[] ShortRun = { "--steps", "12", "--teacher-steps", "15", "--log-every", "2", "--no-progress" };
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void AShortRunWritesEveryOutputWithFiniteValues()
+    {
+        string folder = Path.Combine(_root, "run");
+        var (code, output, error) = Run(ShortRun.Append("--out").Append(folder));
+
+        Assert.True(code == 0, error);
+        Assert.Contains("held-out accuracy", output);
+        foreach (string file in new[] { "metrics.csv", "summary.md", "teacher/teacher.bin", "teacher/teacher.key" })
+        {
+            Assert.True(File.Exists(Path.Combine(folder, file)), $"{file} is missing");
+        }
+        string[] plots = { "total_loss", "hard_loss", "soft_loss", "out_proj_feature_loss", "kd_loss", "accuracy", "scales", "balanced_terms" };
+        foreach (string plot in plots)
+        {
+            var png = new FileInfo(Path.Combine(folder, "plots", plot + ".png"));
+            Assert.True(png.Exists && png.Length > 1000, $"plot {plot}.png is missing or empty");
+            Assert.Equal(0x89, File.ReadAllBytes(png.FullName)[0]); // PNG signature
+        }
+        foreach (string student in new[] { "hard", "fixed", "dynamic" })
+        {
+            Assert.NotEmpty(Directory.GetFiles(Path.Combine(folder, "tensorboard", student), "events.out.tfevents.*"));
+        }
+        Assert.Empty(Directory.GetFiles(folder, "*.tmp", SearchOption.AllDirectories));
+
+        var rows = ReadCsv(Path.Combine(folder, "metrics.csv"));
+        Assert.Equal(3 * 7, rows.Count); // steps 1, 2, 4, …, 12 for each student
+        foreach (var row in rows)
+        {
+            foreach (var (key, value) in row.Where(kv => kv.Key is not ("student" or "step") && kv.Value.Length > 0))
+            {
+                Assert.True(double.IsFinite(double.Parse(value, CultureInfo.InvariantCulture)), $"{key} = {value} at {row["student"]} step {row["step"]}");
+            }
+        }
+        string summary = File.ReadAllText(Path.Combine(folder, "summary.md"));
+        foreach (string model in new[] { "teacher", "hard", "fixed", "dynamic" })
+        {
+            Assert.Contains($"| {model} |", summary);
+        }
+    }
+
+    [Fact]
+    public void TheDynamicStudentsBalancedTermsMatchTheirTargetsAtEveryLoggedStep()
+    {
+        string folder = Path.Combine(_root, "dynamic");
+        var (code, _, error) = Run(ShortRun.Concat(new[] { "--mode", "dynamic", "--out", folder }));
+        Assert.True(code == 0, error);
+
+        var rows = ReadCsv(Path.Combine(folder, "metrics.csv"));
+        Assert.NotEmpty(rows);
+        int checkedSteps = 0;
+        foreach (var row in rows)
+        {
+            double V(string key) => double.Parse(row[key], CultureInfo.InvariantCulture);
+            double soft = V("distill/soft_loss"), feature = V("distill/out_proj_feature_loss"), featureScale = V("distill/out_proj_feature_loss_scale");
+            double hard = V("distill/hard_loss"), kd = V("distill/kd_loss"), kdScale = V("distill/kd_loss_scale");
+            const double eps = 1e-8; // Balance's default guard
+            if (Math.Min(soft, feature) > eps)
+            {
+                AssertRelative(soft, feature * featureScale, row);
+            }
+            if (Math.Min(hard, kd) > eps)
+            {
+                AssertRelative(hard, kd * kdScale, row);
+                checkedSteps++;
+            }
+        }
+        Assert.Equal(rows.Count, checkedSteps); // the guards never applied in this run, so every step was checked
+    }
+
+    [Fact]
+    public void TheSameSeedGivesAnIdenticalMetricsFile()
+    {
+        string first = Path.Combine(_root, "first"), second = Path.Combine(_root, "second");
+        string[] options = ShortRun.Concat(new[] { "--seed", "7" }).ToArray();
+
+        Assert.Equal(0, Run(options.Concat(new[] { "--out", first })).Code);
+        Assert.Equal(0, Run(options.Concat(new[] { "--out", second })).Code);
+
+        Assert.Equal(File.ReadAllBytes(Path.Combine(first, "metrics.csv")), File.ReadAllBytes(Path.Combine(second, "metrics.csv")));
+    }
+
+    [Fact]
+    public void ACachedTeacherIsReusedAndGivesTheSameRun()
+    {
+        string folder = Path.Combine(_root, "cached");
+        string[] options = ShortRun.Concat(new[] { "--mode", "hard", "--out", folder }).ToArray();
+        Assert.Equal(0, Run(options).Code);
+        byte[] firstMetrics = File.ReadAllBytes(Path.Combine(folder, "metrics.csv"));
+
+        var (code, output, _) = Run(options);
+
+        Assert.Equal(0, code);
+        Assert.Contains("teacher: loaded from", output);
+        Assert.Equal(firstMetrics, File.ReadAllBytes(Path.Combine(folder, "metrics.csv")));
+    }
+
+    public static TheoryData<string[], string> BadOptions => new()
+    {
+        { new[] { "--steps", "-5" }, "--steps must be at least 1, not -5" },
+        { new[] { "--steps", "many" }, "--steps must be a whole number, not 'many'" },
+        { new[] { "--temperature", "0" }, "--temperature must be greater than 0, not 0" },
+        { new[] { "--temperature", "-1.5" }, "--temperature must be greater than 0, not -1.5" },
+        { new[] { "--mode", "fast" }, "--mode must be one of all, hard, fixed, dynamic, not 'fast'" },
+        { new[] { "--layers", "1,7" }, "--layers index 7 is out of range: the models have 4 hidden layers (0..3)" },
+        { new[] { "--layers", "1,x" }, "--layers must be a comma-separated list of layer indices, not '1,x'" },
+        { new[] { "--alpha", "1.5" }, "--alpha must be between 0 and 1, not 1.5" },
+        { new[] { "--device", "tpu" }, "--device must be one of cpu, cuda, auto, not 'tpu'" },
+        { new[] { "--lr" }, "--lr needs a value" },
+        { new[] { "--epochs", "3" }, "--epochs is not an option (see --help)" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadOptions))]
+    public void ABadOptionGivesAOneLineErrorAndExitCode2BeforeTraining(string[] arguments, string message)
+    {
+        string folder = Path.Combine(_root, "bad");
+        var (code, output, error) = Run(arguments.Concat(new[] { "--out", folder }));
+
+        Assert.Equal(2, code);
+        Assert.Equal($"error: {message}", error.TrimEnd());
+        Assert.Empty(output);
+        Assert.False(Directory.Exists(Path.Combine(folder, "teacher")), "training started");
+    }
+
+    [Fact]
+    public void AnUnwritableOutputFolderIsReportedBeforeTraining()
+    {
+        string blocker = Path.Combine(_root, "a-file");
+        Directory.CreateDirectory(_root);
+        File.WriteAllText(blocker, "not a folder");
+
+        var (code, output, error) = Run(new[] { "--out", Path.Combine(blocker, "run") });
+
+        Assert.Equal(2, code);
+        Assert.StartsWith($"error: --out cannot write to '{Path.Combine(blocker, "run")}'", error);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.Empty(output);
+    }
+
+    [Fact]
+    public void HelpListsEveryOption()
+    {
+        var (code, output, _) = Run(new[] { "--help" });
+
+        Assert.Equal(0, code);
+        foreach (string option in new[] { "--steps", "--batch-size", "--lr", "--alpha", "--temperature", "--beta", "--layers", "--seed", "--threads", "--device", "--out", "--mode" })
+        {
+            Assert.Contains(option, output);
+        }
+    }
+
+    private static (int Code, string Output, string Error) Run(IEnumerable<string> arguments)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Program.Run(arguments.ToArray(), output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private static List<Dictionary<string, string>> ReadCsv(string path)
+    {
+        string[] lines = File.ReadAllLines(path);
+        string[] header = lines[0].Split(',');
+        return lines.Skip(1).Select(line =>
+        {
+            string[] cells = line.Split(',');
+            Assert.Equal(header.Length, cells.Length);
+            return header.Zip(cells).ToDictionary(p => p.First, p => p.Second);
+        }).ToList();
+    }
+
+    private static void AssertRelative(double expected, double actual, Dictionary<string, string> row)
+        => Assert.True(Math.Abs(actual - expected) <= 1e-5 * Math.Abs(expected),
+            $"step {row["step"]}: expected {expected:R}, got {actual:R}");
+}
