@@ -43,7 +43,8 @@ public sealed partial class LossGenerator
             w.Close();
         }
 
-        string owner = spec.Types[spec.Types.Count - 1].Name;
+        // A cref to the loss type from namespace scope: Outer.Inner{T}.
+        string owner = string.Join(".", spec.Types.Select(t => t.Name.Replace('<', '{').Replace('>', '}')));
         foreach (LossMethodSpec method in spec.Methods.Where(m => m.Result is not null))
         {
             w.Line();
@@ -177,7 +178,7 @@ public sealed partial class LossGenerator
         ResultTypeSpec result = method.Result!;
         IReadOnlyList<ResultMemberSpec> members = method.Members;
         w.Line("/// <summary>");
-        w.Line($"/// The result of <see cref=\"{owner.Split('<')[0]}.{method.Name}\"/>: the loss, every term, binding and scale of its formula.");
+        w.Line($"/// The result of <see cref=\"{owner}.{method.Name}\"/>: the loss, every term, binding and scale of its formula.");
         w.Line("/// Dispose it to release every tensor it holds.");
         w.Line("/// </summary>");
         w.Line(s_generatedCode);

@@ -262,7 +262,7 @@ public sealed partial class LossGenerator
     }
 
     private static ParameterInfo Parameter(IParameterSymbol p)
-        => new(p.Name, p.Type.ToDisplayString(s_typeFormat), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double);
+        => new(p.Name, p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), p.Type.ToDisplayString(), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double);
 
     private static MemberInfo Member(string name, ITypeSymbol type, bool isStatic)
         => new(name, type.ToDisplayString(), KindOf(type), type.SpecialType == SpecialType.System_Double, isStatic);

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using LossDsl.Generators.Diagnostics;
@@ -12,6 +13,10 @@ internal sealed partial class FormulaBinder
 {
     private static readonly string[] s_functions = { "Balance", "Detach" };
     private static readonly string[] s_balanceOptions = { "to", "eps", "min", "max" };
+    private static readonly Dictionary<string, string> s_optionAliases = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["target"] = "to", ["epsilon"] = "eps", ["minimum"] = "min", ["maximum"] = "max",
+    };
 
     private Value LowerCall(CallSyntax call)
     {
@@ -79,9 +84,9 @@ internal sealed partial class FormulaBinder
         {
             if (!s_balanceOptions.Contains(argument.Name))
             {
-                string? near = Closest(argument.Name!, s_balanceOptions);
+                string? near = s_optionAliases.TryGetValue(argument.Name!, out string? alias) ? alias : Closest(argument.Name!, s_balanceOptions);
                 Report(DiagnosticDescriptors.InvalidBalance, argument.NameSpan,
-                    $"Balance has no option '{argument.Name}'{(near is null ? "" : $"; did you mean '{near}'?")} Its options are to:, eps:, min: and max:");
+                    $"Balance has no option '{argument.Name}'{(near is null ? "" : $"; did you mean '{near}'?")} Its options are to:, eps:, min: and max:.");
                 return ErrorValue.Instance;
             }
             if (options.ContainsKey(argument.Name!))
@@ -104,7 +109,9 @@ internal sealed partial class FormulaBinder
         }
         if (min is double low && max is double high && low > high)
         {
-            Report(DiagnosticDescriptors.InvalidBalance, FormulaSpan.FromBounds(options["min"].NameSpan.Start, options["max"].Value.Span.End),
+            ArgumentSyntax minOption = options["min"], maxOption = options["max"];
+            Report(DiagnosticDescriptors.InvalidBalance,
+                FormulaSpan.FromBounds(Math.Min(minOption.NameSpan.Start, maxOption.NameSpan.Start), Math.Max(minOption.Value.Span.End, maxOption.Value.Span.End)),
                 $"Balance's min: ({FormatNumber(low)}) is greater than its max: ({FormatNumber(high)})");
             return ErrorValue.Instance;
         }

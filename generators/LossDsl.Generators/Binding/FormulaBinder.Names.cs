@@ -19,7 +19,9 @@ internal sealed partial class FormulaBinder
         }
         if (_bindingLines.TryGetValue(name, out int line) && line >= _currentLine)
         {
-            Report(DiagnosticDescriptors.UsedBeforeDefined, span, name);
+            Report(DiagnosticDescriptors.UsedBeforeDefined, span, name, line == _currentLine
+                ? ": a binding cannot use itself"
+                : "; move its definition above this line");
             return ErrorValue.Instance;
         }
         if (_externals.TryGetValue(name, out Value? external))
@@ -86,8 +88,8 @@ internal sealed partial class FormulaBinder
             ParameterInfo? supplied = _declaration.Parameters.FirstOrDefault(p => p.Name == needed.Name);
             if (problem is null && (supplied is null || supplied.Type != needed.Type))
             {
-                problem = $"needs the parameter '{needed.Type} {needed.Name}', which the [Loss] method '{_declaration.MethodName}' does not have" +
-                    (supplied is null ? "" : $" (its '{needed.Name}' is a '{supplied.Type}')");
+                problem = $"needs the parameter '{needed.DisplayType} {needed.Name}', which the [Loss] method '{_declaration.MethodName}' does not have" +
+                    (supplied is null ? "" : $" (its '{needed.Name}' has type '{supplied.DisplayType}')");
             }
             arguments.Add(Naming.Identifier(needed.Name));
         }
@@ -121,7 +123,7 @@ internal sealed partial class FormulaBinder
                 string code = Naming.Identifier(parameter.Name);
                 return new NumberValue(parameter.IsDouble ? code : $"(double){code}", parameter.Name, null);
             default:
-                Report(DiagnosticDescriptors.NonNumericValue, span, parameter.Name, parameter.Type);
+                Report(DiagnosticDescriptors.NonNumericValue, span, parameter.Name, parameter.DisplayType);
                 return ErrorValue.Instance;
         }
     }
@@ -172,27 +174,28 @@ internal sealed partial class FormulaBinder
                 bestDistance = distance;
             }
         }
-        return best is not null && bestDistance <= Math.Max(2, name.Length / 3) ? best : null;
+        // One edit for short names, a third of the name for longer ones: near enough to be a typo.
+        return best is not null && bestDistance <= Math.Max(1, name.Length / 3) ? best : null;
     }
 
+    /// <summary>Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours.</summary>
     private static int EditDistance(string a, string b)
     {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
         for (int i = 1; i <= a.Length; i++)
         {
-            current[0] = i;
             for (int j = 1; j <= b.Length; j++)
             {
-                int substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-                current[j] = Math.Min(Math.Min(previous[j] + 1, current[j - 1] + 1), substitution);
+                int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                {
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+                }
             }
-            (previous, current) = (current, previous);
         }
-        return previous[b.Length];
+        return d[a.Length, b.Length];
     }
 }

@@ -26,7 +26,9 @@ internal sealed partial class FormulaBinder
     private readonly List<BindError> _errors = new();
     private readonly List<string> _explanation = new();
     private readonly NameAllocator _locals = new();
-    private readonly HashSet<string> _properties = new(StringComparer.Ordinal) { "Loss", "Metrics", "Dispose" };
+    // ILossResult.Loss is implemented explicitly, so only the result's methods are taken.
+    private readonly HashSet<string> _properties = new(StringComparer.Ordinal) { "Metrics", "Dispose" };
+    private readonly Dictionary<TensorExpr, TensorExpr> _materialized = new();
 
     private readonly Dictionary<string, Value> _bindings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _bindingLines = new(StringComparer.Ordinal);
@@ -129,11 +131,16 @@ internal sealed partial class FormulaBinder
                     Report(DiagnosticDescriptors.LossNotTensor, binding.Span, binding.Name);
                     return null;
                 }
-                string local = _locals.Allocate(Naming.Identifier(Naming.Camel(binding.Name)));
-                _steps.Add(new NumberStep(local, number.Code));
-                _bindings[binding.Name] = number.Constant is double constant
-                    ? number with { Display = binding.Name }
-                    : new NumberValue(local, binding.Name, null);
+                if (number.Constant is not null)
+                {
+                    _bindings[binding.Name] = number with { Display = binding.Name }; // folded where used: no local
+                }
+                else
+                {
+                    string local = _locals.Allocate(Naming.Identifier(Naming.Camel(binding.Name)));
+                    _steps.Add(new NumberStep(local, number.Code));
+                    _bindings[binding.Name] = new NumberValue(local, binding.Name, null);
+                }
                 _explanation.Add($"{binding.Name} = {number.Display}   [a number]");
                 return null;
 
@@ -298,10 +305,15 @@ internal sealed partial class FormulaBinder
         {
             return expression;
         }
-        string variable = _locals.Allocate(hint);
-        _steps.Add(new TensorStep(variable, expression));
-        _explanation.Add($"{variable} = {Describe(expression)}");
-        return TensorExpr.Var(variable, variable);
+        // The same expression is computed once, whichever Balance or Detach uses it.
+        if (!_materialized.TryGetValue(expression, out TensorExpr? variable))
+        {
+            string local = _locals.Allocate(hint);
+            _steps.Add(new TensorStep(local, expression));
+            variable = TensorExpr.Var(local, $"({Describe(expression)})");
+            _materialized[expression] = variable;
+        }
+        return variable;
     }
 
     private string Magnitude(TensorExpr variable)

@@ -12,8 +12,12 @@ internal enum ValueKind
     Other,
 }
 
-/// <summary>A parameter of the [Loss] method, or of a [Term] method.</summary>
-internal sealed record ParameterInfo(string Name, string Type, ValueKind Kind, bool IsDouble);
+/// <summary>
+/// A parameter of the [Loss] method, or of a [Term] method. <see cref="Type"/> identifies the type
+/// for matching (fully qualified, nullable annotations ignored); <see cref="DisplayType"/> is how
+/// messages show it.
+/// </summary>
+internal sealed record ParameterInfo(string Name, string Type, string DisplayType, ValueKind Kind, bool IsDouble);
 
 /// <summary>A [Term] method of the loss type.</summary>
 internal sealed record TermInfo(

@@ -18,7 +18,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor LossMethodNotPartial = Error(
         "LD0002", "[Loss] method must be a partial declaration",
-        "[Loss] method '{0}' must be declared partial, without a body, so that LossDsl can implement it");
+        "[Loss] method '{0}' must be a partial declaration without a body: LossDsl writes its implementation");
 
     public static readonly DiagnosticDescriptor LossMethodGeneric = Error(
         "LD0003", "[Loss] method must not be generic",
@@ -54,7 +54,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor UsedBeforeDefined = Error(
         "LD0106", "Binding used before it is defined",
-        "Binding '{0}' is used before it is defined; move its definition above this line");
+        "Binding '{0}' is used before it is defined{1}");
 
     public static readonly DiagnosticDescriptor InvalidCall = Error(
         "LD0107", "Invalid function call",

@@ -66,7 +66,7 @@ internal static class FormulaLexer
                 }
                 tokens.Add(new Token(TokenKind.Name, FormulaSpan.FromBounds(start, i), text.Substring(start, i - start)));
             }
-            else if (char.IsDigit(c) || (c == '.' && i + 1 < text.Length && char.IsDigit(text[i + 1])))
+            else if (IsDigit(c) || (c == '.' && i + 1 < text.Length && IsDigit(text[i + 1])))
             {
                 tokens.Add(ReadNumber(text, ref i));
             }
@@ -106,14 +106,14 @@ internal static class FormulaLexer
     private static Token ReadNumber(string text, ref int i)
     {
         int start = i;
-        while (i < text.Length && char.IsDigit(text[i]))
+        while (i < text.Length && IsDigit(text[i]))
         {
             i++;
         }
         if (i < text.Length && text[i] == '.')
         {
             i++;
-            while (i < text.Length && char.IsDigit(text[i]))
+            while (i < text.Length && IsDigit(text[i]))
             {
                 i++;
             }
@@ -126,9 +126,9 @@ internal static class FormulaLexer
             {
                 i++;
             }
-            if (i < text.Length && char.IsDigit(text[i]))
+            if (i < text.Length && IsDigit(text[i]))
             {
-                while (i < text.Length && char.IsDigit(text[i]))
+                while (i < text.Length && IsDigit(text[i]))
                 {
                     i++;
                 }
@@ -145,6 +145,8 @@ internal static class FormulaLexer
             ? new Token(TokenKind.Number, span, literal, value)
             : new Token(TokenKind.Invalid, span, literal);
     }
+
+    private static bool IsDigit(char c) => c is >= '0' and <= '9';
 
     private static bool IsNameStart(char c) => c == '_' || (c < 128 && char.IsLetter(c));
 

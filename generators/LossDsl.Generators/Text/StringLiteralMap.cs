@@ -58,7 +58,7 @@ internal sealed class StringLiteralMap
     /// <summary>The source span of the value characters [start, start + length).</summary>
     public TextSpan Map(int start, int length)
     {
-        if (_offsets is null || start < 0 || start + length >= _offsets.Length)
+        if (_offsets is null || start < 0 || length < 0 || start + length >= _offsets.Length)
         {
             return _literal;
         }
@@ -70,7 +70,7 @@ internal sealed class StringLiteralMap
         // The end is just after the last character of the span, which may be an escape sequence.
         int last = start + length - 1;
         int to = _offsets[last + 1] > _offsets[last] ? _offsets[last + 1] : _offsets[last] + 1;
-        return TextSpan.FromBounds(from, to);
+        return to >= from ? TextSpan.FromBounds(from, to) : _literal;
     }
 
     private static List<int> MapRegular(string text, StringBuilder built)
