@@ -1,11 +1,11 @@
 using System.Collections.Generic;
-using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
 using LossDsl.Generators.Binding;
 using LossDsl.Generators.Diagnostics;
 using LossDsl.Generators.Formula;
 using LossDsl.Generators.Model;
+using LossDsl.Generators.Parsing;
 using LossDsl.Generators.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -14,16 +14,10 @@ using Microsoft.CodeAnalysis.Text;
 
 namespace LossDsl.Generators;
 
-// Syntax and symbols → LossTypeSpec. The only place that touches Roslyn's semantic model.
+// Syntax and symbols → LossTypeSpec: the declarations are checked, each formula parsed and bound.
+// The only place that touches Roslyn's semantic model.
 public sealed partial class LossGenerator
 {
-    internal const string LossAttributeName = "LossDsl.LossAttribute";
-    internal const string TermAttributeName = "LossDsl.TermAttribute";
-    private const string TensorTypeName = "TorchSharp.torch.Tensor";
-
-    private static readonly SymbolDisplayFormat s_typeFormat = SymbolDisplayFormat.FullyQualifiedFormat
-        .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
-
     /// <summary>
     /// Builds the spec of the type that declares <paramref name="context"/>'s method. Every
     /// [Loss] method of a type is handled by the transform of the type's first one, so a type
@@ -37,7 +31,7 @@ public sealed partial class LossGenerator
         }
         var lossMethods = type.GetMembers().OfType<IMethodSymbol>()
             .Where(m => m.PartialImplementationPart is not null || m.PartialDefinitionPart is null)
-            .Where(m => LossAttributeOf(m) is not null)
+            .Where(m => DeclarationReader.LossAttributeOf(m) is not null)
             .ToList();
         if (lossMethods.Count == 0 || !SymbolEqualityComparer.Default.Equals(lossMethods[0], target.PartialDefinitionPart ?? target))
         {
@@ -46,29 +40,54 @@ public sealed partial class LossGenerator
 
         var diagnostics = new List<DiagnosticInfo>();
         bool typesArePartial = CheckPartialTypes(type, lossMethods[0], diagnostics);
+        Dictionary<string, TermInfo> terms = DeclarationReader.Terms(type);
+        foreach (TermInfo term in terms.Values.Where(t => t.Problem is not null && t.DeclaredInLossType))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTerm, term.Location, term.Name, term.Problem!));
+        }
+
         var methods = new List<LossMethodSpec>();
+        var usedTerms = new HashSet<string>();
+        var resultOwners = new Dictionary<string, string>();
+        bool allBound = true;
         foreach (IMethodSymbol method in lossMethods)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            LossMethodSpec? spec = ParseMethod(type, method, diagnostics, cancellationToken);
+            LossMethodSpec? spec = ParseMethod(type, method, terms, diagnostics, usedTerms, cancellationToken);
+            allBound &= spec is not null;
+            if (spec?.Result is ResultTypeSpec result && resultOwners.TryGetValue(result.Name, out string? owner))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateResultType, ReturnTypeLocation(method), method.Name, result.Name, owner));
+                continue;
+            }
             if (spec is not null)
             {
                 methods.Add(spec);
+                if (spec.Result is not null)
+                {
+                    resultOwners[spec.Result.Name] = method.Name;
+                }
+            }
+        }
+
+        // Unused terms are reported only when every formula bound: a broken one may be what uses them.
+        if (allBound)
+        {
+            foreach (TermInfo term in terms.Values.Where(t => t.DeclaredInLossType && t.Problem is null && !usedTerms.Contains(t.Name)))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnusedTerm, term.Location, term.Name, type.Name));
             }
         }
 
         string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
         return new LossTypeSpec(
-            HintName(type),
+            DeclarationReader.HintName(type),
             ns,
-            ContainingTypes(type).ToEquatableArray(),
+            DeclarationReader.ContainingTypes(type).ToEquatableArray(),
             // A method with errors is left out; nothing is generated into a type that is not partial.
             typesArePartial ? methods.ToEquatableArray() : EquatableArray<LossMethodSpec>.Empty,
             diagnostics.ToEquatableArray());
     }
-
-    private static AttributeData? LossAttributeOf(IMethodSymbol method)
-        => method.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == LossAttributeName);
 
     private static bool CheckPartialTypes(INamedTypeSymbol type, IMethodSymbol firstLoss, List<DiagnosticInfo> diagnostics)
     {
@@ -88,16 +107,21 @@ public sealed partial class LossGenerator
         return allPartial;
     }
 
-    private static LossMethodSpec? ParseMethod(INamedTypeSymbol type, IMethodSymbol method, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+    private static LossMethodSpec? ParseMethod(
+        INamedTypeSymbol type,
+        IMethodSymbol method,
+        IReadOnlyDictionary<string, TermInfo> terms,
+        List<DiagnosticInfo> diagnostics,
+        HashSet<string> usedTerms,
+        CancellationToken cancellationToken)
     {
         IMethodSymbol definition = method.PartialDefinitionPart ?? method;
         var syntax = definition.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as MethodDeclarationSyntax;
-        AttributeData? attribute = LossAttributeOf(method) ?? LossAttributeOf(definition);
+        AttributeData? attribute = DeclarationReader.LossAttributeOf(method) ?? DeclarationReader.LossAttributeOf(definition);
         if (syntax is null || attribute is null)
         {
             return null;
         }
-        LocationInfo? methodLocation = LocationInfo.From(syntax.Identifier.GetLocation());
 
         // Let the compiler report malformed attribute arguments.
         if (attribute.ConstructorArguments.Length != 1 || attribute.ConstructorArguments[0].Kind == TypedConstantKind.Error ||
@@ -106,33 +130,7 @@ public sealed partial class LossGenerator
             return null;
         }
 
-        int errorsBefore = diagnostics.Count;
-        if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword) || syntax.Body is not null || syntax.ExpressionBody is not null || method.PartialImplementationPart is not null)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LossMethodNotPartial, methodLocation, method.Name));
-        }
-        if (method.IsGenericMethod)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LossMethodGeneric, methodLocation, method.Name));
-        }
-        ResultTypeSpec? result = null;
-        string returnType;
-        if (IsTensor(method.ReturnType))
-        {
-            returnType = "global::TorchSharp.torch.Tensor";
-        }
-        else if (method.ReturnType.TypeKind == TypeKind.Error && syntax.ReturnType is IdentifierNameSyntax name && method.ReturnType.ContainingType is null)
-        {
-            string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString() + ".";
-            result = new ResultTypeSpec(name.Identifier.ValueText, "global::" + ns + name.Identifier.ValueText);
-            returnType = result.FullName;
-        }
-        else
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidReturnType,
-                LocationInfo.From(syntax.ReturnType.GetLocation()), method.Name, syntax.ReturnType.ToString()));
-            returnType = "";
-        }
+        bool signatureIsValid = CheckSignature(type, method, syntax, diagnostics, out string returnType, out ResultTypeSpec? result);
 
         string formula = attribute.ConstructorArguments[0].Value as string ?? "";
         string? prefix = null;
@@ -142,7 +140,7 @@ public sealed partial class LossGenerator
             if (named.Key == "MetricsPrefix") prefix = named.Value.Value as string;
             if (named.Key == "CheckFinite") checkFinite = named.Value.Value is true;
         }
-        StringLiteralMap map = FormulaMap(syntax, cancellationToken);
+        StringLiteralMap map = FormulaMap(syntax);
         SyntaxTree tree = syntax.SyntaxTree;
         LocationInfo Locate(FormulaSpan span)
         {
@@ -165,15 +163,23 @@ public sealed partial class LossGenerator
             return null;
         }
 
-        LossDeclaration declaration = Declaration(type, method, prefix);
+        LossDeclaration declaration = DeclarationReader.Declaration(type, method, terms, prefix);
         BoundLoss bound = FormulaBinder.Bind(declaration, parsed, formula);
         foreach (BindError error in bound.Errors)
         {
             diagnostics.Add(new DiagnosticInfo(error.Descriptor.Id, Locate(error.Span), error.Arguments.ToEquatableArray()));
         }
-        if (diagnostics.Count > errorsBefore)
+        usedTerms.UnionWith(bound.UsedTerms);
+        if (bound.Failed || !signatureIsValid)
         {
             return null;
+        }
+
+        foreach (IParameterSymbol parameter in method.Parameters.Where(p => !bound.UsedParameters.Contains(p.Name)))
+        {
+            var parameterSyntax = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as ParameterSyntax;
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnusedParameter,
+                LocationInfo.From(parameterSyntax?.Identifier.GetLocation()), parameter.Name, method.Name));
         }
 
         var modifiers = syntax.Modifiers.Where(m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(m => m.Text).ToList();
@@ -182,7 +188,7 @@ public sealed partial class LossGenerator
             method.Name,
             string.Join(" ", modifiers),
             returnType,
-            method.Parameters.Select(p => new ParameterSpec(RefKindText(p.RefKind), p.Type.ToDisplayString(s_typeFormat), Naming.Identifier(p.Name))).ToEquatableArray(),
+            method.Parameters.Select(p => new ParameterSpec("", p.Type.ToDisplayString(DeclarationReader.SignatureFormat), Naming.Identifier(p.Name))).ToEquatableArray(),
             result,
             formula,
             checkFinite,
@@ -194,8 +200,54 @@ public sealed partial class LossGenerator
             bound.Explanation.ToEquatableArray());
     }
 
+    /// <summary>Checks the [Loss] method's declaration; false when nothing can be generated for it.</summary>
+    private static bool CheckSignature(
+        INamedTypeSymbol type, IMethodSymbol method, MethodDeclarationSyntax syntax, List<DiagnosticInfo> diagnostics,
+        out string returnType, out ResultTypeSpec? result)
+    {
+        int before = diagnostics.Count;
+        LocationInfo? name = LocationInfo.From(syntax.Identifier.GetLocation());
+        if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword) || syntax.Body is not null || syntax.ExpressionBody is not null || method.PartialImplementationPart is not null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LossMethodNotPartial, name, method.Name));
+        }
+        if (method.IsGenericMethod)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LossMethodGeneric, name, method.Name));
+        }
+        foreach (IParameterSymbol parameter in method.Parameters.Where(p => p.RefKind != RefKind.None))
+        {
+            var parameterSyntax = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() as ParameterSyntax;
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LossParameterByReference,
+                LocationInfo.From(parameterSyntax?.Identifier.GetLocation()), parameter.Name, method.Name, DeclarationReader.RefKindText(parameter.RefKind).Trim()));
+        }
+
+        result = null;
+        if (DeclarationReader.IsTensor(method.ReturnType))
+        {
+            returnType = "global::TorchSharp.torch.Tensor";
+        }
+        else if (method.ReturnType.TypeKind == TypeKind.Error && syntax.ReturnType is IdentifierNameSyntax identifier && method.ReturnType.ContainingType is null)
+        {
+            // The result type does not exist yet: LossDsl generates it beside the loss type.
+            string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString() + ".";
+            result = new ResultTypeSpec(identifier.Identifier.ValueText, "global::" + ns + identifier.Identifier.ValueText);
+            returnType = result.FullName;
+        }
+        else
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidReturnType,
+                LocationInfo.From(syntax.ReturnType.GetLocation()), method.Name, syntax.ReturnType.ToString()));
+            returnType = "";
+        }
+        return diagnostics.Count == before;
+    }
+
+    private static LocationInfo? ReturnTypeLocation(IMethodSymbol method)
+        => LocationInfo.From(((method.PartialDefinitionPart ?? method).DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() as MethodDeclarationSyntax)?.ReturnType.GetLocation());
+
     /// <summary>The map from the formula's characters to the source, when the formula is written as a literal.</summary>
-    private static StringLiteralMap FormulaMap(MethodDeclarationSyntax method, CancellationToken cancellationToken)
+    private static StringLiteralMap FormulaMap(MethodDeclarationSyntax method)
     {
         foreach (AttributeSyntax attribute in method.AttributeLists.SelectMany(l => l.Attributes))
         {
@@ -217,95 +269,5 @@ public sealed partial class LossGenerator
             return StringLiteralMap.Whole(argument.Expression.Span);
         }
         return StringLiteralMap.Whole(method.Identifier.Span);
-    }
-
-    private static LossDeclaration Declaration(INamedTypeSymbol type, IMethodSymbol method, string? prefix)
-    {
-        var terms = new Dictionary<string, TermInfo>();
-        var members = new Dictionary<string, MemberInfo>();
-        var otherMethods = new HashSet<string>();
-        for (INamedTypeSymbol? current = type; current is not null && current.SpecialType != SpecialType.System_Object; current = current.BaseType)
-        {
-            bool inherited = !SymbolEqualityComparer.Default.Equals(current, type);
-            foreach (ISymbol member in current.GetMembers())
-            {
-                if (member.IsImplicitlyDeclared || (inherited && member.DeclaredAccessibility == Accessibility.Private))
-                {
-                    continue;
-                }
-                switch (member)
-                {
-                    case IMethodSymbol m when m.MethodKind == MethodKind.Ordinary:
-                        if (m.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == TermAttributeName))
-                        {
-                            if (!terms.ContainsKey(m.Name))
-                            {
-                                terms[m.Name] = new TermInfo(m.Name, m.IsStatic, m.IsGenericMethod, IsTensor(m.ReturnType),
-                                    m.ReturnType.ToDisplayString(), m.Parameters.Select(Parameter).ToList());
-                            }
-                        }
-                        else
-                        {
-                            otherMethods.Add(m.Name);
-                        }
-                        break;
-                    case IFieldSymbol f when !members.ContainsKey(f.Name):
-                        members[f.Name] = Member(f.Name, f.Type, f.IsStatic || f.IsConst);
-                        break;
-                    case IPropertySymbol p when !p.IsIndexer && p.GetMethod is not null && !members.ContainsKey(p.Name):
-                        members[p.Name] = Member(p.Name, p.Type, p.IsStatic);
-                        break;
-                }
-            }
-        }
-        return new LossDeclaration(type.Name, method.Name, method.IsStatic, method.Parameters.Select(Parameter).ToList(), terms, members, otherMethods, prefix);
-    }
-
-    private static ParameterInfo Parameter(IParameterSymbol p)
-        => new(p.Name, p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), p.Type.ToDisplayString(), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double);
-
-    private static MemberInfo Member(string name, ITypeSymbol type, bool isStatic)
-        => new(name, type.ToDisplayString(), KindOf(type), type.SpecialType == SpecialType.System_Double, isStatic);
-
-    private static ValueKind KindOf(ITypeSymbol type) => type.SpecialType switch
-    {
-        SpecialType.System_Double or SpecialType.System_Single or SpecialType.System_Int32 or SpecialType.System_Int64 => ValueKind.Number,
-        _ => IsTensor(type) ? ValueKind.Tensor : ValueKind.Other,
-    };
-
-    private static bool IsTensor(ITypeSymbol type) => type.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat.WithMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.None)).TrimEnd('?') == TensorTypeName;
-
-    private static string RefKindText(RefKind kind) => kind switch
-    {
-        RefKind.Ref => "ref ",
-        RefKind.Out => "out ",
-        RefKind.In => "in ",
-        _ => "",
-    };
-
-    private static IEnumerable<TypeDeclarationSpec> ContainingTypes(INamedTypeSymbol type)
-    {
-        var chain = new Stack<TypeDeclarationSpec>();
-        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
-        {
-            string keyword = current.IsRecord
-                ? (current.TypeKind == TypeKind.Struct ? "record struct" : "record")
-                : current.TypeKind switch { TypeKind.Struct => "struct", TypeKind.Interface => "interface", _ => "class" };
-            string name = current.TypeParameters.Length == 0
-                ? current.Name
-                : $"{current.Name}<{string.Join(", ", current.TypeParameters.Select(t => t.Name))}>";
-            chain.Push(new TypeDeclarationSpec(keyword, name));
-        }
-        return chain;
-    }
-
-    private static string HintName(INamedTypeSymbol type)
-    {
-        // Namespace.Outer.Inner, with generic arity kept apart so hint names stay unique and legal.
-        string name = type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat.WithGlobalNamespaceStyle(SymbolDisplayGlobalNamespaceStyle.Omitted)
-            .WithGenericsOptions(SymbolDisplayGenericsOptions.None));
-        int arity = 0;
-        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType) arity += current.Arity;
-        return (arity > 0 ? $"{name}`{arity}" : name) + ".LossDsl.g.cs";
     }
 }

@@ -17,7 +17,7 @@ public sealed partial class LossGenerator : IIncrementalGenerator
     {
         IncrementalValuesProvider<LossTypeSpec> lossTypes = context.SyntaxProvider
             .ForAttributeWithMetadataName(
-                LossAttributeName,
+                Parsing.DeclarationReader.LossAttributeName,
                 predicate: static (node, _) => node is MethodDeclarationSyntax,
                 transform: static (context, cancellationToken) => Parse(context, cancellationToken))
             .WithTrackingName(TrackingNames.Specs)

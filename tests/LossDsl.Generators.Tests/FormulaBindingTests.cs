@@ -65,7 +65,7 @@ public class FormulaBindingTests
     {
         GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms("\"W = 0.25 * 2; Total = Hard + W * Soft\""));
 
-        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.Errors);
         Assert.Empty(run.CompilationDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning));
         Assert.Contains("var total = hard.add(soft, 0.5);", run.Source);
         Assert.DoesNotContain("double w =", run.Source);

@@ -48,4 +48,33 @@ public static class Sources
             public partial {{returnType}} Compute(Tensor x, Tensor y, double weight);
         }
         """;
+
+    /// <summary>
+    /// A class offering every kind of value a formula can name: three terms, numeric members of
+    /// each type, a static member, a Tensor member, and Tensor and numeric parameters.
+    /// </summary>
+    public static string Features(string formula, string returnType = "FeaturesResult", string options = "") => $$"""
+        namespace Sample;
+
+        public partial class Features
+        {
+            public double Alpha { get; set; } = 0.5;
+            public float Gamma = 2f;
+            public int Steps { get; set; } = 10;
+            public long Tokens { get; set; } = 1000;
+            public const double Margin = 0.1;
+            public static double Shared { get; set; } = 3;
+            public Tensor Prior { get; set; } = torch.tensor(1.0);
+
+            [Term] Tensor Hard(Tensor x) => x.mean();
+            [Term] Tensor Soft(Tensor x) => x.abs().mean();
+            [Term] static Tensor Feature(Tensor y) => y.pow(2).mean();
+
+            [Loss({{Literal(formula)}}{{options}})]
+            public partial {{returnType}} Compute(Tensor x, Tensor y, Tensor given, double weight);
+        }
+        """;
+
+    /// <summary>A C# raw string literal holding <paramref name="text"/>.</summary>
+    public static string Literal(string text) => text.Contains('\n') ? $"\"\"\"\n{text}\n\"\"\"" : $"\"\"\"{text}\"\"\"";
 }

@@ -22,6 +22,15 @@ internal sealed class BoundLoss(
     public IReadOnlyList<ResultMemberSpec> Members { get; } = members;
     public IReadOnlyList<string> Explanation { get; } = explanation;
     public IReadOnlyList<BindError> Errors { get; } = errors;
+
+    /// <summary>True when nothing may be generated: errors, or a term whose declaration is invalid.</summary>
+    public bool Failed { get; init; }
+
+    /// <summary>The [Term] methods the formula calls, for the unused-term warning.</summary>
+    public IReadOnlyCollection<string> UsedTerms { get; init; } = new string[0];
+
+    /// <summary>The [Loss] method's parameters the formula or its terms use, for the unused-parameter warning.</summary>
+    public IReadOnlyCollection<string> UsedParameters { get; init; } = new string[0];
 }
 
 /// <summary>A binding error: the descriptor, the characters of the formula, the message arguments.</summary>

@@ -86,7 +86,7 @@ internal sealed partial class FormulaBinder
             {
                 string? near = s_optionAliases.TryGetValue(argument.Name!, out string? alias) ? alias : Closest(argument.Name!, s_balanceOptions);
                 Report(DiagnosticDescriptors.InvalidBalance, argument.NameSpan,
-                    $"Balance has no option '{argument.Name}'{(near is null ? "" : $"; did you mean '{near}'?")} Its options are to:, eps:, min: and max:.");
+                    $"Balance has no option '{argument.Name}'{(near is null ? "." : $"; did you mean '{near}'?")} Its options are to:, eps:, min: and max:.");
                 return ErrorValue.Instance;
             }
             if (options.ContainsKey(argument.Name!))

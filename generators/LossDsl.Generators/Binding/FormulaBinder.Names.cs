@@ -78,10 +78,13 @@ internal sealed partial class FormulaBinder
 
     private Value CallTerm(TermInfo term, FormulaSpan span)
     {
-        string? problem =
-            term.IsGeneric ? "must not be generic" :
-            !term.ReturnsTensor ? $"must return TorchSharp's Tensor, but returns '{term.ReturnType}'" :
-            null;
+        if (term.Problem is not null)
+        {
+            // Reported at the term's declaration; the loss that uses it generates nothing.
+            _usesInvalidTerm = true;
+            return ErrorValue.Instance;
+        }
+        string? problem = null;
         var arguments = new List<string>();
         foreach (ParameterInfo needed in term.Parameters)
         {
@@ -103,6 +106,11 @@ internal sealed partial class FormulaBinder
             return ErrorValue.Instance;
         }
 
+        _usedTerms.Add(term.Name);
+        foreach (ParameterInfo parameter in term.Parameters)
+        {
+            _usedParameters.Add(parameter.Name);
+        }
         string variable = _locals.Allocate(Naming.Identifier(Naming.Camel(term.Name)));
         _steps.Add(new TermStep(variable, term.IsStatic ? "" : "this", term.Name, arguments.ToEquatableArray()));
         string property = ClaimProperty(Naming.Pascal(term.Name));
@@ -113,6 +121,7 @@ internal sealed partial class FormulaBinder
 
     private Value? UseParameter(ParameterInfo parameter, FormulaSpan span)
     {
+        _usedParameters.Add(parameter.Name);
         switch (parameter.Kind)
         {
             case ValueKind.Tensor:

@@ -40,6 +40,9 @@ internal sealed partial class FormulaBinder
     private readonly List<ResultMemberSpec> _terms = new();
     private readonly List<ResultMemberSpec> _boundTensors = new();
     private readonly List<ResultMemberSpec> _scaleMembers = new();
+    private readonly HashSet<string> _usedTerms = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _usedParameters = new(StringComparer.Ordinal);
+    private bool _usesInvalidTerm;
     private readonly string _scopeVariable;
     private readonly string _resultVariable;
     private int _currentLine;
@@ -97,7 +100,12 @@ internal sealed partial class FormulaBinder
                 ? "sg(x) is x.detach(): no gradient flows through a scale. No step synchronises with the host."
                 : "No step synchronises with the host.");
         }
-        return new BoundLoss(_steps, lossVariable, _scopeVariable, _resultVariable, members, _explanation, _errors);
+        return new BoundLoss(_steps, lossVariable, _scopeVariable, _resultVariable, members, _explanation, _errors)
+        {
+            Failed = _errors.Count > 0 || _usesInvalidTerm,
+            UsedTerms = _usedTerms,
+            UsedParameters = _usedParameters,
+        };
     }
 
     /// <summary>Binds one line; returns the variable holding its value when it is a tensor.</summary>
@@ -373,7 +381,7 @@ internal sealed partial class FormulaBinder
         /// <summary>Recovers a number from its C# text, knowing it again as a constant when it is a literal.</summary>
         public static NumberValue From(string code, string display)
             => double.TryParse(code.Trim('(', ')'), NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
-                ? Of(value)
+                ? Of(value) with { Display = display }
                 : new NumberValue(code, display, null);
 
         public NumberValue Negated()

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using LossDsl.Generators.Diagnostics;
 
 namespace LossDsl.Generators.Binding;
 
@@ -19,14 +20,17 @@ internal enum ValueKind
 /// </summary>
 internal sealed record ParameterInfo(string Name, string Type, string DisplayType, ValueKind Kind, bool IsDouble);
 
-/// <summary>A [Term] method of the loss type.</summary>
+/// <summary>
+/// A [Term] method of the loss type or a base. <see cref="Problem"/> says what is wrong with its
+/// declaration (reported at the declaration); a formula that uses such a term generates nothing.
+/// </summary>
 internal sealed record TermInfo(
     string Name,
     bool IsStatic,
-    bool IsGeneric,
-    bool ReturnsTensor,
-    string ReturnType,
-    IReadOnlyList<ParameterInfo> Parameters);
+    string? Problem,
+    IReadOnlyList<ParameterInfo> Parameters,
+    LocationInfo? Location,
+    bool DeclaredInLossType);
 
 /// <summary>A field or property of the loss type (or its bases) a formula may read.</summary>
 internal sealed record MemberInfo(string Name, string Type, ValueKind Kind, bool IsDouble, bool IsStatic);

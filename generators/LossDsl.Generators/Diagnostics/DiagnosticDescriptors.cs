@@ -32,6 +32,14 @@ internal static class DiagnosticDescriptors
         "LD0005", "Static [Loss] method uses an instance member",
         "Static [Loss] method '{0}' cannot use the instance member '{1}'");
 
+    public static readonly DiagnosticDescriptor LossParameterByReference = Error(
+        "LD0006", "[Loss] method parameter passed by reference",
+        "Parameter '{0}' of [Loss] method '{1}' is {2}; a loss takes its inputs by value");
+
+    public static readonly DiagnosticDescriptor DuplicateResultType = Error(
+        "LD0007", "Result type generated twice",
+        "[Loss] method '{0}' returns '{1}', which LossDsl already generates for '{2}'; give each [Loss] method its own result type");
+
     public static readonly DiagnosticDescriptor FormulaSyntax = Error(
         "LD0101", "Formula syntax error",
         "Formula syntax error: {0}");
@@ -76,6 +84,14 @@ internal static class DiagnosticDescriptors
         "LD0202", "Value in formula is not a number or tensor",
         "'{0}' has type '{1}'; a formula can use a value only if it is a double, float, int, long or a 0-dim Tensor");
 
+    public static readonly DiagnosticDescriptor UnusedTerm = Warning(
+        "LD0203", "[Term] method not used",
+        "[Term] method '{0}' is not used by any [Loss] formula of '{1}'");
+
+    public static readonly DiagnosticDescriptor UnusedParameter = Warning(
+        "LD0204", "[Loss] parameter not used",
+        "Parameter '{0}' of [Loss] method '{1}' is used neither by its formula nor by a term the formula calls");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = new()
     {
         [TypeNotPartial.Id] = TypeNotPartial,
@@ -83,6 +99,8 @@ internal static class DiagnosticDescriptors
         [LossMethodGeneric.Id] = LossMethodGeneric,
         [InvalidReturnType.Id] = InvalidReturnType,
         [StaticLossUsesInstanceMember.Id] = StaticLossUsesInstanceMember,
+        [LossParameterByReference.Id] = LossParameterByReference,
+        [DuplicateResultType.Id] = DuplicateResultType,
         [FormulaSyntax.Id] = FormulaSyntax,
         [EmptyFormula.Id] = EmptyFormula,
         [UnknownName.Id] = UnknownName,
@@ -94,6 +112,8 @@ internal static class DiagnosticDescriptors
         [LossNotTensor.Id] = LossNotTensor,
         [InvalidTerm.Id] = InvalidTerm,
         [NonNumericValue.Id] = NonNumericValue,
+        [UnusedTerm.Id] = UnusedTerm,
+        [UnusedParameter.Id] = UnusedParameter,
     };
 
     public static IEnumerable<DiagnosticDescriptor> All => s_byId.Values;
@@ -102,4 +122,7 @@ internal static class DiagnosticDescriptors
 
     private static DiagnosticDescriptor Error(string id, string title, string message)
         => new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    private static DiagnosticDescriptor Warning(string id, string title, string message)
+        => new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
 }

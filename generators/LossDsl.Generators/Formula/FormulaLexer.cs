@@ -19,6 +19,7 @@ internal enum TokenKind
     Separator, // a newline or ';'
     End,
     Invalid,
+    NumberTooLarge,
 }
 
 internal readonly record struct Token(TokenKind Kind, FormulaSpan Span, string Text, double Number = 0);
@@ -143,7 +144,7 @@ internal static class FormulaLexer
         bool parsed = double.TryParse(literal, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out double value);
         return parsed && !double.IsInfinity(value)
             ? new Token(TokenKind.Number, span, literal, value)
-            : new Token(TokenKind.Invalid, span, literal);
+            : new Token(TokenKind.NumberTooLarge, span, literal);
     }
 
     private static bool IsDigit(char c) => c is >= '0' and <= '9';

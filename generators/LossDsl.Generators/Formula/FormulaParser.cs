@@ -208,7 +208,7 @@ internal sealed class FormulaParser
 
     private static SyntaxErrorException Error(Token token, string message)
     {
-        if (token.Kind == TokenKind.Invalid && token.Text.Length > 0 && (token.Text[0] is >= '0' and <= '9' or '.'))
+        if (token.Kind == TokenKind.NumberTooLarge)
         {
             message = $"the number '{token.Text}' is too large";
         }

@@ -1,0 +1,144 @@
+using System.Collections.Generic;
+using System.Linq;
+using LossDsl.Generators.Binding;
+using LossDsl.Generators.Diagnostics;
+using LossDsl.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace LossDsl.Generators.Parsing;
+
+/// <summary>Reads what a formula may name from the symbols of a loss type: terms, members and parameters.</summary>
+internal static class DeclarationReader
+{
+    public const string LossAttributeName = "LossDsl.LossAttribute";
+    public const string TermAttributeName = "LossDsl.TermAttribute";
+    private const string TensorTypeName = "TorchSharp.torch.Tensor";
+
+    /// <summary>Parameter types as the generated signature writes them: fully qualified, nullable annotations kept.</summary>
+    public static readonly SymbolDisplayFormat SignatureFormat = SymbolDisplayFormat.FullyQualifiedFormat
+        .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+
+    public static AttributeData? LossAttributeOf(IMethodSymbol method)
+        => method.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == LossAttributeName);
+
+    /// <summary>
+    /// The [Term] methods of the type and its bases, each with what is wrong with its declaration
+    /// (reported once, at the declaration, by <see cref="LossGenerator"/>).
+    /// </summary>
+    public static Dictionary<string, TermInfo> Terms(INamedTypeSymbol type)
+    {
+        var terms = new Dictionary<string, TermInfo>();
+        foreach (IMethodSymbol method in Members(type).OfType<IMethodSymbol>())
+        {
+            if (method.MethodKind != MethodKind.Ordinary || terms.ContainsKey(method.Name) ||
+                !method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == TermAttributeName))
+            {
+                continue;
+            }
+            string? problem =
+                !IsTensor(method.ReturnType) ? $"must return TorchSharp's Tensor, but returns '{method.ReturnType.ToDisplayString()}'" :
+                method.IsGenericMethod ? "must not be generic" :
+                method.Parameters.FirstOrDefault(p => p.RefKind != RefKind.None) is IParameterSymbol byRef ? $"must take its parameters by value, but '{byRef.Name}' is {RefKindText(byRef.RefKind).Trim()}" :
+                null;
+            var syntax = method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() as MethodDeclarationSyntax;
+            terms[method.Name] = new TermInfo(
+                method.Name,
+                method.IsStatic,
+                problem,
+                method.Parameters.Select(Parameter).ToList(),
+                LocationInfo.From(syntax?.Identifier.GetLocation()),
+                SymbolEqualityComparer.Default.Equals(method.ContainingType, type));
+        }
+        return terms;
+    }
+
+    /// <summary>Everything around one [Loss] method.</summary>
+    public static LossDeclaration Declaration(INamedTypeSymbol type, IMethodSymbol method, IReadOnlyDictionary<string, TermInfo> terms, string? prefix)
+    {
+        var members = new Dictionary<string, MemberInfo>();
+        var otherMethods = new HashSet<string>();
+        foreach (ISymbol member in Members(type))
+        {
+            switch (member)
+            {
+                case IMethodSymbol m when m.MethodKind == MethodKind.Ordinary && !terms.ContainsKey(m.Name):
+                    otherMethods.Add(m.Name);
+                    break;
+                case IFieldSymbol f when !members.ContainsKey(f.Name):
+                    members[f.Name] = Member(f.Name, f.Type, f.IsStatic || f.IsConst);
+                    break;
+                case IPropertySymbol p when !p.IsIndexer && p.GetMethod is not null && !members.ContainsKey(p.Name):
+                    members[p.Name] = Member(p.Name, p.Type, p.IsStatic);
+                    break;
+            }
+        }
+        return new LossDeclaration(type.Name, method.Name, method.IsStatic, method.Parameters.Select(Parameter).ToList(), terms, members, otherMethods, prefix);
+    }
+
+    /// <summary>Members of the type, then of its bases (private ones only from the type itself), nearest first.</summary>
+    private static IEnumerable<ISymbol> Members(INamedTypeSymbol type)
+    {
+        for (INamedTypeSymbol? current = type; current is not null && current.SpecialType != SpecialType.System_Object; current = current.BaseType)
+        {
+            bool inherited = !SymbolEqualityComparer.Default.Equals(current, type);
+            foreach (ISymbol member in current.GetMembers())
+            {
+                if (!member.IsImplicitlyDeclared && !(inherited && member.DeclaredAccessibility == Accessibility.Private))
+                {
+                    yield return member;
+                }
+            }
+        }
+    }
+
+    public static ParameterInfo Parameter(IParameterSymbol p)
+        => new(p.Name, p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), p.Type.ToDisplayString(), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double);
+
+    private static MemberInfo Member(string name, ITypeSymbol type, bool isStatic)
+        => new(name, type.ToDisplayString(), KindOf(type), type.SpecialType == SpecialType.System_Double, isStatic);
+
+    private static ValueKind KindOf(ITypeSymbol type) => type.SpecialType switch
+    {
+        SpecialType.System_Double or SpecialType.System_Single or SpecialType.System_Int32 or SpecialType.System_Int64 => ValueKind.Number,
+        _ => IsTensor(type) ? ValueKind.Tensor : ValueKind.Other,
+    };
+
+    public static bool IsTensor(ITypeSymbol type)
+        => type.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat.WithMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.None)).TrimEnd('?') == TensorTypeName;
+
+    public static string RefKindText(RefKind kind) => kind switch
+    {
+        RefKind.Ref => "ref ",
+        RefKind.Out => "out ",
+        RefKind.In => "in ",
+        _ => "",
+    };
+
+    /// <summary>The loss type and the types around it, outermost first.</summary>
+    public static IEnumerable<TypeDeclarationSpec> ContainingTypes(INamedTypeSymbol type)
+    {
+        var chain = new Stack<TypeDeclarationSpec>();
+        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
+        {
+            string keyword = current.IsRecord
+                ? (current.TypeKind == TypeKind.Struct ? "record struct" : "record")
+                : current.TypeKind switch { TypeKind.Struct => "struct", TypeKind.Interface => "interface", _ => "class" };
+            string name = current.TypeParameters.Length == 0
+                ? current.Name
+                : $"{current.Name}<{string.Join(", ", current.TypeParameters.Select(t => t.Name))}>";
+            chain.Push(new TypeDeclarationSpec(keyword, name));
+        }
+        return chain;
+    }
+
+    /// <summary>Namespace.Outer.Inner.LossDsl.g.cs, with the generic arity kept so hint names stay unique and legal.</summary>
+    public static string HintName(INamedTypeSymbol type)
+    {
+        string name = type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat.WithGlobalNamespaceStyle(SymbolDisplayGlobalNamespaceStyle.Omitted)
+            .WithGenericsOptions(SymbolDisplayGenericsOptions.None));
+        int arity = 0;
+        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType) arity += current.Arity;
+        return (arity > 0 ? $"{name}`{arity}" : name) + ".LossDsl.g.cs";
+    }
+}

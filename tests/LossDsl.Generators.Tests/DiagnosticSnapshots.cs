@@ -1,0 +1,201 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace LossDsl.Generators.Tests;
+
+/// <summary>
+/// One snapshot per diagnostic: the message, severity and the underlined source line, as the
+/// user sees them. A formula with errors generates nothing, so the generated code never adds
+/// errors of its own.
+/// </summary>
+public class DiagnosticSnapshots
+{
+    private const string Terms = """
+            [Term] Tensor Hard(Tensor x) => x.mean();
+            [Term] Tensor Soft(Tensor x) => x.abs().mean();
+        """;
+
+    public static TheoryData<string, string> Cases => new()
+    {
+        { "LD0001", $$"""
+            public class NotPartial
+            {
+            {{Terms}}
+                [Loss("Total = Hard + Soft")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """ },
+        { "LD0002", $$"""
+            public partial class HasBody
+            {
+            {{Terms}}
+                [Loss("Total = Hard + Soft")]
+                public Tensor Compute(Tensor x) => x;
+            }
+            """ },
+        { "LD0003", $$"""
+            public partial class GenericMethod
+            {
+            {{Terms}}
+                [Loss("Total = Hard + Soft")]
+                public partial Tensor Compute<T>(Tensor x);
+            }
+            """ },
+        { "LD0004", $$"""
+            public partial class WrongReturn
+            {
+            {{Terms}}
+                [Loss("Total = Hard + Soft")]
+                public partial double Compute(Tensor x);
+            }
+            """ },
+        { "LD0005", $$"""
+            public partial class StaticLoss
+            {
+                public double Alpha { get; set; } = 0.5;
+            {{Terms}}
+                [Loss("Total = Hard + Alpha * Soft")]
+                public static partial Tensor Compute(Tensor x);
+            }
+            """ },
+        { "LD0006", $$"""
+            public partial class ByReference
+            {
+            {{Terms}}
+                [Loss("Total = Hard + Soft")]
+                public partial Tensor Compute(ref Tensor x);
+            }
+            """ },
+        { "LD0007", $$"""
+            public partial class SharedResult
+            {
+            {{Terms}}
+                [Loss("Total = Hard + Soft")]
+                public partial LossResult Train(Tensor x);
+
+                [Loss("Total = Hard")]
+                public partial LossResult Evaluate(Tensor x);
+            }
+            """ },
+        { "LD0101", ThreeTerms("Kd = Soft + * Hard\nTotal = Hard + Kd") },
+        { "LD0102", ThreeTerms("// nothing yet") },
+        { "LD0103", ThreeTerms("Total = Hard + Sfot") },
+        { "LD0104", ThreeTerms("Kd = Soft\nKd = Hard\nTotal = Kd") },
+        { "LD0105", $$"""
+            public partial class Ambiguous
+            {
+                public double Hard { get; set; }
+                [Term] Tensor Soft(Tensor x) => x.abs().mean();
+
+                [Loss("Total = Soft * Hard")]
+                public partial Tensor Compute(Tensor x, double Hard);
+            }
+            """ },
+        { "LD0106", ThreeTerms("Total = Hard + Kd\nKd = Soft") },
+        { "LD0107", ThreeTerms("Total = Hard + Softmax(Soft)") },
+        { "LD0108", ThreeTerms("Total = Hard + Balance(Soft)") },
+        { "LD0109", ThreeTerms("Total = 2 * 3") },
+        { "LD0201", $$"""
+            public partial class BadTerm
+            {
+                [Term] Tensor Hard(Tensor x) => x.mean();
+                [Term] double Soft(Tensor x) => 0;
+
+                [Loss("Total = Hard + Soft")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """ },
+        { "LD0202", $$"""
+            public partial class TextHyperparameter
+            {
+                public string Alpha { get; set; } = "0.5";
+            {{Terms}}
+                [Loss("Total = Hard + Alpha * Soft")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """ },
+        { "LD0203", $$"""
+            public partial class UnusedTerm
+            {
+            {{Terms}}
+                [Loss("Total = Hard")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """ },
+        { "LD0204", $$"""
+            public partial class UnusedParameter
+            {
+            {{Terms}}
+                [Loss("Total = Hard + Soft")]
+                public partial Tensor Compute(Tensor x, Tensor unused);
+            }
+            """ },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Diagnostic(string id, string source)
+    {
+        GeneratorRun run = GeneratorHarness.Run(source);
+
+        Snapshot.Verify(run, id);
+        Assert.Contains(run.GeneratorDiagnostics, d => d.Id == id);
+        Assert.DoesNotContain(run.CompilationDiagnostics, d => d.Id == "CS8785"); // the generator never throws
+        // Whatever is generated compiles: errors stay in the user's code, never in generated files.
+        Assert.DoesNotContain(run.CompilationDiagnostics, d => d.Severity == DiagnosticSeverity.Error && d.Location.SourceTree?.FilePath.EndsWith(".g.cs") == true);
+        if (run.GeneratorDiagnostics.First(d => d.Id == id).Severity == DiagnosticSeverity.Warning)
+        {
+            Assert.Empty(run.Errors); // a warning leaves the generated code complete
+        }
+    }
+
+    public static TheoryData<string, string> MoreMessages => new()
+    {
+        { "BalanceToItself", ThreeTerms("Total = Hard + Balance(Soft, to: Soft)") },
+        { "BalanceOfANumber", ThreeTerms("Total = Hard + Balance(2, to: Soft)") },
+        { "BalanceOptionNotAConstant", ThreeTerms("Total = Hard + Balance(Soft, to: Hard, eps: Alpha)") },
+        { "BalanceNegativeMax", ThreeTerms("Total = Hard + Balance(Soft, to: Hard, max: -1)") },
+        { "BalanceOptionTwice", ThreeTerms("Total = Hard + Balance(Soft, to: Hard, eps: 1, eps: 2)") },
+        { "DetachOfANumber", ThreeTerms("Total = Hard * Detach(3)") },
+        { "TermCalledLikeAFunction", ThreeTerms("Total = Hard + Soft(x)") },
+        { "UnclosedParenthesis", ThreeTerms("Total = (Hard + Soft") },
+        { "NumberTooLarge", ThreeTerms("Total = Hard * 1e999") },
+        { "MissingEquals", ThreeTerms("Total Hard + Soft") },
+        { "PositionalAfterNamed", ThreeTerms("Total = Hard + Balance(to: Hard, Soft)") },
+        { "BindingNamedLikeATerm", ThreeTerms("Hard = Soft * 2\nTotal = Hard") },
+        { "MethodWithoutTermAttribute", """
+            public partial class Forgotten
+            {
+                [Term] Tensor Hard(Tensor x) => x.mean();
+                Tensor Soft(Tensor x) => x.abs().mean();
+
+                [Loss("Total = Hard + Soft")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """ },
+    };
+
+    [Theory]
+    [MemberData(nameof(MoreMessages))]
+    public void Message(string name, string source)
+    {
+        GeneratorRun run = GeneratorHarness.Run(source);
+
+        Snapshot.Verify(run, name);
+        Assert.Contains(run.GeneratorDiagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Empty(run.Sources);
+    }
+
+    private static string ThreeTerms(string formula) => $$"""
+        public partial class Formula
+        {
+            public double Alpha { get; set; } = 0.5;
+            [Term] Tensor Hard(Tensor x) => x.mean();
+            [Term] Tensor Soft(Tensor x) => x.abs().mean();
+
+            [Loss({{Sources.Literal(formula)}})]
+            public partial Tensor Compute(Tensor x);
+        }
+        """;
+}

@@ -1,0 +1,118 @@
+using Xunit;
+
+namespace LossDsl.Generators.Tests;
+
+/// <summary>
+/// The generated code, as a reviewer reads it: one snapshot per generated file and one of the
+/// diagnostics (Snapshots/). Each case must compile cleanly with the generated code.
+/// </summary>
+public class GeneratedCodeSnapshots
+{
+    [Fact]
+    public void DesignExample() => VerifyClean(GeneratorHarness.Run(Sources.Distillation));
+
+    public static TheoryData<string, string> FormulaFeatures => new()
+    {
+        { "Balance", "Total = Hard + Balance(Soft, to: Hard)" },
+        { "BalanceOptions", "Total = Hard + Balance(Soft, to: Hard, eps: 1e-6, min: 0.1, max: 10)" },
+        { "BalanceOfExpression", "Total = Balance(Hard + Soft, to: Feature) + Feature" },
+        { "Detach", "Total = Hard * Detach(Soft)" },
+        { "Arithmetic", "Total = -(Hard - Soft) / 2 + 3 * Feature * Soft - Hard / Feature" },
+        { "NumbersAroundTensors", "Total = 1 - Hard + 2 / Soft - Feature * 0.5" },
+        { "LiteralFolding", "Total = Hard * (2 * 3 - 1) / 4" },
+        { "Hyperparameters", "Total = Alpha * Hard + Gamma * Soft + Steps * Feature / Tokens + Margin + Shared" },
+        { "Parameters", "Total = weight * Hard + given" },
+        { "TensorMember", "Total = Hard * Prior" },
+        { "NumberBindings", "W = Alpha * 2\nHalf = 0.5\nTotal = W * Hard + Half * Soft" },
+        { "Comments", "// the KD part\nKd = Soft + Feature // both terms\n\nTotal = Hard + Kd" },
+        { "Semicolons", "A = Hard; B = A + Soft; Total = B * 2" },
+        { "AliasBinding", "Base = Hard\nTotal = Base + Soft" },
+    };
+
+    [Theory]
+    [MemberData(nameof(FormulaFeatures))]
+    public void Feature(string name, string formula)
+        => VerifyClean(GeneratorHarness.Run(Sources.Features(formula)), name);
+
+    [Fact]
+    public void MetricsPrefixAndCheckFinite()
+        => VerifyClean(GeneratorHarness.Run(Sources.Features("Total = Hard + Balance(Soft, to: Hard)", options: ", MetricsPrefix = \"distill/\", CheckFinite = true")));
+
+    [Fact]
+    public void TensorReturningLoss()
+        => VerifyClean(GeneratorHarness.Run(Sources.Features("Kd = Soft + Feature\nTotal = Hard + Balance(Kd, to: Hard)", returnType: "Tensor")));
+
+    [Fact]
+    public void TwoLossMethodsInOneClass() => VerifyClean(GeneratorHarness.Run("""
+        namespace Sample;
+
+        public partial class TwoLosses
+        {
+            public double Alpha { get; set; } = 0.5;
+
+            [Term] Tensor Hard(Tensor x) => x.mean();
+            [Term] Tensor Soft(Tensor x) => x.abs().mean();
+
+            [Loss("Total = Hard + Alpha * Soft")]
+            public partial TrainingResult Train(Tensor x);
+
+            [Loss("Total = Hard")]
+            internal partial Tensor Evaluate(Tensor x);
+        }
+        """));
+
+    [Fact]
+    public void GlobalNamespace() => VerifyClean(GeneratorHarness.Run("""
+        public partial class GlobalLoss
+        {
+            [Term] Tensor Hard(Tensor x) => x.mean();
+
+            [Loss("Total = Hard * 2")]
+            public partial GlobalLossResult Compute(Tensor x);
+        }
+        """));
+
+    [Fact]
+    public void NestedTypesInABlockNamespace() => VerifyClean(GeneratorHarness.Run("""
+        namespace Sample.Nested
+        {
+            public static partial class Losses
+            {
+                internal partial struct Inner<T>
+                {
+                    [Term] static Tensor Hard(Tensor x) => x.mean();
+                    [Term] static Tensor Soft(Tensor x) => x.abs().mean();
+
+                    [Loss("Total = Hard + Balance(Soft, to: Hard)")]
+                    public static partial InnerResult Compute(Tensor x);
+                }
+            }
+        }
+        """));
+
+    [Fact]
+    public void DerivedClassUsesBaseMembers() => VerifyClean(GeneratorHarness.Run("""
+        namespace Sample;
+
+        public abstract class LossBase
+        {
+            public double Alpha { get; set; } = 0.25;
+
+            [Term] protected Tensor Hard(Tensor x) => x.mean();
+        }
+
+        public sealed partial class Derived : LossBase
+        {
+            [Term] Tensor Soft(Tensor x) => x.abs().mean();
+
+            [Loss("Total = Hard + Alpha * Soft")]
+            public partial DerivedResult Compute(Tensor x);
+        }
+        """));
+
+    private static void VerifyClean(GeneratorRun run, string? variant = null, [System.Runtime.CompilerServices.CallerMemberName] string test = "")
+    {
+        Snapshot.Verify(run, variant, test: test);
+        Assert.Empty(run.Errors);
+    }
+}
