@@ -80,11 +80,20 @@ public static class GeneratorHarness
             parseOptions: ParseOptions,
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
-    /// <summary>Runs the generator over <paramref name="sources"/> (with <see cref="Usings"/> prepended to the first).</summary>
+    /// <summary>
+    /// Runs the generator over <paramref name="sources"/> (with <see cref="Usings"/> prepended to
+    /// the first), then again over an identical compilation, and checks that the second run was
+    /// served from the cache: every test of the generator is also a caching test.
+    /// </summary>
     public static GeneratorRun Run(params string[] sources)
     {
         sources = sources.Select((s, i) => i == 0 ? Usings + s : s).ToArray();
-        return Run(Compilation(sources), Driver()).Run;
+        CSharpCompilation input = Compilation(sources);
+        var (run, driver) = Run(input, Driver());
+        Caching.AssertModelHoldsNoCompilerObjects(run.Result);
+        var (second, _) = Run(input.Clone(), driver);
+        Caching.AssertEveryStepCachedOrUnchanged(second.Result);
+        return run;
     }
 
     public static (GeneratorRun Run, GeneratorDriver Driver) Run(CSharpCompilation input, GeneratorDriver driver)
