@@ -64,6 +64,18 @@ public class FormulaDiagnosticsTests
     }
 
     [Fact]
+    public void ALoneSurrogateEscapeIsReportedNotThrownOn()
+    {
+        // Found by the fuzz test: \uD83D decoded through char.ConvertFromUtf32 threw inside the generator.
+        GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms("""
+            "Total = Hard \uD83D"
+            """));
+
+        Diagnostic error = Single(run, "LD0101");
+        AssertAt(run, error, context: "\\uD83D", offset: 0, length: 6);
+    }
+
+    [Fact]
     public void ARawSingleLineStringMapsDirectly()
     {
         GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms("\"\"\"Total = Hard + (Soft\"\"\""));

@@ -146,6 +146,11 @@ internal sealed class StringLiteralMap
             }
             code = (code * 16) + Uri.FromHex(c);
         }
+        // \uXXXX may name a lone surrogate, which C# allows; longer escapes must be a real code point.
+        if (count == 4 || code < 0x10000)
+        {
+            return ((char)code).ToString();
+        }
         return code > 0x10FFFF ? null : char.ConvertFromUtf32(code);
     }
 
