@@ -125,23 +125,31 @@ public sealed partial class LossGenerator
                 }
                 w.Line($"{Runtime}.EnsureScalar({external.Variable}, \"{external.Name}\", \"{external.Kind}\");");
                 break;
-            case MagnitudeStep magnitude:
-                w.Line($"var {magnitude.Variable} = {magnitude.Source}.detach().abs();");
-                break;
             case DetachStep detach:
                 w.Line($"var {detach.Variable} = {detach.Source}.detach();");
                 break;
             case ScaleStep scale:
+                // Autograd off: the magnitudes and the ratio record no graph, so no gradient
+                // flows through the scale (a stop-gradient without a detach() handle per value).
+                var declared = scale.NewMagnitudes.Select(m => m.Variable).Append(scale.Variable);
+                w.Line($"{Tensor} {string.Join(", ", declared)};");
+                w.Open("using (global::TorchSharp.torch.no_grad())");
+                foreach (Magnitude magnitude in scale.NewMagnitudes)
+                {
+                    w.Line($"{magnitude.Variable} = {magnitude.Source}.abs();");
+                }
                 string clamp = (scale.Min, scale.Max) switch
                 {
                     (null, null) => "",
-                    (string min, null) => $".clamp_min({min})",
-                    (null, string max) => $".clamp_max({max})",
-                    (string min, string max) => $".clamp({min}, {max})",
+                    (string min, null) => $".clamp_min_({min})",
+                    (null, string max) => $".clamp_max_({max})",
+                    (string min, string max) => $".clamp_({min}, {max})",
                 };
                 // Where either magnitude is at most eps the scale is 1: a vanishing loss passes through.
-                w.Line($"var {scale.Variable} = {scale.TargetMagnitude}.div({scale.SourceMagnitude}){clamp}" +
-                       $".masked_fill({scale.SourceMagnitude}.minimum({scale.TargetMagnitude}).le({scale.Epsilon}), 1.0);");
+                // The ratio is a fresh tensor, so the clamp and the guard can work in place.
+                w.Line($"{scale.Variable} = {scale.TargetMagnitude}.div({scale.SourceMagnitude}){clamp}" +
+                       $".masked_fill_({scale.SourceMagnitude}.minimum({scale.TargetMagnitude}).le({scale.Epsilon}), 1.0);");
+                w.Close();
                 break;
             case TensorStep tensor:
                 w.Line($"var {tensor.Variable} = {Render(tensor.Value)};");

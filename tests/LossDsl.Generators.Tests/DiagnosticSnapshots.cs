@@ -164,6 +164,29 @@ public class DiagnosticSnapshots
         { "MissingEquals", ThreeTerms("Total Hard + Soft") },
         { "PositionalAfterNamed", ThreeTerms("Total = Hard + Balance(to: Hard, Soft)") },
         { "BindingNamedLikeATerm", ThreeTerms("Hard = Soft * 2\nTotal = Hard") },
+        { "InvalidInheritedTermUsed", """
+            public abstract class Base
+            {
+                [Term] protected double Soft(Tensor x) => 0;
+            }
+
+            public partial class Derived : Base
+            {
+                [Term] Tensor Hard(Tensor x) => x.mean();
+
+                [Loss("Total = Hard + Soft")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """ },
+        { "RefReadonlyParameter", """
+            public partial class ReadonlyInput
+            {
+                [Term] Tensor Hard(Tensor x) => x.mean();
+
+                [Loss("Total = Hard")]
+                public partial Tensor Compute(ref readonly Tensor x);
+            }
+            """ },
         { "MethodWithoutTermAttribute", """
             public partial class Forgotten
             {

@@ -91,7 +91,7 @@ public class FormulaBindingTests
         Assert.Empty(run.Errors);
         string source = run.Source;
         Assert.Single(source.Split('\n'), line => line.Contains("= hard.add(soft);"));
-        Assert.Single(source.Split('\n'), line => line.Contains(".masked_fill("));
+        Assert.Single(source.Split('\n'), line => line.Contains(".masked_fill_("));
         Assert.Contains("public global::TorchSharp.torch.Tensor BalanceScale { get; }", source);
         Assert.DoesNotContain("BalanceInput", source);
         Assert.Contains("|sg(Feature)| / |sg((Hard + Soft))|", source);

@@ -42,8 +42,8 @@ public class GenerationTests
         Assert.Equal(1, Count(source, "this.Soft("));
         Assert.Equal(1, Count(source, "this.Feature("));
         Assert.Equal(1, Count(source, "this.Hard("));
-        Assert.Equal(1, Count(source, ".masked_fill("));      // the one scale, reused
-        Assert.Equal(2, Count(source, ".detach().abs()"));   // |sg(Feature)| and |sg(Soft)|, once each
+        Assert.Equal(1, Count(source, ".masked_fill_("));     // the one scale, reused
+        Assert.Equal(2, Count(source, ".abs();"));           // |sg(Feature)| and |sg(Soft)|, once each
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public class GenerationTests
 
         Assert.Empty(run.Errors);
         Assert.Contains("var total = hard.addcmul(soft, softScale, (-this.Alpha));", run.Source);
-        Assert.Contains(".clamp(0.1, 10.0).masked_fill(", run.Source);
+        Assert.Contains(".clamp_(0.1, 10.0).masked_fill_(", run.Source);
     }
 
     [Fact]

@@ -122,7 +122,7 @@ public class DistillationLossTests
             Hard = Hard(studentLogits, labels)   [term, called once]
             KdScale = |sg(Hard)| / |sg(Kd)|, or 1 where either magnitude <= 1E-08   [no gradient]
             Total = Hard + Alpha * Kd * KdScale   [the loss]
-            sg(x) is x.detach(): no gradient flows through a scale. No step synchronises with the host.
+            sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.
             """.ReplaceLineEndings("\n"),
             explanation);
     }

@@ -143,14 +143,15 @@ internal sealed partial class FormulaBinder
         string key = $"{xVar.Code}|{yVar.Code}|{eps}|{minText}|{maxText}";
         if (!_scales.TryGetValue(key, out TensorExpr? scale))
         {
-            string xMagnitude = Magnitude(xVar);
-            string yMagnitude = Magnitude(yVar);
+            var newMagnitudes = new List<Magnitude>();
+            string xMagnitude = Magnitude(xVar, newMagnitudes);
+            string yMagnitude = Magnitude(yVar, newMagnitudes);
             string xName = Naming.Pascal(xVar.Display!), yName = Naming.Pascal(yVar.Display!);
             string property = ClaimProperty(IsPlainName(xName)
                 ? (_properties.Contains(xName + "Scale") && IsPlainName(yName) ? $"{xName}To{yName}Scale" : $"{xName}Scale")
                 : "BalanceScale");
             string variable = _locals.Allocate(Naming.Camel(property));
-            _steps.Add(new ScaleStep(variable, xMagnitude, yMagnitude, eps, minText, maxText));
+            _steps.Add(new ScaleStep(variable, newMagnitudes.ToEquatableArray(), xMagnitude, yMagnitude, eps, minText, maxText));
             _scaleMembers.Add(new ResultMemberSpec(property, variable, MetricKey(property),
                 $"The scale of <c>Balance({xVar.Display}, to: {yVar.Display})</c>: |sg({yVar.Display})| / |sg({xVar.Display})|, or 1 where either is at most {eps}. Carries no gradient."));
             string clamp = (minText, maxText) switch

@@ -80,8 +80,13 @@ internal sealed partial class FormulaBinder
     {
         if (term.Problem is not null)
         {
-            // Reported at the term's declaration; the loss that uses it generates nothing.
+            // A term of the loss type is reported at its declaration; one inherited from a base
+            // type (maybe in another project) is reported here, where the formula uses it.
             _usesInvalidTerm = true;
+            if (!term.DeclaredInLossType)
+            {
+                Report(DiagnosticDescriptors.InvalidTerm, span, term.Name, term.Problem);
+            }
             return ErrorValue.Instance;
         }
         string? problem = null;

@@ -97,7 +97,7 @@ internal sealed partial class FormulaBinder
             members.AddRange(_boundTensors.Where(m => m.Variable != lossVariable));
             members.AddRange(_scaleMembers);
             _explanation.Add(_scales.Count > 0 || _detached.Count > 0
-                ? "sg(x) is x.detach(): no gradient flows through a scale. No step synchronises with the host."
+                ? "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host."
                 : "No step synchronises with the host.");
         }
         return new BoundLoss(_steps, lossVariable, _scopeVariable, _resultVariable, members, _explanation, _errors)
@@ -324,12 +324,13 @@ internal sealed partial class FormulaBinder
         return variable;
     }
 
-    private string Magnitude(TensorExpr variable)
+    /// <summary>The variable holding |sg(x)|; a new one is added to <paramref name="added"/> to be computed with the scale.</summary>
+    private string Magnitude(TensorExpr variable, List<Magnitude> added)
     {
         if (!_magnitudes.TryGetValue(variable.Code!, out string? magnitude))
         {
             magnitude = _locals.Allocate(variable.Code!.TrimStart('@') + "Magnitude");
-            _steps.Add(new MagnitudeStep(magnitude, variable.Code!));
+            added.Add(new Magnitude(magnitude, variable.Code!));
             _magnitudes[variable.Code!] = magnitude;
         }
         return magnitude;

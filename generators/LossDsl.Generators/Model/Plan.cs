@@ -15,17 +15,26 @@ internal sealed record TermStep(string Variable, string Receiver, string Method,
 /// <summary>Reads a Tensor parameter or member once and checks that it is 0-dim.</summary>
 internal sealed record ExternalTensorStep(string Variable, string Expression, string Name, string Kind) : PlanStep;
 
-/// <summary><c>|sg(x)|</c>: the detached magnitude a scale is built from.</summary>
-internal sealed record MagnitudeStep(string Variable, string Source) : PlanStep;
+/// <summary><c>|sg(x)|</c>: a magnitude a scale is built from, computed where no gradient is recorded.</summary>
+internal sealed record Magnitude(string Variable, string Source);
 
 /// <summary><c>sg(x)</c> for an explicit <c>Detach(x)</c>.</summary>
 internal sealed record DetachStep(string Variable, string Source) : PlanStep;
 
 /// <summary>
 /// The scale of <c>Balance(x, to: y)</c>: |sg(y)| / |sg(x)| where both exceed <see cref="Epsilon"/>,
-/// clamped to [Min, Max] when given, else 1. Built from detached magnitudes only.
+/// clamped to [Min, Max] when given, else 1. It and the magnitudes it needs first
+/// (<see cref="NewMagnitudes"/>; others were computed for an earlier scale) are computed with
+/// autograd off, so no graph is recorded and no gradient flows through the scale.
 /// </summary>
-internal sealed record ScaleStep(string Variable, string SourceMagnitude, string TargetMagnitude, string Epsilon, string? Min, string? Max) : PlanStep;
+internal sealed record ScaleStep(
+    string Variable,
+    EquatableArray<Magnitude> NewMagnitudes,
+    string SourceMagnitude,
+    string TargetMagnitude,
+    string Epsilon,
+    string? Min,
+    string? Max) : PlanStep;
 
 /// <summary>A tensor value: a binding of the formula, or an operand materialised for Balance or Detach.</summary>
 internal sealed record TensorStep(string Variable, TensorExpr Value) : PlanStep;

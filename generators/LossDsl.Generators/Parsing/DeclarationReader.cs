@@ -109,10 +109,11 @@ internal static class DeclarationReader
 
     public static string RefKindText(RefKind kind) => kind switch
     {
+        RefKind.None => "",
         RefKind.Ref => "ref ",
         RefKind.Out => "out ",
         RefKind.In => "in ",
-        _ => "",
+        _ => "ref readonly ", // C# 12's ref readonly parameters, unknown to the Roslyn this is built against
     };
 
     /// <summary>The loss type and the types around it, outermost first.</summary>

@@ -14,7 +14,7 @@ namespace Sample
             "Hard = Hard(studentLogits, labels)   [term, called once]\n" +
             "KdScale = |sg(Hard)| / |sg(Kd)|, or 1 where either magnitude <= 1E-08   [no gradient]\n" +
             "Total = Hard + Alpha * Kd * KdScale   [the loss]\n" +
-            "sg(x) is x.detach(): no gradient flows through a scale. No step synchronises with the host.";
+            "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.DistillationLossResult Compute(global::TorchSharp.torch.Tensor studentLogits, global::TorchSharp.torch.Tensor teacherLogits, global::TorchSharp.torch.Tensor labels, global::TorchSharp.torch.Tensor studentFeatures, global::TorchSharp.torch.Tensor teacherFeatures)
@@ -26,17 +26,25 @@ namespace Sample
             global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
             var feature = this.Feature(studentFeatures, teacherFeatures);
             global::LossDsl.LossRuntime.EnsureScalar(feature, "Feature", "Term");
-            var featureMagnitude = feature.detach().abs();
-            var softMagnitude = soft.detach().abs();
-            var featureScale = softMagnitude.div(featureMagnitude).masked_fill(featureMagnitude.minimum(softMagnitude).le(1E-08), 1.0);
+            global::TorchSharp.torch.Tensor featureMagnitude, softMagnitude, featureScale;
+            using (global::TorchSharp.torch.no_grad())
+            {
+                featureMagnitude = feature.abs();
+                softMagnitude = soft.abs();
+                featureScale = softMagnitude.div(featureMagnitude).masked_fill_(featureMagnitude.minimum(softMagnitude).le(1E-08), 1.0);
+            }
             var kd = soft.addcmul(feature, featureScale, 1.0);
 
             // Total = Hard + Alpha * Balance(Kd, to: Hard)
             var hard = this.Hard(studentLogits, labels);
             global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-            var kdMagnitude = kd.detach().abs();
-            var hardMagnitude = hard.detach().abs();
-            var kdScale = hardMagnitude.div(kdMagnitude).masked_fill(kdMagnitude.minimum(hardMagnitude).le(1E-08), 1.0);
+            global::TorchSharp.torch.Tensor kdMagnitude, hardMagnitude, kdScale;
+            using (global::TorchSharp.torch.no_grad())
+            {
+                kdMagnitude = kd.abs();
+                hardMagnitude = hard.abs();
+                kdScale = hardMagnitude.div(kdMagnitude).masked_fill_(kdMagnitude.minimum(hardMagnitude).le(1E-08), 1.0);
+            }
             var total = hard.addcmul(kd, kdScale, this.Alpha);
 
             var result = new global::Sample.DistillationLossResult(total, soft, feature, hard, kd, featureScale, kdScale);

@@ -12,7 +12,7 @@ namespace Sample
             "Feature = Feature(y)   [term, called once]\n" +
             "BalanceScale = |sg(Feature)| / |sg((Hard + Soft))|, or 1 where either magnitude <= 1E-08   [no gradient]\n" +
             "Total = Feature + (Hard + Soft) * BalanceScale   [the loss]\n" +
-            "sg(x) is x.detach(): no gradient flows through a scale. No step synchronises with the host.";
+            "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)
@@ -27,9 +27,13 @@ namespace Sample
             var feature = Feature(y);
             global::LossDsl.LossRuntime.EnsureScalar(feature, "Feature", "Term");
             var balanceInput = hard.add(soft);
-            var balanceInputMagnitude = balanceInput.detach().abs();
-            var featureMagnitude = feature.detach().abs();
-            var balanceScale = featureMagnitude.div(balanceInputMagnitude).masked_fill(balanceInputMagnitude.minimum(featureMagnitude).le(1E-08), 1.0);
+            global::TorchSharp.torch.Tensor balanceInputMagnitude, featureMagnitude, balanceScale;
+            using (global::TorchSharp.torch.no_grad())
+            {
+                balanceInputMagnitude = balanceInput.abs();
+                featureMagnitude = feature.abs();
+                balanceScale = featureMagnitude.div(balanceInputMagnitude).masked_fill_(balanceInputMagnitude.minimum(featureMagnitude).le(1E-08), 1.0);
+            }
             var total = feature.addcmul(balanceInput, balanceScale, 1.0);
 
             var result = new global::Sample.FeaturesResult(total, hard, soft, feature, balanceScale);

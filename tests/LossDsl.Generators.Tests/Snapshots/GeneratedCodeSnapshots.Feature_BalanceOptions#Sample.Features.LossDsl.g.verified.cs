@@ -11,7 +11,7 @@ namespace Sample
             "Soft = Soft(x)   [term, called once]\n" +
             "SoftScale = |sg(Hard)| / |sg(Soft)|, clamped to [0.1, 10.0], or 1 where either magnitude <= 1E-06   [no gradient]\n" +
             "Total = Hard + Soft * SoftScale   [the loss]\n" +
-            "sg(x) is x.detach(): no gradient flows through a scale. No step synchronises with the host.";
+            "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)
@@ -23,9 +23,13 @@ namespace Sample
             global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
             var soft = this.Soft(x);
             global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
-            var softMagnitude = soft.detach().abs();
-            var hardMagnitude = hard.detach().abs();
-            var softScale = hardMagnitude.div(softMagnitude).clamp(0.1, 10.0).masked_fill(softMagnitude.minimum(hardMagnitude).le(1E-06), 1.0);
+            global::TorchSharp.torch.Tensor softMagnitude, hardMagnitude, softScale;
+            using (global::TorchSharp.torch.no_grad())
+            {
+                softMagnitude = soft.abs();
+                hardMagnitude = hard.abs();
+                softScale = hardMagnitude.div(softMagnitude).clamp_(0.1, 10.0).masked_fill_(softMagnitude.minimum(hardMagnitude).le(1E-06), 1.0);
+            }
             var total = hard.addcmul(soft, softScale, 1.0);
 
             var result = new global::Sample.FeaturesResult(total, hard, soft, softScale);

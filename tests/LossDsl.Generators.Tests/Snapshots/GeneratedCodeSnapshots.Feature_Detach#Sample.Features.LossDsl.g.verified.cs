@@ -11,7 +11,7 @@ namespace Sample
             "Soft = Soft(x)   [term, called once]\n" +
             "sg(Soft) = Soft.detach()\n" +
             "Total = Hard * sg(Soft)   [the loss]\n" +
-            "sg(x) is x.detach(): no gradient flows through a scale. No step synchronises with the host.";
+            "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)

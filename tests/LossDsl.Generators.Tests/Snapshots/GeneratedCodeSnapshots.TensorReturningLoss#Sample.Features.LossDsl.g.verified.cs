@@ -13,7 +13,7 @@ namespace Sample
             "Hard = Hard(x)   [term, called once]\n" +
             "KdScale = |sg(Hard)| / |sg(Kd)|, or 1 where either magnitude <= 1E-08   [no gradient]\n" +
             "Total = Hard + Kd * KdScale   [the loss]\n" +
-            "sg(x) is x.detach(): no gradient flows through a scale. No step synchronises with the host.";
+            "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::TorchSharp.torch.Tensor Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)
@@ -30,9 +30,13 @@ namespace Sample
             // Total = Hard + Balance(Kd, to: Hard)
             var hard = this.Hard(x);
             global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-            var kdMagnitude = kd.detach().abs();
-            var hardMagnitude = hard.detach().abs();
-            var kdScale = hardMagnitude.div(kdMagnitude).masked_fill(kdMagnitude.minimum(hardMagnitude).le(1E-08), 1.0);
+            global::TorchSharp.torch.Tensor kdMagnitude, hardMagnitude, kdScale;
+            using (global::TorchSharp.torch.no_grad())
+            {
+                kdMagnitude = kd.abs();
+                hardMagnitude = hard.abs();
+                kdScale = hardMagnitude.div(kdMagnitude).masked_fill_(kdMagnitude.minimum(hardMagnitude).le(1E-08), 1.0);
+            }
             var total = hard.addcmul(kd, kdScale, 1.0);
 
             return scope.MoveToOuter(total);

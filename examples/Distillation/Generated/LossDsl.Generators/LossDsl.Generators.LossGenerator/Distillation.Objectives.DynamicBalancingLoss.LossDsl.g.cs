@@ -14,7 +14,7 @@ namespace Distillation.Objectives
             "HardLoss = HardLoss(studentLogits, labels)   [term, called once]\n" +
             "KdLossScale = |sg(HardLoss)| / |sg(KdLoss)|, or 1 where either magnitude <= 1E-08   [no gradient]\n" +
             "TotalLoss = HardLoss + Alpha * KdLoss * KdLossScale   [the loss]\n" +
-            "sg(x) is x.detach(): no gradient flows through a scale. No step synchronises with the host.";
+            "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "0.1.0")]
         public partial global::Distillation.Objectives.DynamicBalancingResult Compute(global::TorchSharp.torch.Tensor studentLogits, global::TorchSharp.torch.Tensor teacherLogits, global::TorchSharp.torch.Tensor labels, global::TorchSharp.torch.Tensor studentFeatures, global::TorchSharp.torch.Tensor teacherFeatures)
@@ -26,17 +26,25 @@ namespace Distillation.Objectives
             global::LossDsl.LossRuntime.EnsureScalar(softLoss, "SoftLoss", "Term");
             var outProjFeatureLoss = this.OutProjFeatureLoss(studentFeatures, teacherFeatures);
             global::LossDsl.LossRuntime.EnsureScalar(outProjFeatureLoss, "OutProjFeatureLoss", "Term");
-            var outProjFeatureLossMagnitude = outProjFeatureLoss.detach().abs();
-            var softLossMagnitude = softLoss.detach().abs();
-            var outProjFeatureLossScale = softLossMagnitude.div(outProjFeatureLossMagnitude).masked_fill(outProjFeatureLossMagnitude.minimum(softLossMagnitude).le(1E-08), 1.0);
+            global::TorchSharp.torch.Tensor outProjFeatureLossMagnitude, softLossMagnitude, outProjFeatureLossScale;
+            using (global::TorchSharp.torch.no_grad())
+            {
+                outProjFeatureLossMagnitude = outProjFeatureLoss.abs();
+                softLossMagnitude = softLoss.abs();
+                outProjFeatureLossScale = softLossMagnitude.div(outProjFeatureLossMagnitude).masked_fill_(outProjFeatureLossMagnitude.minimum(softLossMagnitude).le(1E-08), 1.0);
+            }
             var kdLoss = softLoss.addcmul(outProjFeatureLoss, outProjFeatureLossScale, 1.0);
 
             // TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss)
             var hardLoss = this.HardLoss(studentLogits, labels);
             global::LossDsl.LossRuntime.EnsureScalar(hardLoss, "HardLoss", "Term");
-            var kdLossMagnitude = kdLoss.detach().abs();
-            var hardLossMagnitude = hardLoss.detach().abs();
-            var kdLossScale = hardLossMagnitude.div(kdLossMagnitude).masked_fill(kdLossMagnitude.minimum(hardLossMagnitude).le(1E-08), 1.0);
+            global::TorchSharp.torch.Tensor kdLossMagnitude, hardLossMagnitude, kdLossScale;
+            using (global::TorchSharp.torch.no_grad())
+            {
+                kdLossMagnitude = kdLoss.abs();
+                hardLossMagnitude = hardLoss.abs();
+                kdLossScale = hardLossMagnitude.div(kdLossMagnitude).masked_fill_(kdLossMagnitude.minimum(hardLossMagnitude).le(1E-08), 1.0);
+            }
             var totalLoss = hardLoss.addcmul(kdLoss, kdLossScale, this.Alpha);
 
             var result = new global::Distillation.Objectives.DynamicBalancingResult(totalLoss, softLoss, outProjFeatureLoss, hardLoss, kdLoss, outProjFeatureLossScale, kdLossScale);
