@@ -13,7 +13,6 @@ internal static class DeclarationReader
 {
     public const string LossAttributeName = "LossDsl.LossAttribute";
     public const string TermAttributeName = "LossDsl.TermAttribute";
-    private const string TensorTypeName = "TorchSharp.torch.Tensor";
 
     /// <summary>Parameter types as the generated signature writes them: fully qualified, nullable annotations kept.</summary>
     public static readonly SymbolDisplayFormat SignatureFormat = SymbolDisplayFormat.FullyQualifiedFormat
@@ -96,7 +95,12 @@ internal static class DeclarationReader
         => new(p.Name, p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), p.Type.ToDisplayString(), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double);
 
     private static MemberInfo Member(string name, ITypeSymbol type, bool isStatic)
-        => new(name, type.ToDisplayString(), KindOf(type), type.SpecialType == SpecialType.System_Double, isStatic);
+    {
+        // Formatting a type is slow and runs on every edit: only a member that is neither a
+        // number nor a tensor needs its type written out, for the message that rejects it.
+        ValueKind kind = KindOf(type);
+        return new MemberInfo(name, kind == ValueKind.Other ? type.ToDisplayString() : "", kind, type.SpecialType == SpecialType.System_Double, isStatic);
+    }
 
     private static ValueKind KindOf(ITypeSymbol type) => type.SpecialType switch
     {
@@ -104,8 +108,10 @@ internal static class DeclarationReader
         _ => IsTensor(type) ? ValueKind.Tensor : ValueKind.Other,
     };
 
+    /// <summary>TorchSharp.torch.Tensor, with or without a nullable annotation; compared by name, not by formatting.</summary>
     public static bool IsTensor(ITypeSymbol type)
-        => type.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat.WithMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.None)).TrimEnd('?') == TensorTypeName;
+        => type is INamedTypeSymbol { Name: "Tensor", ContainingType: { Name: "torch", ContainingType: null } torch }
+           && torch.ContainingNamespace is { Name: "TorchSharp", ContainingNamespace.IsGlobalNamespace: true };
 
     public static string RefKindText(RefKind kind) => kind switch
     {
