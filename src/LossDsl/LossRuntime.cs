@@ -48,14 +48,10 @@ public static class LossRuntime
             return metrics;
         }
 
+        // Autograd off: stacking records no graph, so the values need no detach() handles.
         using var scope = torch.NewDisposeScope();
-        var detached = new torch.Tensor[values.Length];
-        for (int i = 0; i < values.Length; i++)
-        {
-            detached[i] = values[i].detach();
-        }
-
-        using var host = torch.stack(detached).to(torch.ScalarType.Float64, torch.CPU);
+        using var noGrad = torch.no_grad();
+        torch.Tensor host = torch.stack(values).to(torch.ScalarType.Float64, torch.CPU);
         var data = host.data<double>();
         for (int i = 0; i < keys.Length; i++)
         {
@@ -75,13 +71,8 @@ public static class LossRuntime
         ArgumentNullException.ThrowIfNull(values);
 
         using var scope = torch.NewDisposeScope();
-        var finite = new torch.Tensor[values.Length];
-        for (int i = 0; i < values.Length; i++)
-        {
-            finite[i] = values[i].detach().isfinite();
-        }
-
-        using var host = torch.stack(finite).cpu();
+        using var noGrad = torch.no_grad();
+        torch.Tensor host = torch.stack(values).isfinite().cpu();
         var flags = host.data<bool>();
         List<string>? bad = null;
         for (int i = 0; i < names.Length; i++)

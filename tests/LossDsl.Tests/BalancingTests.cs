@@ -176,4 +176,27 @@ public class BalancingTests
 
     private static void AssertRelative(double expected, double actual, double tolerance)
         => Assert.True(Math.Abs(actual - expected) <= tolerance * Math.Abs(expected), $"expected {expected:R}, got {actual:R}");
+
+    [Fact]
+    public void CheckFiniteNamesEveryNonFiniteValueAndLeaksNothing()
+    {
+        var loss = new CheckedLoss();
+        using var hard = tensor(new[] { 1.0, double.NaN });
+        using var soft = tensor(new[] { 1.0, 2.0 });
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+
+        var error = Assert.Throws<ArithmeticException>(() => loss.Compute(hard, soft));
+
+        Assert.Equal("The loss produced non-finite values in: Total, Hard.", error.Message);
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
+    public void CheckFinitePassesFiniteValuesThrough()
+    {
+        using var scope = NewDisposeScope();
+        using var result = new CheckedLoss().Compute(tensor(new[] { 1.0, 3.0 }), tensor(new[] { 0.5, 0.5 }));
+
+        Assert.Equal(2.5, result.Total.item<double>(), 12);
+    }
 }

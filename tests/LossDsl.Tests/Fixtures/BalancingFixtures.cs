@@ -53,3 +53,14 @@ public partial class UnreducedTermLoss
     [Loss("Total = Reduced + PerSample")]
     public partial Tensor Compute(Tensor predictions, Tensor targets);
 }
+
+/// <summary>CheckFinite: one host synchronisation per call, and an exception naming every non-finite value.</summary>
+public partial class CheckedLoss
+{
+    [Term] static Tensor Hard(Tensor hardInput) => hardInput.mean();
+
+    [Term] static Tensor Soft(Tensor softInput) => softInput.mean();
+
+    [Loss("Total = Hard + Soft", CheckFinite = true)]
+    public partial CheckedLossResult Compute(Tensor hardInput, Tensor softInput);
+}

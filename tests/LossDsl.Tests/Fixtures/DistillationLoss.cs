@@ -1,3 +1,4 @@
+using LossDsl;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,0 +1,31 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LossDsl.Benchmarks.HotPath;
+
+/// <summary>
+/// PR 4220 as tutorials write it: the ratios are taken to the host with item() (one sync each,
+/// two syncs per scale), the guard is a host-side if, and there is no dispose scope, so every
+/// intermediate tensor lives until the garbage collector finalises it.
+/// </summary>
+public static class NaiveDistillation
+{
+    public static Tensor Compute(Tensor studentLogits, Tensor teacherLogits, Tensor labels, Tensor studentFeatures, Tensor teacherFeatures, double alpha, double temperature)
+    {
+        Tensor hard = Losses.CrossEntropy(studentLogits, labels);
+        Tensor soft = Losses.SoftTargetKl(studentLogits, teacherLogits, temperature);
+        Tensor feature = Losses.CosineDistance(studentFeatures, teacherFeatures);
+        return Combine(hard, soft, feature, alpha);
+    }
+
+    public static Tensor Combine(Tensor hard, Tensor soft, Tensor feature, double alpha)
+    {
+        float featureScale = Ratio(soft.item<float>(), feature.item<float>());
+        Tensor kd = soft + feature * featureScale;
+        float kdScale = Ratio(hard.item<float>(), kd.item<float>());
+        return hard + alpha * (kd * kdScale);
+    }
+
+    private static float Ratio(float target, float source)
+        => System.Math.Abs(source) > 1e-8f && System.Math.Abs(target) > 1e-8f ? System.Math.Abs(target) / System.Math.Abs(source) : 1f;
+}
