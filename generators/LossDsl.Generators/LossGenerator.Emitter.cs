@@ -69,14 +69,28 @@ public sealed partial class LossGenerator
         }
         w.Line();
 
+        if (method.State is StateSpec stateSpec)
+        {
+            string sizes = string.Concat(stateSpec.Parameters.Select(p => $", ({SymbolDisplay.FormatLiteral(p.Name, quote: true)}, {p.Length})"));
+            w.Line($"private global::LossDsl.LossState? {stateSpec.Field};");
+            w.Line();
+            w.Line($"/// <summary>");
+            w.Line($"/// The state of <see cref=\"{method.Name}\"/>: running statistics, learnable parameters and the step counter.");
+            w.Line($"/// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.");
+            w.Line($"/// </summary>");
+            w.Line($"public global::LossDsl.LossState {stateSpec.Property} => {stateSpec.Field} ??= new global::LossDsl.LossState({SymbolDisplay.FormatLiteral(stateSpec.Fingerprint, quote: true)}{sizes});");
+            w.Line();
+        }
+
         string parameters = string.Join(", ", method.Parameters.Select(p => $"{p.Modifiers}{p.Type} {p.Name}"));
         w.Line(s_generatedCode);
         w.Open($"{method.Modifiers} {method.ReturnType} {method.Name}({parameters})");
         w.Line($"using var {method.ScopeVariable} = global::TorchSharp.torch.NewDisposeScope();");
 
+        string state = method.State is null ? "" : "this." + method.State.Property;
         foreach (PlanStep step in method.Steps)
         {
-            EmitStep(w, step);
+            EmitStep(w, step, state);
         }
         w.Line();
 
@@ -105,7 +119,7 @@ public sealed partial class LossGenerator
         w.Close();
     }
 
-    private static void EmitStep(SourceWriter w, PlanStep step)
+    private static void EmitStep(SourceWriter w, PlanStep step, string state)
     {
         switch (step)
         {
@@ -150,6 +164,18 @@ public sealed partial class LossGenerator
                 w.Line($"{scale.Variable} = {scale.TargetMagnitude}.div({scale.SourceMagnitude}){clamp}" +
                        $".masked_fill_({scale.SourceMagnitude}.minimum({scale.TargetMagnitude}).le({scale.Epsilon}), 1.0);");
                 w.Close();
+                break;
+            case EmaScaleStep ema:
+                string bounds = (ema.Min is null ? "" : $", min: {ema.Min}") + (ema.Max is null ? "" : $", max: {ema.Max}");
+                w.Line($"var {ema.Variable} = global::LossDsl.Strategies.EmaScale({state}, \"{ema.Site}\", {ema.Source}, {ema.Target}, {ema.Beta}, {ema.Epsilon}{bounds});");
+                break;
+            case StrategyStep strategy:
+                w.Line($"var ({strategy.Variable}, {strategy.WeightsVariable}) = global::LossDsl.Strategies.{strategy.Kind}({state}, \"{strategy.Site}\", " +
+                       $"new {Tensor}[] {{ {string.Join(", ", strategy.Arguments)} }}{strategy.Options});");
+                for (int i = 0; i < strategy.Weights.Count; i++)
+                {
+                    w.Line($"var {strategy.Weights[i]} = {strategy.WeightsVariable}[{i}];");
+                }
                 break;
             case TensorStep tensor:
                 w.Line($"var {tensor.Variable} = {Render(tensor.Value)};");

@@ -197,7 +197,8 @@ public sealed partial class LossGenerator
             bound.ScopeVariable,
             bound.ResultVariable,
             bound.Members.ToEquatableArray(),
-            bound.Explanation.ToEquatableArray());
+            bound.Explanation.ToEquatableArray(),
+            bound.State);
     }
 
     /// <summary>Checks the [Loss] method's declaration; false when nothing can be generated for it.</summary>

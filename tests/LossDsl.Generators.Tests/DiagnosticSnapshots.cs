@@ -96,6 +96,18 @@ public class DiagnosticSnapshots
         { "LD0107", ThreeTerms("Total = Hard + Softmax(Soft)") },
         { "LD0108", ThreeTerms("Total = Hard + Balance(Soft)") },
         { "LD0109", ThreeTerms("Total = 2 * 3") },
+        { "LD0110", ThreeTerms("Total = Dwa(Hard)") },
+        { "LD0111", ThreeTerms("Total = Hard + Linear(0.1, 0.9, 0) * Soft") },
+        { "LD0112", $$"""
+            public partial class StaticStateful
+            {
+                [Term] static Tensor Hard(Tensor x) => x.mean();
+                [Term] static Tensor Soft(Tensor x) => x.abs().mean();
+
+                [Loss("Total = Uncertainty(Hard, Soft)")]
+                public static partial Tensor Compute(Tensor x);
+            }
+            """ },
         { "LD0201", $$"""
             public partial class BadTerm
             {
@@ -164,6 +176,13 @@ public class DiagnosticSnapshots
         { "MissingEquals", ThreeTerms("Total Hard + Soft") },
         { "PositionalAfterNamed", ThreeTerms("Total = Hard + Balance(to: Hard, Soft)") },
         { "BindingNamedLikeATerm", ThreeTerms("Hard = Soft * 2\nTotal = Hard") },
+        { "EmaOutOfRange", ThreeTerms("Total = Hard + Balance(Soft, to: Hard, ema: 1)") },
+        { "DwaUnknownOption", ThreeTerms("Total = Dwa(Hard, Soft, temprature: 2)") },
+        { "DwaWindowNotWhole", ThreeTerms("Total = Dwa(Hard, Soft, window: 2.5)") },
+        { "UncertaintyTakesNoOptions", ThreeTerms("Total = Uncertainty(Hard, Soft, eps: 1)") },
+        { "CoVOfANumber", ThreeTerms("Total = CoV(Hard, 2)") },
+        { "ScheduleOfATensor", ThreeTerms("Total = Hard * Linear(Soft, 0, 10)") },
+        { "ScheduleArity", ThreeTerms("Total = Hard * Cosine(1, 0)") },
         { "InvalidInheritedTermUsed", """
             public abstract class Base
             {

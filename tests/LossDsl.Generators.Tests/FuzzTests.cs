@@ -93,7 +93,11 @@ public static class FuzzCases
             (1, Expression(depth - 1).Select(e => $"({e})")),
             (2, from x in Expression(depth - 1) from y in Expression(depth - 1) from o in Gen.OneOf(Options) select $"Balance({x}, to: {y}{o})"),
             (1, Expression(depth - 1).Select(e => $"Detach({e})")),
-            (1, from f in Gen.OneOf("Softmax", "Hard", "Balance", "Detach", "Blance") from e in Expression(depth - 1) select $"{f}({e})"));
+            (1, from f in Gen.OneOf("Softmax", "Hard", "Balance", "Detach", "Blance") from e in Expression(depth - 1) select $"{f}({e})"),
+            (1, from f in Gen.OneOf("Uncertainty", "Dwa", "CoV") from a in Expression(depth - 1) from b in Expression(depth - 1)
+                from o in Gen.OneOf("", ", temperature: 2", ", window: 3", ", window: 0", ", temperature: Alpha", ", ema: 0.5") select $"{f}({a}, {b}{o})"),
+            (1, from f in Gen.OneOf("Linear", "Cosine") from a in Expression(depth - 1) from n in Gen.OneOf("100", "0", "Steps", "-3", "1e400") select $"{f}({a}, 0.5, {n})"),
+            (1, from x in Expression(depth - 1) from y in Expression(depth - 1) from b in Gen.OneOf("0.9", "0", "1", "1.5", "Alpha") select $"Balance({x}, to: {y}, ema: {b})"));
 
     private static Gen<string> Formula { get; } =
         from count in Gen.Int[1, 4]

@@ -27,6 +27,11 @@ public class GeneratedCodeSnapshots
         { "Comments", "// the KD part\nKd = Soft + Feature // both terms\n\nTotal = Hard + Kd" },
         { "Semicolons", "A = Hard; B = A + Soft; Total = B * 2" },
         { "AliasBinding", "Base = Hard\nTotal = Base + Soft" },
+        { "BalanceEma", "Total = Hard + Balance(Soft, to: Hard, ema: 0.9, max: 100)" },
+        { "Uncertainty", "Total = Uncertainty(Hard, Soft, Feature)" },
+        { "Dwa", "Total = Dwa(Hard, Soft, Feature, temperature: 2, window: 5)" },
+        { "CoV", "Total = CoV(Hard, Soft + Feature)" },
+        { "Schedules", "Total = Hard + Linear(Alpha, 0.9, 1000) * Soft + Cosine(1, 0, 500) * Feature" },
     };
 
     [Theory]

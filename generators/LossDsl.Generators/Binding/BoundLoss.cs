@@ -29,6 +29,9 @@ internal sealed class BoundLoss(
     /// <summary>The [Term] methods the formula calls, for the unused-term warning.</summary>
     public IReadOnlyCollection<string> UsedTerms { get; init; } = new string[0];
 
+    /// <summary>The loss's state, when the formula uses a stateful strategy or a schedule.</summary>
+    public StateSpec? State { get; init; }
+
     /// <summary>The [Loss] method's parameters the formula or its terms use, for the unused-parameter warning.</summary>
     public IReadOnlyCollection<string> UsedParameters { get; init; } = new string[0];
 }

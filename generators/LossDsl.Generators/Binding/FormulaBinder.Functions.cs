@@ -11,11 +11,11 @@ namespace LossDsl.Generators.Binding;
 // The functions of the language: Balance and Detach.
 internal sealed partial class FormulaBinder
 {
-    private static readonly string[] s_functions = { "Balance", "Detach" };
-    private static readonly string[] s_balanceOptions = { "to", "eps", "min", "max" };
+    private static readonly string[] s_functions = { "Balance", "Detach", "Uncertainty", "Dwa", "CoV", "Linear", "Cosine" };
+    private static readonly string[] s_balanceOptions = { "to", "eps", "min", "max", "ema" };
     private static readonly Dictionary<string, string> s_optionAliases = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["target"] = "to", ["epsilon"] = "eps", ["minimum"] = "min", ["maximum"] = "max",
+        ["target"] = "to", ["epsilon"] = "eps", ["minimum"] = "min", ["maximum"] = "max", ["beta"] = "ema", ["momentum"] = "ema",
     };
 
     private Value LowerCall(CallSyntax call)
@@ -26,11 +26,15 @@ internal sealed partial class FormulaBinder
                 return LowerBalance(call);
             case "Detach":
                 return LowerDetach(call);
+            case "Uncertainty" or "Dwa" or "CoV":
+                return LowerStrategy(call);
+            case "Linear" or "Cosine":
+                return LowerSchedule(call);
             default:
                 string hint = _declaration.Terms.ContainsKey(call.Name)
                     ? $"; '{call.Name}' is a term: use it by name, without arguments"
                     : Closest(call.Name, s_functions) is string near ? $"; did you mean '{near}'?" : "";
-                Report(DiagnosticDescriptors.InvalidCall, call.NameSpan, $"'{call.Name}' is not a function; the functions are Balance and Detach{hint}");
+                Report(DiagnosticDescriptors.InvalidCall, call.NameSpan, $"'{call.Name}' is not a function; the functions are Balance, Detach, Uncertainty, Dwa, CoV, Linear and Cosine{hint}");
                 return ErrorValue.Instance;
         }
     }
@@ -86,7 +90,7 @@ internal sealed partial class FormulaBinder
             {
                 string? near = s_optionAliases.TryGetValue(argument.Name!, out string? alias) ? alias : Closest(argument.Name!, s_balanceOptions);
                 Report(DiagnosticDescriptors.InvalidBalance, argument.NameSpan,
-                    $"Balance has no option '{argument.Name}'{(near is null ? "." : $"; did you mean '{near}'?")} Its options are to:, eps:, min: and max:.");
+                    $"Balance has no option '{argument.Name}'{(near is null ? "." : $"; did you mean '{near}'?")} Its options are to:, eps:, min:, max: and ema:.");
                 return ErrorValue.Instance;
             }
             if (options.ContainsKey(argument.Name!))
@@ -103,7 +107,12 @@ internal sealed partial class FormulaBinder
         }
 
         // '&' rather than '&&', so that every bad option is reported.
-        if (!(TryConstantOption(options, "eps", out double? epsilon) & TryConstantOption(options, "min", out double? min) & TryConstantOption(options, "max", out double? max)))
+        if (!(TryConstantOption(options, "eps", out double? epsilon) & TryConstantOption(options, "min", out double? min)
+            & TryConstantOption(options, "max", out double? max) & TryConstantOption(options, "ema", out double? ema)))
+        {
+            return ErrorValue.Instance;
+        }
+        if (ema is not null && !UseState("Balance(…, ema:)", options["ema"].NameSpan))
         {
             return ErrorValue.Instance;
         }
@@ -140,18 +149,29 @@ internal sealed partial class FormulaBinder
         string eps = FormatNumber(epsilon ?? DefaultEpsilon);
         string? minText = min is double mn ? FormatNumber(mn) : null;
         string? maxText = max is double mx ? FormatNumber(mx) : null;
-        string key = $"{xVar.Code}|{yVar.Code}|{eps}|{minText}|{maxText}";
+        string? emaText = ema is double beta ? FormatNumber(beta) : null;
+        string key = $"{xVar.Code}|{yVar.Code}|{eps}|{minText}|{maxText}|{emaText}";
         if (!_scales.TryGetValue(key, out TensorExpr? scale))
         {
-            var newMagnitudes = new List<Magnitude>();
-            string xMagnitude = Magnitude(xVar, newMagnitudes);
-            string yMagnitude = Magnitude(yVar, newMagnitudes);
             string xName = Naming.Pascal(xVar.Display!), yName = Naming.Pascal(yVar.Display!);
             string property = ClaimProperty(IsPlainName(xName)
                 ? (_properties.Contains(xName + "Scale") && IsPlainName(yName) ? $"{xName}To{yName}Scale" : $"{xName}Scale")
                 : "BalanceScale");
             string variable = _locals.Allocate(Naming.Camel(property));
-            _steps.Add(new ScaleStep(variable, newMagnitudes.ToEquatableArray(), xMagnitude, yMagnitude, eps, minText, maxText));
+            string? site = null;
+            if (emaText is null)
+            {
+                var newMagnitudes = new List<Magnitude>();
+                string xMagnitude = Magnitude(xVar, newMagnitudes);
+                string yMagnitude = Magnitude(yVar, newMagnitudes);
+                _steps.Add(new ScaleStep(variable, newMagnitudes.ToEquatableArray(), xMagnitude, yMagnitude, eps, minText, maxText));
+            }
+            else
+            {
+                site = Site("balance");
+                _steps.Add(new EmaScaleStep(variable, xVar.Code!, yVar.Code!, site, emaText, eps, minText, maxText));
+                _stateSites.Add($"{site}(ema {emaText})");
+            }
             _scaleMembers.Add(new ResultMemberSpec(property, variable, MetricKey(property),
                 $"The scale of <c>Balance({xVar.Display}, to: {yVar.Display})</c>: |sg({yVar.Display})| / |sg({xVar.Display})|, or 1 where either is at most {eps}. Carries no gradient."));
             string clamp = (minText, maxText) switch
@@ -161,7 +181,9 @@ internal sealed partial class FormulaBinder
                 (null, string hi) => $", at most {hi}",
                 (string lo, string hi) => $", clamped to [{lo}, {hi}]",
             };
-            _explanation.Add($"{property} = |sg({yVar.Display})| / |sg({xVar.Display})|{clamp}, or 1 where either magnitude <= {eps}   [no gradient]");
+            _explanation.Add(site is null
+                ? $"{property} = |sg({yVar.Display})| / |sg({xVar.Display})|{clamp}, or 1 where either magnitude <= {eps}   [no gradient]"
+                : $"{property} = m(|sg({yVar.Display})|) / m(|sg({xVar.Display})|){clamp}, m a bias-corrected moving average (beta {emaText}), or 1 where either is <= {eps}   [state: {site}, no gradient]");
             scale = TensorExpr.Var(variable, property);
             _scales[key] = scale;
         }
@@ -187,11 +209,12 @@ internal sealed partial class FormulaBinder
             Report(DiagnosticDescriptors.InvalidBalance, option.Value.Span, $"Balance's option '{name}' must be a number written in the formula");
             return false;
         }
-        bool valid = name == "max" ? value > 0 : value >= 0;
+        bool valid = name switch { "max" => value > 0, "ema" => value > 0 && value < 1, _ => value >= 0 };
         if (!valid)
         {
+            string rule = name switch { "max" => "greater than 0", "ema" => "between 0 and 1, both excluded", _ => "0 or more" };
             Report(DiagnosticDescriptors.InvalidBalance, option.Value.Span,
-                $"Balance's option '{name}' must be {(name == "max" ? "greater than 0" : "0 or more")}, but it is {FormatNumber(value.Value)}");
+                $"Balance's option '{name}' must be {rule}, but it is {FormatNumber(value.Value)}");
             value = null;
             return false;
         }

@@ -96,7 +96,11 @@ internal sealed partial class FormulaBinder
             members.AddRange(_terms);
             members.AddRange(_boundTensors.Where(m => m.Variable != lossVariable));
             members.AddRange(_scaleMembers);
-            _explanation.Add(_scales.Count > 0 || _detached.Count > 0
+            if (_stateSites.Contains("step"))
+            {
+                _explanation.Add($"Linear and Cosine read {StateProperty}.Step, which the training loop advances.");
+            }
+            _explanation.Add(_scales.Count > 0 || _detached.Count > 0 || _stateSites.Any(s => !s.StartsWith("step", StringComparison.Ordinal) && !s.StartsWith("uncertainty", StringComparison.Ordinal))
                 ? "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host."
                 : "No step synchronises with the host.");
         }
@@ -105,6 +109,7 @@ internal sealed partial class FormulaBinder
             Failed = _errors.Count > 0 || _usesInvalidTerm,
             UsedTerms = _usedTerms,
             UsedParameters = _usedParameters,
+            State = State(),
         };
     }
 

@@ -76,6 +76,18 @@ internal static class DiagnosticDescriptors
         "LD0109", "Loss has no tensor",
         "The loss '{0}' (the formula's last binding) must involve a tensor, but it is a plain number");
 
+    public static readonly DiagnosticDescriptor InvalidStrategy = Error(
+        "LD0110", "Invalid weighting strategy",
+        "{0}");
+
+    public static readonly DiagnosticDescriptor InvalidSchedule = Error(
+        "LD0111", "Invalid schedule",
+        "{0}");
+
+    public static readonly DiagnosticDescriptor StateInStaticLoss = Error(
+        "LD0112", "State in a static loss",
+        "[Loss] method '{0}' is static, but {1} keeps state, which lives on an instance of the loss type; make the method an instance method");
+
     public static readonly DiagnosticDescriptor InvalidTerm = Error(
         "LD0201", "Invalid [Term] method",
         "[Term] method '{0}' {1}");
@@ -110,6 +122,9 @@ internal static class DiagnosticDescriptors
         [InvalidCall.Id] = InvalidCall,
         [InvalidBalance.Id] = InvalidBalance,
         [LossNotTensor.Id] = LossNotTensor,
+        [InvalidStrategy.Id] = InvalidStrategy,
+        [InvalidSchedule.Id] = InvalidSchedule,
+        [StateInStaticLoss.Id] = StateInStaticLoss,
         [InvalidTerm.Id] = InvalidTerm,
         [NonNumericValue.Id] = NonNumericValue,
         [UnusedTerm.Id] = UnusedTerm,

@@ -31,7 +31,16 @@ internal sealed record LossMethodSpec(
     string ScopeVariable,
     string ResultVariable,
     EquatableArray<ResultMemberSpec> Members,
-    EquatableArray<string> Explanation);
+    EquatableArray<string> Explanation,
+    StateSpec? State);
+
+/// <summary>
+/// The state of a [Loss] method that uses stateful strategies or schedules: the property that
+/// holds it, the fingerprint checkpoints must match, and the learnable parameters (name, length).
+/// </summary>
+internal sealed record StateSpec(string Property, string Field, string Fingerprint, EquatableArray<StateParameterSpec> Parameters);
+
+internal sealed record StateParameterSpec(string Name, int Length);
 
 internal sealed record ParameterSpec(string Modifiers, string Type, string Name);
 

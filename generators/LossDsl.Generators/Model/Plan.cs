@@ -36,6 +36,25 @@ internal sealed record ScaleStep(
     string? Min,
     string? Max) : PlanStep;
 
+/// <summary>
+/// The scale of <c>Balance(x, to: y, ema: β)</c>: from bias-corrected moving averages of the
+/// magnitudes, kept in the loss's state at <see cref="Site"/> (LossDsl.Strategies.EmaScale).
+/// </summary>
+internal sealed record EmaScaleStep(string Variable, string Source, string Target, string Site, string Beta, string Epsilon, string? Min, string? Max) : PlanStep;
+
+/// <summary>
+/// <c>Uncertainty</c>, <c>Dwa</c> or <c>CoV</c> over <see cref="Arguments"/>: the weighted total in
+/// <see cref="Variable"/> and one 0-dim weight per argument (LossDsl.Strategies.{Kind}).
+/// </summary>
+internal sealed record StrategyStep(
+    string Kind,
+    string Variable,
+    string WeightsVariable,
+    EquatableArray<string> Weights,
+    string Site,
+    EquatableArray<string> Arguments,
+    string Options) : PlanStep;
+
 /// <summary>A tensor value: a binding of the formula, or an operand materialised for Balance or Detach.</summary>
 internal sealed record TensorStep(string Variable, TensorExpr Value) : PlanStep;
 

@@ -1,0 +1,373 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using LossDsl.Tests.Fixtures;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace LossDsl.Tests;
+
+/// <summary>
+/// The stateful strategies over 200 steps of random term values, against an independent
+/// computation of each formula in double precision; their gradients; checkpoints; evaluation calls.
+/// </summary>
+public class StrategyTests
+{
+    private const int Steps = 200;
+    private const double Tolerance = 1e-6;
+
+    [Fact]
+    public void EmaBalanceFollowsBiasCorrectedMovingAverages()
+    {
+        var loss = new EmaBalanceLoss();
+        var random = new Random(1);
+        double mx = 0, my = 0, beta = 0.9;
+        for (int t = 1; t <= Steps; t++)
+        {
+            using var scope = NewDisposeScope();
+            double hard = Positive(random), soft = Positive(random);
+            using var result = loss.Compute(tensor(hard), tensor(soft));
+
+            mx = beta * mx + (1 - beta) * soft;
+            my = beta * my + (1 - beta) * hard;
+            double correction = 1 - Math.Pow(beta, t);
+            double scale = Math.Min(mx, my) / correction > 1e-8 ? (my / correction) / (mx / correction) : 1;
+            Close(scale, result.SoftScale, t);
+            Close(hard + soft * scale, result.Total, t);
+            loss.ComputeState.Advance();
+        }
+    }
+
+    [Fact]
+    public void UncertaintyWeighsByLearnedLogVariances()
+    {
+        var loss = new UncertaintyLoss();
+        loss.ComputeState.to(ScalarType.Float64);
+        var optimizer = optim.SGD(loss.ComputeState.parameters(), 0.05);
+        var random = new Random(2);
+        double[] s = new double[3];
+        for (int t = 1; t <= Steps; t++)
+        {
+            using var scope = NewDisposeScope();
+            double[] values = { Positive(random), Positive(random), Positive(random) };
+            using var result = loss.Compute(tensor(values[0]), tensor(values[1]), tensor(values[2]));
+
+            double total = Enumerable.Range(0, 3).Sum(i => values[i] * Math.Exp(-s[i]) + s[i]) / 2;
+            Close(total, result.Total, t);
+            Close(Math.Exp(-s[0]) / 2, result.HardUncertaintyWeight, t);
+            Close(Math.Exp(-s[1]) / 2, result.SoftUncertaintyWeight, t);
+            Close(Math.Exp(-s[2]) / 2, result.FeatureUncertaintyWeight, t);
+
+            optimizer.zero_grad();
+            result.Total.backward();
+            optimizer.step();
+            for (int i = 0; i < 3; i++)
+            {
+                s[i] -= 0.05 * (1 - values[i] * Math.Exp(-s[i])) / 2; // SGD on d/ds of (L e^-s + s) / 2
+            }
+            loss.ComputeState.Advance();
+        }
+    }
+
+    [Fact]
+    public void DwaWeighsByTheRatioOfTheLastTwoWindows()
+    {
+        var loss = new DwaLoss();
+        var random = new Random(3);
+        const int window = 3, k = 3;
+        const double temperature = 2;
+        double[] sum = new double[k], previous = new double[k], before = new double[k];
+        int count = 0, windows = 0;
+        for (int t = 1; t <= Steps; t++)
+        {
+            using var scope = NewDisposeScope();
+            double[] values = { Positive(random), Positive(random), Positive(random) };
+            using var result = loss.Compute(tensor(values[0]), tensor(values[1]), tensor(values[2]));
+
+            double[] weights = Enumerable.Repeat(1.0, k).ToArray();
+            if (windows >= 2)
+            {
+                double[] exps = Enumerable.Range(0, k).Select(i => Math.Exp(previous[i] / before[i] / temperature)).ToArray();
+                weights = exps.Select(e => k * e / exps.Sum()).ToArray();
+            }
+            Close(weights[0], result.HardDwaWeight, t);
+            Close(weights[1], result.SoftDwaWeight, t);
+            Close(weights[2], result.FeatureDwaWeight, t);
+            Close(Enumerable.Range(0, k).Sum(i => weights[i] * values[i]), result.Total, t);
+
+            for (int i = 0; i < k; i++)
+            {
+                sum[i] += values[i];
+            }
+            if (++count == window)
+            {
+                Array.Copy(previous, before, k);
+                for (int i = 0; i < k; i++)
+                {
+                    previous[i] = sum[i] / window;
+                    sum[i] = 0;
+                }
+                count = 0;
+                windows++;
+            }
+            loss.ComputeState.Advance();
+        }
+    }
+
+    [Fact]
+    public void CovWeighsByTheCoefficientOfVariationOfLossRatios()
+    {
+        var loss = new CovLoss();
+        var random = new Random(4);
+        const int k = 3;
+        double[] meanLoss = new double[k], meanRatio = new double[k], m2Ratio = new double[k];
+        for (int t = 0; t < Steps; t++)
+        {
+            using var scope = NewDisposeScope();
+            double[] values = { Positive(random), Positive(random), Positive(random) };
+            using var result = loss.Compute(tensor(values[0]), tensor(values[1]), tensor(values[2]));
+
+            double[] weights = Enumerable.Repeat(1.0 / k, k).ToArray();
+            if (t >= 2)
+            {
+                double[] variation = Enumerable.Range(0, k).Select(i => Math.Sqrt(m2Ratio[i] / t) / meanRatio[i]).ToArray();
+                weights = variation.Select(v => v / variation.Sum()).ToArray();
+            }
+            Close(weights[0], result.HardCovWeight, t);
+            Close(weights[1], result.SoftCovWeight, t);
+            Close(weights[2], result.FeatureCovWeight, t);
+            Close(Enumerable.Range(0, k).Sum(i => weights[i] * values[i]), result.Total, t);
+
+            // Welford, over the ratio of each loss to the running mean of the ones before it.
+            for (int i = 0; i < k; i++)
+            {
+                double ratio = t == 0 ? 1 : values[i] / meanLoss[i];
+                meanLoss[i] += (values[i] - meanLoss[i]) / (t + 1);
+                double delta = ratio - meanRatio[i];
+                meanRatio[i] += delta / (t + 1);
+                m2Ratio[i] += delta * (ratio - meanRatio[i]);
+            }
+            loss.ComputeState.Advance();
+        }
+    }
+
+    [Fact]
+    public void SchedulesFollowTheStepCounter()
+    {
+        var loss = new ScheduledLoss();
+        var random = new Random(5);
+        for (int step = 0; step < Steps; step++)
+        {
+            using var scope = NewDisposeScope();
+            double hard = Positive(random), soft = Positive(random), feature = Positive(random);
+            using var result = loss.Compute(tensor(hard), tensor(soft), tensor(feature));
+
+            double linear = 0.1 + (0.9 - 0.1) * Math.Clamp(step / 100.0, 0, 1);
+            double cosine = 0 + (1 - 0) * 0.5 * (1 + Math.Cos(Math.PI * Math.Clamp(step / 50.0, 0, 1)));
+            Close(hard + linear * soft + cosine * feature, result.Total, step);
+            loss.ComputeState.Advance();
+        }
+    }
+
+    [Fact]
+    public void GradientsReachTermsThroughConstantWeightsAndUncertaintysLogVariances()
+    {
+        var loss = new AllStrategiesLoss();
+        loss.ComputeState.to(ScalarType.Float64);
+        var random = new Random(6);
+        for (int t = 0; t < 12; t++)
+        {
+            using var scope = NewDisposeScope();
+            Tensor hard = tensor(Positive(random), requires_grad: true), soft = tensor(Positive(random), requires_grad: true), feature = tensor(Positive(random), requires_grad: true);
+            using var result = loss.Compute(hard, soft, feature);
+            var logVariance = loss.ComputeState.LearnableParameter("uncertainty0");
+            logVariance.grad?.zero_();
+
+            result.Total.backward();
+
+            // Total = soft·scale + Σ dwa·L + Σ cov·L + linear·Σ (L e^-s + s)/2, every weight a constant.
+            double linear = 1 + (0.5 - 1) * Math.Clamp(loss.ComputeState.Step / 40.0, 0, 1);
+            double Value(Tensor x) => x.item<double>();
+            Assert.Equal(Value(result.HardDwaWeight) + Value(result.HardCovWeight) + linear * Value(result.HardUncertaintyWeight), Value(hard.grad!), 12);
+            Assert.Equal(Value(result.SoftScale) + Value(result.SoftDwaWeight) + linear * Value(result.SoftUncertaintyWeight), Value(soft.grad!), 12);
+            Assert.Equal(Value(result.FeatureCovWeight) + linear * Value(result.FeatureUncertaintyWeight), Value(feature.grad!), 12);
+            double[] s = logVariance.detach().data<double>().ToArray();
+            double[] values = { Value(hard), Value(soft), Value(feature) };
+            double[] expected = Enumerable.Range(0, 3).Select(i => linear * (1 - values[i] * Math.Exp(-s[i])) / 2).ToArray();
+            Assert.Equal(expected, logVariance.grad!.data<double>().ToArray(), new ToleranceComparer(1e-12));
+            foreach (Tensor weight in new[] { result.SoftScale, result.HardDwaWeight, result.HardCovWeight, result.HardUncertaintyWeight })
+            {
+                Assert.False(weight.requires_grad);
+            }
+            loss.ComputeState.Advance();
+        }
+    }
+
+    [Fact]
+    public void ACheckpointResumesBitIdentically()
+    {
+        var inputs = Inputs(seed: 7, count: 80);
+        var uninterrupted = new AllStrategiesLoss();
+        var optimizer = optim.SGD(uninterrupted.ComputeState.parameters(), 0.05);
+        string checkpoint = Path.Combine(Path.GetTempPath(), $"lossdsl-state-{Guid.NewGuid():N}.bin");
+        try
+        {
+            var expected = new List<double>();
+            for (int step = 0; step < inputs.Count; step++)
+            {
+                if (step == 30)
+                {
+                    uninterrupted.ComputeState.Save(checkpoint);
+                }
+                double total = Train(uninterrupted, optimizer, inputs[step]);
+                if (step >= 30)
+                {
+                    expected.Add(total);
+                }
+            }
+
+            var resumed = new AllStrategiesLoss();
+            resumed.ComputeState.Load(checkpoint);
+            var resumedOptimizer = optim.SGD(resumed.ComputeState.parameters(), 0.05);
+            Assert.Equal(30, resumed.ComputeState.Step);
+            var actual = inputs.Skip(30).Select(values => Train(resumed, resumedOptimizer, values)).ToList();
+
+            Assert.Equal(expected, actual); // bit for bit
+        }
+        finally
+        {
+            File.Delete(checkpoint);
+        }
+    }
+
+    [Fact]
+    public void ACorruptedTruncatedOrForeignCheckpointThrowsAndChangesNothing()
+    {
+        var loss = new AllStrategiesLoss();
+        var optimizer = optim.SGD(loss.ComputeState.parameters(), 0.05);
+        foreach (var values in Inputs(seed: 8, count: 10))
+        {
+            Train(loss, optimizer, values);
+        }
+        byte[] saved = Snapshot(loss.ComputeState);
+
+        byte[] corrupted = saved.ToArray();
+        corrupted[corrupted.Length / 2] ^= 0x40;
+        var error = Assert.Throws<InvalidDataException>(() => loss.ComputeState.Load(new MemoryStream(corrupted)));
+        Assert.Contains("checksum", error.Message);
+        Assert.Equal(saved, Snapshot(loss.ComputeState));
+
+        error = Assert.Throws<InvalidDataException>(() => loss.ComputeState.Load(new MemoryStream(saved[..(saved.Length / 3)])));
+        Assert.Contains("corrupted or truncated", error.Message);
+        Assert.Equal(saved, Snapshot(loss.ComputeState));
+
+        var other = new DwaLoss();
+        using (var scope = NewDisposeScope())
+        {
+            other.Compute(tensor(1.0), tensor(2.0), tensor(3.0)).Dispose();
+        }
+        error = Assert.Throws<InvalidDataException>(() => loss.ComputeState.Load(new MemoryStream(Snapshot(other.ComputeState))));
+        Assert.Contains("another formula", error.Message);
+        Assert.Contains("Dwa(hard, soft, feature, temperature: 2, window: 3)", error.Message);
+        Assert.Equal(saved, Snapshot(loss.ComputeState));
+    }
+
+    [Fact]
+    public void AnEvaluationCallLeavesEveryPieceOfStateUnchanged()
+    {
+        var loss = new AllStrategiesLoss();
+        var optimizer = optim.SGD(loss.ComputeState.parameters(), 0.05);
+        foreach (var values in Inputs(seed: 9, count: 10))
+        {
+            Train(loss, optimizer, values);
+        }
+        byte[] before = Snapshot(loss.ComputeState);
+
+        using (loss.ComputeState.Evaluation())
+        using (var scope = NewDisposeScope())
+        {
+            loss.Compute(tensor(5.0), tensor(0.1), tensor(2.0)).Dispose();
+            loss.Compute(tensor(0.3), tensor(7.0), tensor(0.9)).Dispose();
+        }
+
+        Assert.Equal(before, Snapshot(loss.ComputeState));
+        Assert.True(loss.ComputeState.Updating);
+    }
+
+    [Fact]
+    public void AnEvaluationCallBeforeAnyUpdateAddsNoState()
+    {
+        var loss = new AllStrategiesLoss();
+        byte[] fresh = Snapshot(loss.ComputeState);
+
+        using (loss.ComputeState.Evaluation())
+        using (var scope = NewDisposeScope())
+        {
+            loss.Compute(tensor(1.0), tensor(2.0), tensor(3.0)).Dispose();
+        }
+
+        Assert.Equal(fresh, Snapshot(loss.ComputeState));
+    }
+
+    [Fact]
+    public void StatefulLossesLeaveNoTensorAliveBeyondTheirState()
+    {
+        var loss = new AllStrategiesLoss();
+        using var hard = tensor(1.0);
+        using var soft = tensor(2.0);
+        using var feature = tensor(3.0);
+        loss.Compute(hard, soft, feature).Dispose(); // creates the state's buffers
+        loss.Compute(hard, soft, feature).Dispose();
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+
+        for (int i = 0; i < 500; i++)
+        {
+            loss.Compute(hard, soft, feature).Dispose();
+        }
+
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    private static double Train(AllStrategiesLoss loss, optim.Optimizer optimizer, double[] values)
+    {
+        using var scope = NewDisposeScope();
+        using var result = loss.Compute(tensor(values[0]), tensor(values[1]), tensor(values[2]));
+        optimizer.zero_grad();
+        result.Total.backward();
+        optimizer.step();
+        loss.ComputeState.Advance();
+        return result.Total.item<double>();
+    }
+
+    private static List<double[]> Inputs(int seed, int count)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => new[] { Positive(random), Positive(random), Positive(random) }).ToList();
+    }
+
+    private static byte[] Snapshot(LossState state)
+    {
+        var stream = new MemoryStream();
+        state.Save(stream);
+        return stream.ToArray();
+    }
+
+    /// <summary>A loss value: positive, spread over a few orders of magnitude.</summary>
+    private static double Positive(Random random) => Math.Exp(4 * random.NextDouble() - 2);
+
+    private static void Close(double expected, Tensor actual, int step)
+    {
+        double value = actual.to(ScalarType.Float64).item<double>();
+        Assert.True(Math.Abs(value - expected) <= Tolerance * Math.Abs(expected),
+            $"step {step}: expected {expected:R}, got {value:R}");
+    }
+
+    private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance * Math.Max(1, Math.Abs(x));
+
+        public int GetHashCode(double obj) => 0;
+    }
+}
