@@ -31,6 +31,7 @@ public sealed record RunOptions
     public string Device { get; init; } = "cpu";
     public string? Out { get; init; }
     public StudentMode Mode { get; init; } = StudentMode.All;
+    public string Strategy { get; init; } = "plain";
     public int LogEvery { get; init; } = 5;
     public bool RetrainTeacher { get; init; }
     public bool Progress { get; init; } = true;
@@ -64,6 +65,8 @@ public sealed record RunOptions
           --device <d>           cpu, cuda or auto                           (default cpu)
           --out <folder>         where outputs go                            (default runs/seed-<seed>)
           --mode <m>             all, hard, fixed or dynamic                 (default all)
+          --strategy <s>         the dynamic student's scales: plain, as in PR 4220, or ema,
+                                 from moving averages of the magnitudes (beta 0.9) (default plain)
           --log-every <n>        steps between logged metrics                (default 5)
           --retrain-teacher      train the teacher even if a cached one matches
           --no-progress          plain output instead of a live progress bar
@@ -102,6 +105,7 @@ public sealed record RunOptions
                     "--device" => options with { Device = OneOf(name, Value(), "cpu", "cuda", "auto") },
                     "--out" => options with { Out = Value() },
                     "--mode" => options with { Mode = Enum.Parse<StudentMode>(OneOf(name, Value(), "all", "hard", "fixed", "dynamic"), ignoreCase: true) },
+                    "--strategy" => options with { Strategy = OneOf(name, Value(), "plain", "ema") },
                     "--log-every" => options with { LogEvery = Int(name, Value(), min: 1) },
                     "--retrain-teacher" => options with { RetrainTeacher = true },
                     "--no-progress" => options with { Progress = false },

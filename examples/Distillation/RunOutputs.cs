@@ -71,7 +71,7 @@ public sealed class RunOutputs(string folder) : IDisposable
         md.Append("# Distillation run\n\n");
         md.Append($"Seed {options.Seed}, {options.Steps} steps per student (batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}), ");
         md.Append($"alpha {options.Alpha.ToString(CultureInfo.InvariantCulture)}, temperature {options.Temperature.ToString(CultureInfo.InvariantCulture)}, ");
-        md.Append($"beta {options.Beta.ToString(CultureInfo.InvariantCulture)}, layers {string.Join(",", options.Layers)}.\n\n");
+        md.Append($"beta {options.Beta.ToString(CultureInfo.InvariantCulture)}, layers {string.Join(",", options.Layers)}, dynamic scales {options.Strategy}.\n\n");
         md.Append($"Held-out set: {SyntheticTask.TestExamples} examples.\n\n");
         md.Append("| model | held-out accuracy | held-out loss |\n| --- | ---: | ---: |\n");
         foreach (Evaluation e in evaluations)

@@ -99,6 +99,7 @@ public sealed class Training(RunOptions options, SyntheticTask task, Device devi
             ILossResult? result = mode switch
             {
                 StudentMode.Fixed => fixedWeights.Compute(studentLogits, teacherLogits, y, studentFeatures, teacherFeatures),
+                StudentMode.Dynamic when options.Strategy == "ema" => dynamic.ComputeEma(studentLogits, teacherLogits, y, studentFeatures, teacherFeatures),
                 StudentMode.Dynamic => dynamic.Compute(studentLogits, teacherLogits, y, studentFeatures, teacherFeatures),
                 _ => null,
             };
@@ -106,6 +107,7 @@ public sealed class Training(RunOptions options, SyntheticTask task, Device devi
             optimizer.zero_grad();
             loss.backward();
             optimizer.step();
+            dynamic.ComputeEmaState.Advance(); // the moving averages' step counter (used only by --strategy ema)
 
             if (step == 1 || step % options.LogEvery == 0 || step == options.Steps)
             {

@@ -94,6 +94,27 @@ public sealed class ExampleTests : IDisposable
     }
 
     [Fact]
+    public void TheEmaStrategyTrainsTheDynamicStudentWithSmoothedScales()
+    {
+        string plain = Path.Combine(_root, "plain"), ema = Path.Combine(_root, "ema");
+        string[] options = ShortRun.Concat(new[] { "--mode", "dynamic" }).ToArray();
+
+        Assert.Equal(0, Run(options.Concat(new[] { "--out", plain })).Code);
+        var (code, _, error) = Run(options.Concat(new[] { "--strategy", "ema", "--out", ema }));
+        Assert.True(code == 0, error);
+
+        var plainRows = ReadCsv(Path.Combine(plain, "metrics.csv"));
+        var emaRows = ReadCsv(Path.Combine(ema, "metrics.csv"));
+        Assert.Equal(plainRows.Count, emaRows.Count);
+        // The first update of a bias-corrected average is the value itself; later scales differ.
+        double P(string cell) => double.Parse(cell, CultureInfo.InvariantCulture);
+        Assert.Equal(P(plainRows[0]["distill/kd_loss_scale"]), P(emaRows[0]["distill/kd_loss_scale"]), 1e-5);
+        Assert.NotEqual(plainRows[^1]["distill/kd_loss_scale"], emaRows[^1]["distill/kd_loss_scale"]);
+        Assert.All(emaRows, row => Assert.True(double.IsFinite(double.Parse(row["distill/total_loss"], CultureInfo.InvariantCulture))));
+        Assert.Contains("dynamic scales ema", File.ReadAllText(Path.Combine(ema, "summary.md")));
+    }
+
+    [Fact]
     public void TheSameSeedGivesAnIdenticalMetricsFile()
     {
         string first = Path.Combine(_root, "first"), second = Path.Combine(_root, "second");
@@ -133,6 +154,7 @@ public sealed class ExampleTests : IDisposable
         { new[] { "--device", "tpu" }, "--device must be one of cpu, cuda, auto, not 'tpu'" },
         { new[] { "--lr" }, "--lr needs a value" },
         { new[] { "--epochs", "3" }, "--epochs is not an option (see --help)" },
+        { new[] { "--strategy", "dwa" }, "--strategy must be one of plain, ema, not 'dwa'" },
     };
 
     [Theory]
@@ -169,7 +191,7 @@ public sealed class ExampleTests : IDisposable
         var (code, output, _) = Run(new[] { "--help" });
 
         Assert.Equal(0, code);
-        foreach (string option in new[] { "--steps", "--batch-size", "--lr", "--alpha", "--temperature", "--beta", "--layers", "--seed", "--threads", "--device", "--out", "--mode" })
+        foreach (string option in new[] { "--steps", "--batch-size", "--lr", "--alpha", "--temperature", "--beta", "--layers", "--seed", "--threads", "--device", "--out", "--mode", "--strategy" })
         {
             Assert.Contains(option, output);
         }

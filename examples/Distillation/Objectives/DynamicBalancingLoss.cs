@@ -31,4 +31,16 @@ public partial class DynamicBalancingLoss
     public partial DynamicBalancingResult Compute(
         Tensor studentLogits, Tensor teacherLogits, Tensor labels,
         Tensor studentFeatures, Tensor teacherFeatures);
+
+    /// <summary>
+    /// The same balancing with scales from bias-corrected moving averages of the magnitudes
+    /// (--strategy ema): smoother scales, kept in <see cref="ComputeEmaState"/>.
+    /// </summary>
+    [Loss("""
+        KdLoss    = SoftLoss + Balance(OutProjFeatureLoss, to: SoftLoss, ema: 0.9)
+        TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss, ema: 0.9)
+        """, MetricsPrefix = "distill/")]
+    public partial DynamicBalancingEmaResult ComputeEma(
+        Tensor studentLogits, Tensor teacherLogits, Tensor labels,
+        Tensor studentFeatures, Tensor teacherFeatures);
 }

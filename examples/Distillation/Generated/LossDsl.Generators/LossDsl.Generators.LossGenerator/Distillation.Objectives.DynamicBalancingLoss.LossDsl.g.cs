@@ -53,6 +53,51 @@ namespace Distillation.Objectives
             scope.MoveToOuter(kdLossScale);
             return result;
         }
+
+        /// <summary>How <see cref="ComputeEma"/> evaluates its formula, step by step: for logs, docs and code review.</summary>
+        public const string ComputeEmaExplanation =
+            "SoftLoss = SoftLoss(studentLogits, teacherLogits)   [term, called once]\n" +
+            "OutProjFeatureLoss = OutProjFeatureLoss(studentFeatures, teacherFeatures)   [term, called once]\n" +
+            "OutProjFeatureLossScale = m(|sg(SoftLoss)|) / m(|sg(OutProjFeatureLoss)|), m a bias-corrected moving average (beta 0.9), or 1 where either is <= 1E-08   [state: balance0, no gradient]\n" +
+            "KdLoss = SoftLoss + OutProjFeatureLoss * OutProjFeatureLossScale\n" +
+            "HardLoss = HardLoss(studentLogits, labels)   [term, called once]\n" +
+            "KdLossScale = m(|sg(HardLoss)|) / m(|sg(KdLoss)|), m a bias-corrected moving average (beta 0.9), or 1 where either is <= 1E-08   [state: balance1, no gradient]\n" +
+            "TotalLoss = HardLoss + Alpha * KdLoss * KdLossScale   [the loss]\n" +
+            "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
+
+        private global::LossDsl.LossState? __lossDslComputeEmaState;
+
+        /// <summary>
+        /// The state of <see cref="ComputeEma"/>: running statistics, learnable parameters and the step counter.
+        /// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.
+        /// </summary>
+        public global::LossDsl.LossState ComputeEmaState => __lossDslComputeEmaState ??= new global::LossDsl.LossState("formula: KdLoss = SoftLoss + Balance(OutProjFeatureLoss, to: SoftLoss, ema: 0.9) TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss, ema: 0.9) | state: balance0(ema 0.9), balance1(ema 0.9)");
+
+        [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "0.1.0")]
+        public partial global::Distillation.Objectives.DynamicBalancingEmaResult ComputeEma(global::TorchSharp.torch.Tensor studentLogits, global::TorchSharp.torch.Tensor teacherLogits, global::TorchSharp.torch.Tensor labels, global::TorchSharp.torch.Tensor studentFeatures, global::TorchSharp.torch.Tensor teacherFeatures)
+        {
+            using var scope = global::TorchSharp.torch.NewDisposeScope();
+
+            // KdLoss = SoftLoss + Balance(OutProjFeatureLoss, to: SoftLoss, ema: 0.9)
+            var softLoss = this.SoftLoss(studentLogits, teacherLogits);
+            global::LossDsl.LossRuntime.EnsureScalar(softLoss, "SoftLoss", "Term");
+            var outProjFeatureLoss = this.OutProjFeatureLoss(studentFeatures, teacherFeatures);
+            global::LossDsl.LossRuntime.EnsureScalar(outProjFeatureLoss, "OutProjFeatureLoss", "Term");
+            var outProjFeatureLossScale = global::LossDsl.Strategies.EmaScale(this.ComputeEmaState, "balance0", outProjFeatureLoss, softLoss, 0.9, 1E-08);
+            var kdLoss = softLoss.addcmul(outProjFeatureLoss, outProjFeatureLossScale, 1.0);
+
+            // TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss, ema: 0.9)
+            var hardLoss = this.HardLoss(studentLogits, labels);
+            global::LossDsl.LossRuntime.EnsureScalar(hardLoss, "HardLoss", "Term");
+            var kdLossScale = global::LossDsl.Strategies.EmaScale(this.ComputeEmaState, "balance1", kdLoss, hardLoss, 0.9, 1E-08);
+            var totalLoss = hardLoss.addcmul(kdLoss, kdLossScale, this.Alpha);
+
+            var result = new global::Distillation.Objectives.DynamicBalancingEmaResult(totalLoss, softLoss, outProjFeatureLoss, hardLoss, kdLoss, outProjFeatureLossScale, kdLossScale);
+            scope.MoveToOuter(totalLoss, softLoss, outProjFeatureLoss);
+            scope.MoveToOuter(hardLoss, kdLoss, outProjFeatureLossScale);
+            scope.MoveToOuter(kdLossScale);
+            return result;
+        }
     }
 
     /// <summary>
@@ -88,6 +133,66 @@ namespace Distillation.Objectives
         public global::TorchSharp.torch.Tensor HardLoss { get; }
 
         /// <summary><c>KdLoss = SoftLoss + Balance(OutProjFeatureLoss, to: SoftLoss)</c>. Metric key <c>distill/kd_loss</c>.</summary>
+        public global::TorchSharp.torch.Tensor KdLoss { get; }
+
+        /// <summary>The scale of <c>Balance(OutProjFeatureLoss, to: SoftLoss)</c>: |sg(SoftLoss)| / |sg(OutProjFeatureLoss)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>distill/out_proj_feature_loss_scale</c>.</summary>
+        public global::TorchSharp.torch.Tensor OutProjFeatureLossScale { get; }
+
+        /// <summary>The scale of <c>Balance(KdLoss, to: HardLoss)</c>: |sg(HardLoss)| / |sg(KdLoss)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>distill/kd_loss_scale</c>.</summary>
+        public global::TorchSharp.torch.Tensor KdLossScale { get; }
+
+        global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => TotalLoss;
+
+        /// <summary>Every value fetched to the host in one transfer, keyed in snake_case.</summary>
+        public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
+            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, new global::TorchSharp.torch.Tensor[] { TotalLoss, SoftLoss, OutProjFeatureLoss, HardLoss, KdLoss, OutProjFeatureLossScale, KdLossScale });
+
+        /// <summary>Disposes every tensor of the result.</summary>
+        public void Dispose()
+        {
+            TotalLoss.Dispose();
+            SoftLoss.Dispose();
+            OutProjFeatureLoss.Dispose();
+            HardLoss.Dispose();
+            KdLoss.Dispose();
+            OutProjFeatureLossScale.Dispose();
+            KdLossScale.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The result of <see cref="DynamicBalancingLoss.ComputeEma"/>: the loss, every term, binding and scale of its formula.
+    /// Dispose it to release every tensor it holds.
+    /// </summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "0.1.0")]
+    public sealed class DynamicBalancingEmaResult : global::LossDsl.ILossResult
+    {
+        private static readonly string[] s_metricKeys = { "distill/total_loss", "distill/soft_loss", "distill/out_proj_feature_loss", "distill/hard_loss", "distill/kd_loss", "distill/out_proj_feature_loss_scale", "distill/kd_loss_scale" };
+
+        internal DynamicBalancingEmaResult(global::TorchSharp.torch.Tensor totalLoss, global::TorchSharp.torch.Tensor softLoss, global::TorchSharp.torch.Tensor outProjFeatureLoss, global::TorchSharp.torch.Tensor hardLoss, global::TorchSharp.torch.Tensor kdLoss, global::TorchSharp.torch.Tensor outProjFeatureLossScale, global::TorchSharp.torch.Tensor kdLossScale)
+        {
+            TotalLoss = totalLoss;
+            SoftLoss = softLoss;
+            OutProjFeatureLoss = outProjFeatureLoss;
+            HardLoss = hardLoss;
+            KdLoss = kdLoss;
+            OutProjFeatureLossScale = outProjFeatureLossScale;
+            KdLossScale = kdLossScale;
+        }
+
+        /// <summary>The loss: <c>TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss, ema: 0.9)</c>. Metric key <c>distill/total_loss</c>.</summary>
+        public global::TorchSharp.torch.Tensor TotalLoss { get; }
+
+        /// <summary>The term <c>SoftLoss</c>. Metric key <c>distill/soft_loss</c>.</summary>
+        public global::TorchSharp.torch.Tensor SoftLoss { get; }
+
+        /// <summary>The term <c>OutProjFeatureLoss</c>. Metric key <c>distill/out_proj_feature_loss</c>.</summary>
+        public global::TorchSharp.torch.Tensor OutProjFeatureLoss { get; }
+
+        /// <summary>The term <c>HardLoss</c>. Metric key <c>distill/hard_loss</c>.</summary>
+        public global::TorchSharp.torch.Tensor HardLoss { get; }
+
+        /// <summary><c>KdLoss = SoftLoss + Balance(OutProjFeatureLoss, to: SoftLoss, ema: 0.9)</c>. Metric key <c>distill/kd_loss</c>.</summary>
         public global::TorchSharp.torch.Tensor KdLoss { get; }
 
         /// <summary>The scale of <c>Balance(OutProjFeatureLoss, to: SoftLoss)</c>: |sg(SoftLoss)| / |sg(OutProjFeatureLoss)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>distill/out_proj_feature_loss_scale</c>.</summary>
