@@ -80,7 +80,9 @@ public sealed class LossState : torch.nn.Module
     /// </summary>
     public torch.Tensor Buffer(string name, torch.Tensor like, long length = 0)
     {
-        if (!_buffers.TryGetValue(name, out torch.Tensor? buffer) || buffer.dtype != like.dtype || buffer.device != like.device)
+        // Devices compare by type and index: torch.Device objects are not compared by value.
+        if (!_buffers.TryGetValue(name, out torch.Tensor? buffer) || buffer.dtype != like.dtype
+            || buffer.device_type != like.device_type || buffer.device_index != like.device_index)
         {
             torch.Tensor created = buffer is null
                 ? (length == 0 ? torch.zeros(Array.Empty<long>(), like.dtype, like.device) : torch.zeros(new[] { length }, like.dtype, like.device))

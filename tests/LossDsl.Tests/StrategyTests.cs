@@ -330,6 +330,21 @@ public class StrategyTests
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 
+    [Fact]
+    public void AStatisticIsOneTensorReusedByEveryCall()
+    {
+        // Regression: Device objects compare by reference, so a device check by != recreated
+        // (copied) every running statistic on every call.
+        var state = new LossState("test");
+        using var scope = NewDisposeScope();
+
+        Tensor first = state.Buffer("statistic", tensor(1.0));
+        Tensor second = state.Buffer("statistic", tensor(2.0));
+
+        Assert.Same(first, second);
+        Assert.NotSame(first, state.Buffer("statistic", tensor(1.0f))); // another dtype converts once
+    }
+
     private static double Train(AllStrategiesLoss loss, optim.Optimizer optimizer, double[] values)
     {
         using var scope = NewDisposeScope();
