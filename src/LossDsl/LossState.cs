@@ -51,14 +51,23 @@ public sealed class LossState : torch.nn.Module
     /// <summary>What a checkpoint must have been saved from: the formula and the layout of its state.</summary>
     public string Fingerprint { get; }
 
-    /// <summary>The training step, advanced by the training loop with <see cref="Advance"/>; schedules read it.</summary>
-    public long Step { get; private set; }
+    /// <summary>
+    /// The training step, advanced by the training loop with <see cref="Advance"/>; schedules read
+    /// it. Set it to resume schedules without a checkpoint of the state.
+    /// </summary>
+    public long Step
+    {
+        get => _step;
+        set => _step = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The step counter cannot be negative.");
+    }
+
+    private long _step;
 
     /// <summary>Whether calls update running statistics (true by default).</summary>
     public bool Updating { get; set; } = true;
 
     /// <summary>Advances the step counter by one. Call it once per optimizer step.</summary>
-    public void Advance() => Step++;
+    public void Advance() => _step++;
 
     /// <summary>Until disposed, calls read the state but do not update it.</summary>
     public IDisposable Evaluation()
@@ -107,6 +116,7 @@ public sealed class LossState : torch.nn.Module
         using (var file = File.Create(temporary))
         {
             Save(file);
+            file.Flush(flushToDisk: true);
         }
         File.Move(temporary, path, overwrite: true);
     }
@@ -115,6 +125,7 @@ public sealed class LossState : torch.nn.Module
     public void Save(Stream stream)
     {
         var body = new MemoryStream();
+        using (var scope = torch.NewDisposeScope())
         using (var writer = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
         {
             writer.Write(Magic);
@@ -142,8 +153,7 @@ public sealed class LossState : torch.nn.Module
                 {
                     writer.Write(dimension);
                 }
-                using var host = value.detach().to(torch.ScalarType.Float64, torch.CPU).contiguous();
-                double[] data = host.data<double>().ToArray();
+                double[] data = value.detach().to(torch.ScalarType.Float64, torch.CPU).contiguous().data<double>().ToArray();
                 writer.Write(data.Length);
                 foreach (double v in data)
                 {
@@ -180,12 +190,17 @@ public sealed class LossState : torch.nn.Module
     {
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
-        Load(copy.ToArray(), "the stream");
+        Load(copy.ToArray(), "a stream");
     }
 
     private void Load(byte[] bytes, string source)
     {
-        if (bytes.Length < 4)
+        byte[] magic = Encoding.UTF8.GetBytes(Magic);
+        if (bytes.Length < magic.Length + 1 || bytes[0] != magic.Length || !bytes.AsSpan(1, magic.Length).SequenceEqual(magic))
+        {
+            throw new InvalidDataException($"The file read from {source} is not a LossDsl loss state checkpoint.");
+        }
+        if (bytes.Length < magic.Length + 5)
         {
             throw new InvalidDataException($"The loss state checkpoint in {source} is truncated ({bytes.Length} bytes).");
         }
@@ -203,10 +218,7 @@ public sealed class LossState : torch.nn.Module
         {
             try
             {
-                if (reader.ReadString() != Magic)
-                {
-                    throw new InvalidDataException($"{source} is not a LossDsl loss state checkpoint.");
-                }
+                reader.ReadString(); // the marker, checked above
                 int version = reader.ReadInt32();
                 if (version != FormatVersion)
                 {
@@ -247,9 +259,24 @@ public sealed class LossState : torch.nn.Module
                     throw new InvalidDataException($"The loss state checkpoint in {source} has {reader.BaseStream.Length - reader.BaseStream.Position} unexpected bytes at its end.");
                 }
             }
-            catch (EndOfStreamException)
+            catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or OverflowException or FormatException or DecoderFallbackException)
             {
-                throw new InvalidDataException($"The loss state checkpoint in {source} ends in the middle of an entry.");
+                throw new InvalidDataException($"The loss state checkpoint in {source} is malformed: {e.Message}", e);
+            }
+        }
+        foreach (var (name, kind, type, shape, data) in tensors)
+        {
+            if (kind > 1 || kind == 1 && !_learnable.Contains(name))
+            {
+                throw new InvalidDataException($"The loss state checkpoint in {source} has a learnable parameter '{name}' that this loss does not have.");
+            }
+            if (type is not (torch.ScalarType.Float16 or torch.ScalarType.BFloat16 or torch.ScalarType.Float32 or torch.ScalarType.Float64))
+            {
+                throw new InvalidDataException($"The entry '{name}' of the loss state checkpoint in {source} has the dtype code {(int)type}, which is not a floating-point type.");
+            }
+            if (shape.Any(d => d < 0) || shape.Aggregate(1L, (a, d) => a * d) != data.Length)
+            {
+                throw new InvalidDataException($"The entry '{name}' of the loss state checkpoint in {source} has shape [{string.Join(", ", shape)}] but {data.Length} values.");
             }
         }
         foreach (string name in _learnable)
@@ -294,7 +321,7 @@ public sealed class LossState : torch.nn.Module
         {
             _counters[name] = value;
         }
-        Step = step;
+        _step = step;
     }
 
     private void SetBuffer(string name, torch.Tensor value)

@@ -60,6 +60,11 @@ public static class Strategies
         ArgumentNullException.ThrowIfNull(state);
         Tensor logVariance = state.LearnableParameter(site);
         Tensor values = stack(losses);
+        if (logVariance.device_type != values.device_type || logVariance.device_index != values.device_index)
+        {
+            throw new InvalidOperationException(
+                $"The loss state's learnable log-variances are on {logVariance.device}, the terms on {values.device}: move the state with state.to(device) before training.");
+        }
         Tensor total = values.mul(logVariance.neg().exp()).add(logVariance).sum().div(2);
         using var noGrad = no_grad();
         return (total, logVariance.neg().exp().div(2).to(values.dtype).unbind(0));

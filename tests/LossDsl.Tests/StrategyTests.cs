@@ -270,7 +270,11 @@ public class StrategyTests
         }
         error = Assert.Throws<InvalidDataException>(() => loss.ComputeState.Load(new MemoryStream(Snapshot(other.ComputeState))));
         Assert.Contains("another formula", error.Message);
-        Assert.Contains("Dwa(hard, soft, feature, temperature: 2, window: 3)", error.Message);
+        Assert.Contains("Total=Dwa(hard,soft,feature,temperature:2,window:3)", error.Message);
+        Assert.Equal(saved, Snapshot(loss.ComputeState));
+
+        error = Assert.Throws<InvalidDataException>(() => loss.ComputeState.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes("{ \"not\": \"a checkpoint\" }"))));
+        Assert.Equal("The file read from a stream is not a LossDsl loss state checkpoint.", error.Message);
         Assert.Equal(saved, Snapshot(loss.ComputeState));
     }
 
@@ -328,6 +332,27 @@ public class StrategyTests
         }
 
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
+    public void AReformattedFormulaKeepsItsCheckpointsValid()
+    {
+        // The fingerprint leaves out white space and comments.
+        Assert.Equal(
+            "formula: Total=hard+Balance(soft,to:hard,ema:0.9) | state: balance0(ema 0.9)",
+            new EmaBalanceLoss().ComputeState.Fingerprint);
+    }
+
+    [Fact]
+    public void TheStepCanBeSetToResumeSchedulesButNotBelowZero()
+    {
+        var loss = new ScheduledLoss();
+        loss.ComputeState.Step = 50;
+        using var scope = NewDisposeScope();
+        using var result = loss.Compute(tensor(1.0), tensor(1.0), tensor(1.0));
+
+        Assert.Equal(1 + 0.5 + 0.0, result.Total.item<double>(), 12); // Linear at 0.5, Cosine at its end
+        Assert.Throws<ArgumentOutOfRangeException>(() => loss.ComputeState.Step = -1);
     }
 
     [Fact]

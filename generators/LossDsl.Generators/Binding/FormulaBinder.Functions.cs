@@ -172,8 +172,9 @@ internal sealed partial class FormulaBinder
                 _steps.Add(new EmaScaleStep(variable, xVar.Code!, yVar.Code!, site, emaText, eps, minText, maxText));
                 _stateSites.Add($"{site}(ema {emaText})");
             }
-            _scaleMembers.Add(new ResultMemberSpec(property, variable, MetricKey(property),
-                $"The scale of <c>Balance({xVar.Display}, to: {yVar.Display})</c>: |sg({yVar.Display})| / |sg({xVar.Display})|, or 1 where either is at most {eps}. Carries no gradient."));
+            _scaleMembers.Add(new ResultMemberSpec(property, variable, MetricKey(property), emaText is null
+                ? $"The scale of <c>Balance({xVar.Display}, to: {yVar.Display})</c>: |sg({yVar.Display})| / |sg({xVar.Display})|, or 1 where either is at most {eps}. Carries no gradient."
+                : $"The scale of <c>Balance({xVar.Display}, to: {yVar.Display}, ema: {emaText})</c>: the ratio of bias-corrected moving averages of |sg({yVar.Display})| and |sg({xVar.Display})|, or 1 where either is at most {eps}. Carries no gradient."));
             string clamp = (minText, maxText) switch
             {
                 (null, null) => "",

@@ -27,7 +27,9 @@ internal sealed partial class FormulaBinder
         {
             return null;
         }
-        string formula = string.Join(" ", _formulaText.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        // The formula without comments and white space: reformatting it keeps checkpoints valid.
+        string formula = string.Concat(string.Join("\n", _formulaText.Split('\n').Select(line => line.IndexOf("//", StringComparison.Ordinal) is int comment and >= 0 ? line.Substring(0, comment) : line))
+            .Where(c => !char.IsWhiteSpace(c)));
         string fingerprint = $"formula: {formula} | state: {string.Join(", ", _stateSites)}";
         return new StateSpec(StateProperty, "__lossDsl" + StateProperty, fingerprint, _stateParameters.ToEquatableArray());
     }

@@ -19,7 +19,7 @@ namespace Sample
         /// The state of <see cref="Compute"/>: running statistics, learnable parameters and the step counter.
         /// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.
         /// </summary>
-        public global::LossDsl.LossState ComputeState => __lossDslComputeState ??= new global::LossDsl.LossState("formula: Total = Hard + Balance(Soft, to: Hard, ema: 0.9, max: 100) | state: balance0(ema 0.9)");
+        public global::LossDsl.LossState ComputeState => __lossDslComputeState ??= new global::LossDsl.LossState("formula: Total=Hard+Balance(Soft,to:Hard,ema:0.9,max:100) | state: balance0(ema 0.9)");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)
@@ -67,7 +67,7 @@ namespace Sample
         /// <summary>The term <c>Soft</c>. Metric key <c>soft</c>.</summary>
         public global::TorchSharp.torch.Tensor Soft { get; }
 
-        /// <summary>The scale of <c>Balance(Soft, to: Hard)</c>: |sg(Hard)| / |sg(Soft)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>soft_scale</c>.</summary>
+        /// <summary>The scale of <c>Balance(Soft, to: Hard, ema: 0.9)</c>: the ratio of bias-corrected moving averages of |sg(Hard)| and |sg(Soft)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>soft_scale</c>.</summary>
         public global::TorchSharp.torch.Tensor SoftScale { get; }
 
         global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => Total;

@@ -20,7 +20,7 @@ namespace Sample
         /// The state of <see cref="Compute"/>: running statistics, learnable parameters and the step counter.
         /// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.
         /// </summary>
-        public global::LossDsl.LossState ComputeState => __lossDslComputeState ??= new global::LossDsl.LossState("formula: Total = CoV(Hard, Soft + Feature) | state: cov0[2]");
+        public global::LossDsl.LossState ComputeState => __lossDslComputeState ??= new global::LossDsl.LossState("formula: Total=CoV(Hard,Soft+Feature) | state: cov0[2]");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)

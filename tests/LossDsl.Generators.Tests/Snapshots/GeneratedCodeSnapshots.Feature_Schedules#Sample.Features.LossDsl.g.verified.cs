@@ -20,7 +20,7 @@ namespace Sample
         /// The state of <see cref="Compute"/>: running statistics, learnable parameters and the step counter.
         /// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.
         /// </summary>
-        public global::LossDsl.LossState ComputeState => __lossDslComputeState ??= new global::LossDsl.LossState("formula: Total = Hard + Linear(Alpha, 0.9, 1000) * Soft + Cosine(1, 0, 500) * Feature | state: step");
+        public global::LossDsl.LossState ComputeState => __lossDslComputeState ??= new global::LossDsl.LossState("formula: Total=Hard+Linear(Alpha,0.9,1000)*Soft+Cosine(1,0,500)*Feature | state: step");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)

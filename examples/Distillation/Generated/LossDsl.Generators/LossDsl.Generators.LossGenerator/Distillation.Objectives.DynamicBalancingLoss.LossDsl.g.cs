@@ -71,7 +71,7 @@ namespace Distillation.Objectives
         /// The state of <see cref="ComputeEma"/>: running statistics, learnable parameters and the step counter.
         /// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.
         /// </summary>
-        public global::LossDsl.LossState ComputeEmaState => __lossDslComputeEmaState ??= new global::LossDsl.LossState("formula: KdLoss = SoftLoss + Balance(OutProjFeatureLoss, to: SoftLoss, ema: 0.9) TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss, ema: 0.9) | state: balance0(ema 0.9), balance1(ema 0.9)");
+        public global::LossDsl.LossState ComputeEmaState => __lossDslComputeEmaState ??= new global::LossDsl.LossState("formula: KdLoss=SoftLoss+Balance(OutProjFeatureLoss,to:SoftLoss,ema:0.9)TotalLoss=HardLoss+Alpha*Balance(KdLoss,to:HardLoss,ema:0.9) | state: balance0(ema 0.9), balance1(ema 0.9)");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "0.1.0")]
         public partial global::Distillation.Objectives.DynamicBalancingEmaResult ComputeEma(global::TorchSharp.torch.Tensor studentLogits, global::TorchSharp.torch.Tensor teacherLogits, global::TorchSharp.torch.Tensor labels, global::TorchSharp.torch.Tensor studentFeatures, global::TorchSharp.torch.Tensor teacherFeatures)
@@ -195,10 +195,10 @@ namespace Distillation.Objectives
         /// <summary><c>KdLoss = SoftLoss + Balance(OutProjFeatureLoss, to: SoftLoss, ema: 0.9)</c>. Metric key <c>distill/kd_loss</c>.</summary>
         public global::TorchSharp.torch.Tensor KdLoss { get; }
 
-        /// <summary>The scale of <c>Balance(OutProjFeatureLoss, to: SoftLoss)</c>: |sg(SoftLoss)| / |sg(OutProjFeatureLoss)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>distill/out_proj_feature_loss_scale</c>.</summary>
+        /// <summary>The scale of <c>Balance(OutProjFeatureLoss, to: SoftLoss, ema: 0.9)</c>: the ratio of bias-corrected moving averages of |sg(SoftLoss)| and |sg(OutProjFeatureLoss)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>distill/out_proj_feature_loss_scale</c>.</summary>
         public global::TorchSharp.torch.Tensor OutProjFeatureLossScale { get; }
 
-        /// <summary>The scale of <c>Balance(KdLoss, to: HardLoss)</c>: |sg(HardLoss)| / |sg(KdLoss)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>distill/kd_loss_scale</c>.</summary>
+        /// <summary>The scale of <c>Balance(KdLoss, to: HardLoss, ema: 0.9)</c>: the ratio of bias-corrected moving averages of |sg(HardLoss)| and |sg(KdLoss)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>distill/kd_loss_scale</c>.</summary>
         public global::TorchSharp.torch.Tensor KdLossScale { get; }
 
         global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => TotalLoss;
