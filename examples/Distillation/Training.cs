@@ -33,7 +33,7 @@ public sealed class Training(RunOptions options, SyntheticTask task, Device devi
     {
         string folder = Path.Combine(options.OutputFolder, "teacher");
         string weights = Path.Combine(folder, "teacher.bin"), keyFile = Path.Combine(folder, "teacher.key");
-        string key = $"v1 seed={options.Seed} steps={options.TeacherSteps} batch={TeacherBatch} lr={options.LearningRate:R} width={TeacherWidth} depth={RunOptions.Depth}";
+        string key = FormattableString.Invariant($"v1 seed={options.Seed} steps={options.TeacherSteps} batch={TeacherBatch} lr={options.LearningRate:R} width={TeacherWidth} depth={RunOptions.Depth}");
 
         manual_seed(options.Seed);
         var teacher = new Mlp("teacher", TeacherWidth, RunOptions.Depth);
@@ -107,7 +107,7 @@ public sealed class Training(RunOptions options, SyntheticTask task, Device devi
             optimizer.zero_grad();
             loss.backward();
             optimizer.step();
-            dynamic.ComputeEmaState.Advance(); // the moving averages' step counter (used only by --strategy ema)
+            dynamic.ComputeEmaState.Advance(); // one optimizer step (the moving averages count their own updates)
 
             if (step == 1 || step % options.LogEvery == 0 || step == options.Steps)
             {

@@ -84,7 +84,7 @@ public sealed partial class LossGenerator
 
         string parameters = string.Join(", ", method.Parameters.Select(p => $"{p.Modifiers}{p.Type} {p.Name}"));
         w.Line(s_generatedCode);
-        w.Open($"{method.Modifiers} {method.ReturnType} {method.Name}({parameters})");
+        w.Open($"{method.Modifiers} {method.ReturnType} {Naming.Identifier(method.Name)}({parameters})");
         w.Line($"using var {method.ScopeVariable} = global::TorchSharp.torch.NewDisposeScope();");
 
         string state = method.State is null ? "" : "this." + method.State.Property;
@@ -129,7 +129,7 @@ public sealed partial class LossGenerator
                 break;
             case TermStep term:
                 string receiver = term.Receiver.Length > 0 ? term.Receiver + "." : "";
-                w.Line($"var {term.Variable} = {receiver}{term.Method}({string.Join(", ", term.Arguments)});");
+                w.Line($"var {term.Variable} = {receiver}{Naming.Identifier(term.Method)}({string.Join(", ", term.Arguments)});");
                 w.Line($"{Runtime}.EnsureScalar({term.Variable}, \"{term.Method}\", \"Term\");");
                 break;
             case ExternalTensorStep external:
@@ -224,14 +224,14 @@ public sealed partial class LossGenerator
         w.Open($"internal {result.Name}({string.Join(", ", members.Select(m => $"{Tensor} {m.Variable}"))})");
         foreach (ResultMemberSpec member in members)
         {
-            w.Line($"{member.Property} = {member.Variable};");
+            w.Line($"this.{member.Property} = {member.Variable};");
         }
         w.Close();
 
         foreach (ResultMemberSpec member in members)
         {
             w.Line();
-            w.Line($"/// <summary>{member.Summary} Metric key <c>{member.MetricKey}</c>.</summary>");
+            w.Line($"/// <summary>{DocText(member.Summary)} Metric key <c>{DocText(Xml(member.MetricKey))}</c>.</summary>");
             w.Line($"public {Tensor} {member.Property} {{ get; }}");
         }
 
@@ -251,4 +251,9 @@ public sealed partial class LossGenerator
         w.Close();
         w.Close();
     }
+
+    /// <summary>Text for a one-line XML doc comment: no line breaks.</summary>
+    private static string DocText(string text) => text.Replace("\r", " ").Replace("\n", " ");
+
+    private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 }

@@ -40,7 +40,8 @@ public sealed partial class LossGenerator
 
         var diagnostics = new List<DiagnosticInfo>();
         bool typesArePartial = CheckPartialTypes(type, lossMethods[0], diagnostics);
-        Dictionary<string, TermInfo> terms = DeclarationReader.Terms(type);
+        Compilation compilation = context.SemanticModel.Compilation;
+        Dictionary<string, TermInfo> terms = DeclarationReader.Terms(type, compilation);
         foreach (TermInfo term in terms.Values.Where(t => t.Problem is not null && t.DeclaredInLossType))
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTerm, term.Location, term.Name, term.Problem!));
@@ -53,7 +54,8 @@ public sealed partial class LossGenerator
         foreach (IMethodSymbol method in lossMethods)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            LossMethodSpec? spec = ParseMethod(type, method, terms, diagnostics, usedTerms, cancellationToken);
+            bool overloaded = lossMethods.TakeWhile(m => !SymbolEqualityComparer.Default.Equals(m, method)).Any(m => m.Name == method.Name);
+            LossMethodSpec? spec = ParseMethod(type, method, terms, diagnostics, usedTerms, compilation, overloaded, cancellationToken);
             allBound &= spec is not null;
             if (spec?.Result is ResultTypeSpec result && resultOwners.TryGetValue(result.Name, out string? owner))
             {
@@ -113,6 +115,8 @@ public sealed partial class LossGenerator
         IReadOnlyDictionary<string, TermInfo> terms,
         List<DiagnosticInfo> diagnostics,
         HashSet<string> usedTerms,
+        Compilation compilation,
+        bool overloaded,
         CancellationToken cancellationToken)
     {
         IMethodSymbol definition = method.PartialDefinitionPart ?? method;
@@ -131,6 +135,7 @@ public sealed partial class LossGenerator
         }
 
         bool signatureIsValid = CheckSignature(type, method, syntax, diagnostics, out string returnType, out ResultTypeSpec? result);
+        signatureIsValid &= CheckGeneratedName(type, method, syntax, method.Name + "Explanation", "its explanation text", overloaded, diagnostics);
 
         string formula = attribute.ConstructorArguments[0].Value as string ?? "";
         string? prefix = null;
@@ -163,8 +168,12 @@ public sealed partial class LossGenerator
             return null;
         }
 
-        LossDeclaration declaration = DeclarationReader.Declaration(type, method, terms, prefix);
+        LossDeclaration declaration = DeclarationReader.Declaration(type, method, terms, prefix, compilation) with { ResultTypeName = result?.Name };
         BoundLoss bound = FormulaBinder.Bind(declaration, parsed, formula);
+        if (bound.State is not null)
+        {
+            signatureIsValid &= CheckGeneratedName(type, method, syntax, bound.State.Property, "its state", overloaded: false, diagnostics);
+        }
         foreach (BindError error in bound.Errors)
         {
             diagnostics.Add(new DiagnosticInfo(error.Descriptor.Id, Locate(error.Span), error.Arguments.ToEquatableArray()));
@@ -188,7 +197,7 @@ public sealed partial class LossGenerator
             method.Name,
             string.Join(" ", modifiers),
             returnType,
-            method.Parameters.Select(p => new ParameterSpec("", p.Type.ToDisplayString(DeclarationReader.SignatureFormat), Naming.Identifier(p.Name))).ToEquatableArray(),
+            method.Parameters.Select(p => new ParameterSpec(p.IsParams ? "params " : "", p.Type.ToDisplayString(DeclarationReader.SignatureFormat), Naming.Identifier(p.Name))).ToEquatableArray(),
             result,
             formula,
             checkFinite,
@@ -232,7 +241,8 @@ public sealed partial class LossGenerator
         {
             // The result type does not exist yet: LossDsl generates it beside the loss type.
             string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString() + ".";
-            result = new ResultTypeSpec(identifier.Identifier.ValueText, "global::" + ns + identifier.Identifier.ValueText);
+            string resultName = Naming.Identifier(identifier.Identifier.ValueText);
+            result = new ResultTypeSpec(resultName, "global::" + ns + resultName);
             returnType = result.FullName;
         }
         else
@@ -242,6 +252,18 @@ public sealed partial class LossGenerator
             returnType = "";
         }
         return diagnostics.Count == before;
+    }
+
+    /// <summary>The member LossDsl adds for a [Loss] method must not exist already (or be another overload's).</summary>
+    private static bool CheckGeneratedName(INamedTypeSymbol type, IMethodSymbol method, MethodDeclarationSyntax syntax, string name, string purpose, bool overloaded, List<DiagnosticInfo> diagnostics)
+    {
+        string? holder = overloaded ? $"another [Loss] method named '{method.Name}'" : type.GetMembers(name).Any() ? $"'{type.Name}'" : null;
+        if (holder is null)
+        {
+            return true;
+        }
+        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GeneratedNameTaken, LocationInfo.From(syntax.Identifier.GetLocation()), method.Name, name, purpose, holder));
+        return false;
     }
 
     private static LocationInfo? ReturnTypeLocation(IMethodSymbol method)

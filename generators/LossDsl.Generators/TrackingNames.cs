@@ -5,4 +5,5 @@ internal static class TrackingNames
 {
     public const string Specs = nameof(Specs);
     public const string LossTypes = nameof(LossTypes);
+    public const string HintNameClashes = nameof(HintNameClashes);
 }

@@ -231,6 +231,10 @@ public sealed class LossState : torch.nn.Module
                         $"The loss state checkpoint in {source} was saved from another formula or state layout.\n  checkpoint: {fingerprint}\n  this loss:  {Fingerprint}");
                 }
                 step = reader.ReadInt64();
+                if (step < 0)
+                {
+                    throw new InvalidDataException($"The loss state checkpoint in {source} has a negative step counter ({step}).");
+                }
                 int counterCount = reader.ReadInt32();
                 for (int i = 0; i < counterCount; i++)
                 {
@@ -322,6 +326,20 @@ public sealed class LossState : torch.nn.Module
             _counters[name] = value;
         }
         _step = step;
+    }
+
+    /// <summary>Releases the running statistics with the module's parameters.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            foreach (torch.Tensor buffer in _buffers.Values)
+            {
+                buffer.Dispose();
+            }
+            _buffers.Clear();
+        }
+        base.Dispose(disposing);
     }
 
     private void SetBuffer(string name, torch.Tensor value)

@@ -115,7 +115,7 @@ public static class Strategies
 
     /// <summary>
     /// <c>CoV(a, b, …)</c> (Groenendijk et al. 2021): lᵢ = Lᵢ / μᵢ with μᵢ the running mean of Lᵢ
-    /// over earlier updates (lᵢ = 1 at the first); αᵢ = (σ_lᵢ / μ_lᵢ) / Σⱼ (σ_lⱼ / μ_lⱼ) from Welford
+    /// over earlier updates (lᵢ = 1 at the first, and where that mean is at most 1e-12); αᵢ = (σ_lᵢ / μ_lᵢ) / Σⱼ (σ_lⱼ / μ_lⱼ) from Welford
     /// running statistics of l over earlier updates (population σ); uniform weights for the first
     /// two updates, and where the coefficients sum to at most 1e-12. The total is Σᵢ αᵢ Lᵢ; the
     /// weights are constants.
@@ -147,7 +147,9 @@ public static class Strategies
                 Tensor meanLoss = state.Buffer(site + ".mean_loss", observed, losses.Length);
                 Tensor meanRatio = state.Buffer(site + ".mean_ratio", observed, losses.Length);
                 Tensor m2Ratio = state.Buffer(site + ".m2_ratio", observed, losses.Length);
-                Tensor ratio = updates == 0 ? ones_like(observed) : observed.div(meanLoss);
+                // A running mean of zero (a loss that was exactly 0 so far) gives a ratio of 1, not
+                // 0/0, which would poison the statistics for good.
+                Tensor ratio = updates == 0 ? ones_like(observed) : observed.div(meanLoss).masked_fill_(meanLoss.le(1e-12), 1.0);
                 long count = updates + 1;
                 meanLoss.add_(observed.sub(meanLoss).div(count));
                 Tensor delta = ratio.sub(meanRatio);

@@ -78,6 +78,15 @@ public class DiagnosticSnapshots
                 public partial LossResult Evaluate(Tensor x);
             }
             """ },
+        { "LD0008", $$"""
+            public partial class Taken
+            {
+                public const string ComputeExplanation = "mine";
+            {{Terms}}
+                [Loss("Total = Hard + Soft")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """ },
         { "LD0101", ThreeTerms("Kd = Soft + * Hard\nTotal = Hard + Kd") },
         { "LD0102", ThreeTerms("// nothing yet") },
         { "LD0103", ThreeTerms("Total = Hard + Sfot") },

@@ -335,6 +335,30 @@ public class StrategyTests
     }
 
     [Fact]
+    public void CovRecoversFromALossThatWasZeroAtFirst()
+    {
+        // Regression: a running mean of 0 made the ratio 0/0, and the NaN kept the weights
+        // uniform for ever.
+        var loss = new CovLoss();
+        using var scope = NewDisposeScope();
+        for (int t = 0; t < 3; t++)
+        {
+            loss.Compute(tensor(0.0), tensor(1.0), tensor(2.0)).Dispose();
+        }
+        var random = new Random(10);
+        for (int t = 0; t < 20; t++)
+        {
+            loss.Compute(tensor(Positive(random)), tensor(Positive(random)), tensor(Positive(random))).Dispose();
+        }
+
+        using var result = loss.Compute(tensor(1.0), tensor(1.0), tensor(1.0));
+        double hard = result.HardCovWeight.item<double>(), soft = result.SoftCovWeight.item<double>();
+        Assert.True(double.IsFinite(hard) && double.IsFinite(soft));
+        Assert.NotEqual(1.0 / 3, hard, 6);
+        Assert.Equal(1.0, hard + soft + result.FeatureCovWeight.item<double>(), 12);
+    }
+
+    [Fact]
     public void AReformattedFormulaKeepsItsCheckpointsValid()
     {
         // The fingerprint leaves out white space and comments.

@@ -62,6 +62,10 @@ internal sealed partial class FormulaBinder
         {
             _locals.Reserve(name);
         }
+        if (declaration.ResultTypeName is string resultType)
+        {
+            _properties.Add(resultType.TrimStart('@')); // a member may not be named like its type
+        }
         _scopeVariable = _locals.Allocate("scope");
         _resultVariable = _locals.Allocate("result");
     }
@@ -351,7 +355,19 @@ internal sealed partial class FormulaBinder
         return name;
     }
 
-    private string MetricKey(string property) => (_declaration.MetricsPrefix ?? "") + Naming.Snake(property);
+    /// <summary>prefix + snake_case, made unique: Kd and KD are both "kd" before it.</summary>
+    private string MetricKey(string property)
+    {
+        string key = (_declaration.MetricsPrefix ?? "") + Naming.Snake(property);
+        string unique = key;
+        for (int n = 2; !_metricKeys.Add(unique); n++)
+        {
+            unique = key + n;
+        }
+        return unique;
+    }
+
+    private readonly HashSet<string> _metricKeys = new(StringComparer.Ordinal);
 
     private void Report(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, FormulaSpan span, params string[] arguments)
         => _errors.Add(new BindError(descriptor, span, arguments));

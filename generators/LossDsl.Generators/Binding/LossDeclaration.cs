@@ -44,4 +44,8 @@ internal sealed record LossDeclaration(
     IReadOnlyDictionary<string, TermInfo> Terms,
     IReadOnlyDictionary<string, MemberInfo> Members,
     IReadOnlyCollection<string> OtherMethodNames,
-    string? MetricsPrefix);
+    string? MetricsPrefix)
+{
+    /// <summary>The result type LossDsl generates, when it does: no property may take its name.</summary>
+    public string? ResultTypeName { get; init; }
+}

@@ -40,6 +40,10 @@ internal static class DiagnosticDescriptors
         "LD0007", "Result type generated twice",
         "[Loss] method '{0}' returns '{1}', which LossDsl already generates for '{2}'; give each [Loss] method its own result type");
 
+    public static readonly DiagnosticDescriptor GeneratedNameTaken = Error(
+        "LD0008", "Generated member name taken",
+        "[Loss] method '{0}' needs the member name '{1}' for {2}, but {3} already uses it; rename the method or the member");
+
     public static readonly DiagnosticDescriptor FormulaSyntax = Error(
         "LD0101", "Formula syntax error",
         "Formula syntax error: {0}");
@@ -113,6 +117,7 @@ internal static class DiagnosticDescriptors
         [StaticLossUsesInstanceMember.Id] = StaticLossUsesInstanceMember,
         [LossParameterByReference.Id] = LossParameterByReference,
         [DuplicateResultType.Id] = DuplicateResultType,
+        [GeneratedNameTaken.Id] = GeneratedNameTaken,
         [FormulaSyntax.Id] = FormulaSyntax,
         [EmptyFormula.Id] = EmptyFormula,
         [UnknownName.Id] = UnknownName,

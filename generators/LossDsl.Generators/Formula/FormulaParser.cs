@@ -13,6 +13,8 @@ internal sealed class FormulaParser
     private readonly List<Token> _tokens;
     private readonly List<FormulaError> _errors = new();
     private const int MaxDepth = 64;
+    private const int MaxOperations = 256; // a left-leaning chain is as deep as it is long
+    private int _operations;
     private int _position;
     private int _depth;
 
@@ -40,6 +42,7 @@ internal sealed class FormulaParser
             try
             {
                 _depth = 0;
+                _operations = 0;
                 bindings.Add(ParseBinding());
             }
             catch (SyntaxErrorException error)
@@ -88,6 +91,7 @@ internal sealed class FormulaParser
         while (Current.Kind is TokenKind.Plus or TokenKind.Minus)
         {
             char op = Current.Kind == TokenKind.Plus ? '+' : '-';
+            CountOperation();
             _position++;
             ExpressionSyntax right = ParseProduct();
             left = new BinarySyntax(op, left, right, FormulaSpan.FromBounds(left.Span.Start, right.Span.End));
@@ -102,11 +106,20 @@ internal sealed class FormulaParser
         while (Current.Kind is TokenKind.Star or TokenKind.Slash)
         {
             char op = Current.Kind == TokenKind.Star ? '*' : '/';
+            CountOperation();
             _position++;
             ExpressionSyntax right = ParseUnary();
             left = new BinarySyntax(op, left, right, FormulaSpan.FromBounds(left.Span.Start, right.Span.End));
         }
         return left;
+    }
+
+    private void CountOperation()
+    {
+        if (++_operations > MaxOperations)
+        {
+            throw Error(Current, $"the binding has more than {MaxOperations} operations; split it into several bindings");
+        }
     }
 
     private ExpressionSyntax ParseUnary()

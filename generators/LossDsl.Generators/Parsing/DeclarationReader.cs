@@ -3,6 +3,7 @@ using System.Linq;
 using LossDsl.Generators.Binding;
 using LossDsl.Generators.Diagnostics;
 using LossDsl.Generators.Model;
+using LossDsl.Generators.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
@@ -25,10 +26,10 @@ internal static class DeclarationReader
     /// The [Term] methods of the type and its bases, each with what is wrong with its declaration
     /// (reported once, at the declaration, by <see cref="LossGenerator"/>).
     /// </summary>
-    public static Dictionary<string, TermInfo> Terms(INamedTypeSymbol type)
+    public static Dictionary<string, TermInfo> Terms(INamedTypeSymbol type, Compilation compilation)
     {
         var terms = new Dictionary<string, TermInfo>();
-        foreach (IMethodSymbol method in Members(type).OfType<IMethodSymbol>())
+        foreach (IMethodSymbol method in Members(type, compilation).OfType<IMethodSymbol>())
         {
             if (method.MethodKind != MethodKind.Ordinary || terms.ContainsKey(method.Name) ||
                 !method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == TermAttributeName))
@@ -53,11 +54,11 @@ internal static class DeclarationReader
     }
 
     /// <summary>Everything around one [Loss] method.</summary>
-    public static LossDeclaration Declaration(INamedTypeSymbol type, IMethodSymbol method, IReadOnlyDictionary<string, TermInfo> terms, string? prefix)
+    public static LossDeclaration Declaration(INamedTypeSymbol type, IMethodSymbol method, IReadOnlyDictionary<string, TermInfo> terms, string? prefix, Compilation compilation)
     {
         var members = new Dictionary<string, MemberInfo>();
         var otherMethods = new HashSet<string>();
-        foreach (ISymbol member in Members(type))
+        foreach (ISymbol member in Members(type, compilation))
         {
             switch (member)
             {
@@ -75,15 +76,15 @@ internal static class DeclarationReader
         return new LossDeclaration(type.Name, method.Name, method.IsStatic, method.Parameters.Select(Parameter).ToList(), terms, members, otherMethods, prefix);
     }
 
-    /// <summary>Members of the type, then of its bases (private ones only from the type itself), nearest first.</summary>
-    private static IEnumerable<ISymbol> Members(INamedTypeSymbol type)
+    /// <summary>Members of the type, then of its bases that the type can reach (not private, not internal to another assembly), nearest first.</summary>
+    private static IEnumerable<ISymbol> Members(INamedTypeSymbol type, Compilation compilation)
     {
         for (INamedTypeSymbol? current = type; current is not null && current.SpecialType != SpecialType.System_Object; current = current.BaseType)
         {
             bool inherited = !SymbolEqualityComparer.Default.Equals(current, type);
             foreach (ISymbol member in current.GetMembers())
             {
-                if (!member.IsImplicitlyDeclared && !(inherited && member.DeclaredAccessibility == Accessibility.Private))
+                if (!member.IsImplicitlyDeclared && !(inherited && (member.DeclaredAccessibility == Accessibility.Private || !compilation.IsSymbolAccessibleWithin(member, type))))
                 {
                     yield return member;
                 }
@@ -132,20 +133,25 @@ internal static class DeclarationReader
                 ? (current.TypeKind == TypeKind.Struct ? "record struct" : "record")
                 : current.TypeKind switch { TypeKind.Struct => "struct", TypeKind.Interface => "interface", _ => "class" };
             string name = current.TypeParameters.Length == 0
-                ? current.Name
-                : $"{current.Name}<{string.Join(", ", current.TypeParameters.Select(t => t.Name))}>";
+                ? Naming.Identifier(current.Name)
+                : $"{Naming.Identifier(current.Name)}<{string.Join(", ", current.TypeParameters.Select(t => Naming.Identifier(t.Name)))}>";
             chain.Push(new TypeDeclarationSpec(keyword, name));
         }
         return chain;
     }
 
-    /// <summary>Namespace.Outer.Inner.LossDsl.g.cs, with the generic arity kept so hint names stay unique and legal.</summary>
+    /// <summary>
+    /// Namespace.Outer`1.Inner.LossDsl.g.cs: each level keeps its own generic arity, so hint names
+    /// stay unique and legal (a clash that differs only by case is handled when the file is added).
+    /// </summary>
     public static string HintName(INamedTypeSymbol type)
     {
-        string name = type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat.WithGlobalNamespaceStyle(SymbolDisplayGlobalNamespaceStyle.Omitted)
-            .WithGenericsOptions(SymbolDisplayGenericsOptions.None));
-        int arity = 0;
-        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType) arity += current.Arity;
-        return (arity > 0 ? $"{name}`{arity}" : name) + ".LossDsl.g.cs";
+        var levels = new Stack<string>();
+        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
+        {
+            levels.Push(current.Arity > 0 ? $"{current.Name}`{current.Arity}" : current.Name);
+        }
+        string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString() + ".";
+        return ns + string.Join(".", levels) + ".LossDsl.g.cs";
     }
 }

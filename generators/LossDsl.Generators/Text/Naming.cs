@@ -50,18 +50,21 @@ internal static class Naming
 /// <summary>Hands out local variable names that clash with nothing already taken.</summary>
 internal sealed class NameAllocator
 {
+    // Names are kept without '@', so "@class" and "class" are one name.
     private readonly HashSet<string> _taken = new();
 
-    public void Reserve(string name) => _taken.Add(name);
+    public void Reserve(string name) => _taken.Add(name.TrimStart('@'));
 
+    /// <summary>A free name based on <paramref name="preferred"/>, escaped with '@' when it is a keyword.</summary>
     public string Allocate(string preferred)
     {
-        string candidate = preferred;
-        for (int n = 2; _taken.Contains(candidate) || SyntaxFacts.GetKeywordKind(candidate) != SyntaxKind.None; n++)
+        string bare = preferred.TrimStart('@');
+        string candidate = bare;
+        for (int n = 2; _taken.Contains(candidate); n++)
         {
-            candidate = preferred + n;
+            candidate = bare + n;
         }
         _taken.Add(candidate);
-        return candidate;
+        return Naming.Identifier(candidate);
     }
 }

@@ -39,9 +39,9 @@ public sealed class LossResult : global::LossDsl.ILossResult
 
     internal LossResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft)
     {
-        Total = total;
-        Hard = hard;
-        Soft = soft;
+        this.Total = total;
+        this.Hard = hard;
+        this.Soft = soft;
     }
 
     /// <summary>The loss: <c>Total = Hard + Soft</c>. Metric key <c>total</c>.</summary>

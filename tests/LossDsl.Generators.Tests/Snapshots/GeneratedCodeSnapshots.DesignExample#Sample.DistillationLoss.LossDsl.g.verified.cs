@@ -66,13 +66,13 @@ namespace Sample
 
         internal DistillationLossResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor kd, global::TorchSharp.torch.Tensor featureScale, global::TorchSharp.torch.Tensor kdScale)
         {
-            Total = total;
-            Soft = soft;
-            Feature = feature;
-            Hard = hard;
-            Kd = kd;
-            FeatureScale = featureScale;
-            KdScale = kdScale;
+            this.Total = total;
+            this.Soft = soft;
+            this.Feature = feature;
+            this.Hard = hard;
+            this.Kd = kd;
+            this.FeatureScale = featureScale;
+            this.KdScale = kdScale;
         }
 
         /// <summary>The loss: <c>Total = Hard + Alpha * Balance(Kd, to: Hard)</c>. Metric key <c>total</c>.</summary>

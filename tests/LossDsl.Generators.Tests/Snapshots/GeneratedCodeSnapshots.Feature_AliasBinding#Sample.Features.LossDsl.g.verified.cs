@@ -46,10 +46,10 @@ namespace Sample
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor @base)
         {
-            Total = total;
-            Hard = hard;
-            Soft = soft;
-            Base = @base;
+            this.Total = total;
+            this.Hard = hard;
+            this.Soft = soft;
+            this.Base = @base;
         }
 
         /// <summary>The loss: <c>Total = Base + Soft</c>. Metric key <c>total</c>.</summary>

@@ -54,11 +54,11 @@ namespace Sample
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature, global::TorchSharp.torch.Tensor balanceScale)
         {
-            Total = total;
-            Hard = hard;
-            Soft = soft;
-            Feature = feature;
-            BalanceScale = balanceScale;
+            this.Total = total;
+            this.Hard = hard;
+            this.Soft = soft;
+            this.Feature = feature;
+            this.BalanceScale = balanceScale;
         }
 
         /// <summary>The loss: <c>Total = Balance(Hard + Soft, to: Feature) + Feature</c>. Metric key <c>total</c>.</summary>

@@ -50,10 +50,10 @@ namespace Sample
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor softScale)
         {
-            Total = total;
-            Hard = hard;
-            Soft = soft;
-            SoftScale = softScale;
+            this.Total = total;
+            this.Hard = hard;
+            this.Soft = soft;
+            this.SoftScale = softScale;
         }
 
         /// <summary>The loss: <c>Total = Hard + Balance(Soft, to: Hard, eps: 1e-6, min: 0.1, max: 10)</c>. Metric key <c>total</c>.</summary>

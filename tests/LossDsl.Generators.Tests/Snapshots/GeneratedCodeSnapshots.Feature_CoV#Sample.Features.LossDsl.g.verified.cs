@@ -58,12 +58,12 @@ namespace Sample
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature, global::TorchSharp.torch.Tensor hardCovWeight, global::TorchSharp.torch.Tensor covWeight)
         {
-            Total = total;
-            Hard = hard;
-            Soft = soft;
-            Feature = feature;
-            HardCovWeight = hardCovWeight;
-            CovWeight = covWeight;
+            this.Total = total;
+            this.Hard = hard;
+            this.Soft = soft;
+            this.Feature = feature;
+            this.HardCovWeight = hardCovWeight;
+            this.CovWeight = covWeight;
         }
 
         /// <summary>The loss: <c>Total = CoV(Hard, Soft + Feature)</c>. Metric key <c>total</c>.</summary>

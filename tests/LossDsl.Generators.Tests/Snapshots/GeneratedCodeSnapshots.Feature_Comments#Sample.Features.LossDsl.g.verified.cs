@@ -49,11 +49,11 @@ namespace Sample
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor kd)
         {
-            Total = total;
-            Soft = soft;
-            Feature = feature;
-            Hard = hard;
-            Kd = kd;
+            this.Total = total;
+            this.Soft = soft;
+            this.Feature = feature;
+            this.Hard = hard;
+            this.Kd = kd;
         }
 
         /// <summary>The loss: <c>Total = Hard + Kd</c>. Metric key <c>total</c>.</summary>

@@ -43,9 +43,9 @@ namespace Sample
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft)
         {
-            Total = total;
-            Hard = hard;
-            Soft = soft;
+            this.Total = total;
+            this.Hard = hard;
+            this.Soft = soft;
         }
 
         /// <summary>The loss: <c>Total = Hard * Detach(Soft)</c>. Metric key <c>total</c>.</summary>

@@ -59,13 +59,13 @@ namespace Sample
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature, global::TorchSharp.torch.Tensor hardDwaWeight, global::TorchSharp.torch.Tensor softDwaWeight, global::TorchSharp.torch.Tensor featureDwaWeight)
         {
-            Total = total;
-            Hard = hard;
-            Soft = soft;
-            Feature = feature;
-            HardDwaWeight = hardDwaWeight;
-            SoftDwaWeight = softDwaWeight;
-            FeatureDwaWeight = featureDwaWeight;
+            this.Total = total;
+            this.Hard = hard;
+            this.Soft = soft;
+            this.Feature = feature;
+            this.HardDwaWeight = hardDwaWeight;
+            this.SoftDwaWeight = softDwaWeight;
+            this.FeatureDwaWeight = featureDwaWeight;
         }
 
         /// <summary>The loss: <c>Total = Dwa(Hard, Soft, Feature, temperature: 2, window: 5)</c>. Metric key <c>total</c>.</summary>

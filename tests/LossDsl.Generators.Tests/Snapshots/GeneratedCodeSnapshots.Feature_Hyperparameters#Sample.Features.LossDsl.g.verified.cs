@@ -45,10 +45,10 @@ namespace Sample
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature)
         {
-            Total = total;
-            Hard = hard;
-            Soft = soft;
-            Feature = feature;
+            this.Total = total;
+            this.Hard = hard;
+            this.Soft = soft;
+            this.Feature = feature;
         }
 
         /// <summary>The loss: <c>Total = Alpha * Hard + Gamma * Soft + Steps * Feature / Tokens + Margin + Shared</c>. Metric key <c>total</c>.</summary>

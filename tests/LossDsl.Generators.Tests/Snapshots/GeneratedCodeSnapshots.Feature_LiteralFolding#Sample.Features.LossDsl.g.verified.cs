@@ -38,8 +38,8 @@ namespace Sample
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard)
         {
-            Total = total;
-            Hard = hard;
+            this.Total = total;
+            this.Hard = hard;
         }
 
         /// <summary>The loss: <c>Total = Hard * (2 * 3 - 1) / 4</c>. Metric key <c>total</c>.</summary>

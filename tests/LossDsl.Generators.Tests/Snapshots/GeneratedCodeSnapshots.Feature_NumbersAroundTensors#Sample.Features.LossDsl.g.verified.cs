@@ -45,10 +45,10 @@ namespace Sample
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature)
         {
-            Total = total;
-            Hard = hard;
-            Soft = soft;
-            Feature = feature;
+            this.Total = total;
+            this.Hard = hard;
+            this.Soft = soft;
+            this.Feature = feature;
         }
 
         /// <summary>The loss: <c>Total = 1 - Hard + 2 / Soft - Feature * 0.5</c>. Metric key <c>total</c>.</summary>

@@ -54,10 +54,10 @@ namespace Sample
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature)
         {
-            Total = total;
-            Hard = hard;
-            Soft = soft;
-            Feature = feature;
+            this.Total = total;
+            this.Hard = hard;
+            this.Soft = soft;
+            this.Feature = feature;
         }
 
         /// <summary>The loss: <c>Total = Hard + Linear(Alpha, 0.9, 1000) * Soft + Cosine(1, 0, 500) * Feature</c>. Metric key <c>total</c>.</summary>

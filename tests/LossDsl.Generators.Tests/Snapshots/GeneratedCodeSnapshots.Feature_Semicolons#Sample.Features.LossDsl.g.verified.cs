@@ -50,11 +50,11 @@ namespace Sample
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor a, global::TorchSharp.torch.Tensor b)
         {
-            Total = total;
-            Hard = hard;
-            Soft = soft;
-            A = a;
-            B = b;
+            this.Total = total;
+            this.Hard = hard;
+            this.Soft = soft;
+            this.A = a;
+            this.B = b;
         }
 
         /// <summary>The loss: <c>Total = B * 2</c>. Metric key <c>total</c>.</summary>

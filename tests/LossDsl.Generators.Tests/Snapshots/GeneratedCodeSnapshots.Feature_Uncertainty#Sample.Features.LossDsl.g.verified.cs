@@ -59,13 +59,13 @@ namespace Sample
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature, global::TorchSharp.torch.Tensor hardUncertaintyWeight, global::TorchSharp.torch.Tensor softUncertaintyWeight, global::TorchSharp.torch.Tensor featureUncertaintyWeight)
         {
-            Total = total;
-            Hard = hard;
-            Soft = soft;
-            Feature = feature;
-            HardUncertaintyWeight = hardUncertaintyWeight;
-            SoftUncertaintyWeight = softUncertaintyWeight;
-            FeatureUncertaintyWeight = featureUncertaintyWeight;
+            this.Total = total;
+            this.Hard = hard;
+            this.Soft = soft;
+            this.Feature = feature;
+            this.HardUncertaintyWeight = hardUncertaintyWeight;
+            this.SoftUncertaintyWeight = softUncertaintyWeight;
+            this.FeatureUncertaintyWeight = featureUncertaintyWeight;
         }
 
         /// <summary>The loss: <c>Total = Uncertainty(Hard, Soft, Feature)</c>. Metric key <c>total</c>.</summary>

@@ -36,8 +36,8 @@ public sealed class GlobalLossResult : global::LossDsl.ILossResult
 
     internal GlobalLossResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard)
     {
-        Total = total;
-        Hard = hard;
+        this.Total = total;
+        this.Hard = hard;
     }
 
     /// <summary>The loss: <c>Total = Hard * 2</c>. Metric key <c>total</c>.</summary>

@@ -60,9 +60,9 @@ namespace Sample
 
         internal TrainingResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft)
         {
-            Total = total;
-            Hard = hard;
-            Soft = soft;
+            this.Total = total;
+            this.Hard = hard;
+            this.Soft = soft;
         }
 
         /// <summary>The loss: <c>Total = Hard + Alpha * Soft</c>. Metric key <c>total</c>.</summary>

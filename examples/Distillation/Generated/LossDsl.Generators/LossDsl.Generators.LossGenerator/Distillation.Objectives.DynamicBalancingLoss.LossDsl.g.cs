@@ -111,13 +111,13 @@ namespace Distillation.Objectives
 
         internal DynamicBalancingResult(global::TorchSharp.torch.Tensor totalLoss, global::TorchSharp.torch.Tensor softLoss, global::TorchSharp.torch.Tensor outProjFeatureLoss, global::TorchSharp.torch.Tensor hardLoss, global::TorchSharp.torch.Tensor kdLoss, global::TorchSharp.torch.Tensor outProjFeatureLossScale, global::TorchSharp.torch.Tensor kdLossScale)
         {
-            TotalLoss = totalLoss;
-            SoftLoss = softLoss;
-            OutProjFeatureLoss = outProjFeatureLoss;
-            HardLoss = hardLoss;
-            KdLoss = kdLoss;
-            OutProjFeatureLossScale = outProjFeatureLossScale;
-            KdLossScale = kdLossScale;
+            this.TotalLoss = totalLoss;
+            this.SoftLoss = softLoss;
+            this.OutProjFeatureLoss = outProjFeatureLoss;
+            this.HardLoss = hardLoss;
+            this.KdLoss = kdLoss;
+            this.OutProjFeatureLossScale = outProjFeatureLossScale;
+            this.KdLossScale = kdLossScale;
         }
 
         /// <summary>The loss: <c>TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss)</c>. Metric key <c>distill/total_loss</c>.</summary>
@@ -171,13 +171,13 @@ namespace Distillation.Objectives
 
         internal DynamicBalancingEmaResult(global::TorchSharp.torch.Tensor totalLoss, global::TorchSharp.torch.Tensor softLoss, global::TorchSharp.torch.Tensor outProjFeatureLoss, global::TorchSharp.torch.Tensor hardLoss, global::TorchSharp.torch.Tensor kdLoss, global::TorchSharp.torch.Tensor outProjFeatureLossScale, global::TorchSharp.torch.Tensor kdLossScale)
         {
-            TotalLoss = totalLoss;
-            SoftLoss = softLoss;
-            OutProjFeatureLoss = outProjFeatureLoss;
-            HardLoss = hardLoss;
-            KdLoss = kdLoss;
-            OutProjFeatureLossScale = outProjFeatureLossScale;
-            KdLossScale = kdLossScale;
+            this.TotalLoss = totalLoss;
+            this.SoftLoss = softLoss;
+            this.OutProjFeatureLoss = outProjFeatureLoss;
+            this.HardLoss = hardLoss;
+            this.KdLoss = kdLoss;
+            this.OutProjFeatureLossScale = outProjFeatureLossScale;
+            this.KdLossScale = kdLossScale;
         }
 
         /// <summary>The loss: <c>TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss, ema: 0.9)</c>. Metric key <c>distill/total_loss</c>.</summary>

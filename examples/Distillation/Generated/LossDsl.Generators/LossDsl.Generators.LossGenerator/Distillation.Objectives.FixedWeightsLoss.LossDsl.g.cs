@@ -45,10 +45,10 @@ namespace Distillation.Objectives
 
         internal FixedWeightsResult(global::TorchSharp.torch.Tensor totalLoss, global::TorchSharp.torch.Tensor softLoss, global::TorchSharp.torch.Tensor hardLoss, global::TorchSharp.torch.Tensor outProjFeatureLoss)
         {
-            TotalLoss = totalLoss;
-            SoftLoss = softLoss;
-            HardLoss = hardLoss;
-            OutProjFeatureLoss = outProjFeatureLoss;
+            this.TotalLoss = totalLoss;
+            this.SoftLoss = softLoss;
+            this.HardLoss = hardLoss;
+            this.OutProjFeatureLoss = outProjFeatureLoss;
         }
 
         /// <summary>The loss: <c>TotalLoss = Alpha * SoftLoss + (1 - Alpha) * HardLoss + Beta * OutProjFeatureLoss</c>. Metric key <c>distill/total_loss</c>.</summary>

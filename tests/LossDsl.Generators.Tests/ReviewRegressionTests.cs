@@ -1,0 +1,161 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace LossDsl.Generators.Tests;
+
+/// <summary>
+/// Inputs a code review found to crash the generator or to make it emit code that does not
+/// compile (or compiles wrong) without an LD error. Each test fails on the code before its fix.
+/// </summary>
+public class ReviewRegressionTests
+{
+    [Fact]
+    public void TypesWhoseNamesDifferOnlyByCaseBothGetTheirCode()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            namespace N;
+
+            public partial class Loss { [Term] Tensor Hard(Tensor x) => x.mean(); [Loss("Total = Hard")] public partial Tensor Compute(Tensor x); }
+            public partial class LOSS { [Term] Tensor Hard(Tensor x) => x.mean(); [Loss("Total = Hard * 2")] public partial Tensor Compute(Tensor x); }
+            """);
+
+        Assert.Empty(run.Errors);
+        Assert.Equal(2, run.Sources.Count);
+    }
+
+    [Fact]
+    public void NestedGenericTypesWithTheSameTotalArityGetDistinctFiles()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            namespace N;
+
+            public partial class Outer<T> { public partial class Inner { [Term] Tensor Hard(Tensor x) => x.mean(); [Loss("Total = Hard")] public partial Tensor Compute(Tensor x); } }
+            public partial class Outer { public partial class Inner<U> { [Term] Tensor Hard(Tensor x) => x.mean(); [Loss("Total = Hard")] public partial Tensor Compute(Tensor x); } }
+            """);
+
+        Assert.Empty(run.Errors);
+        Assert.Equal(new[] { "N.Outer.Inner`1.LossDsl.g.cs", "N.Outer`1.Inner.LossDsl.g.cs" }, run.Sources.Keys.OrderBy(k => k));
+    }
+
+    [Fact]
+    public void AVeryLongChainIsAnErrorNotAStackOverflow()
+    {
+        string chain = string.Join(" + ", Enumerable.Repeat("Hard", 5000));
+        GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms($"\"Total = {chain}\""));
+
+        Diagnostic error = Assert.Single(run.GeneratorDiagnostics, d => d.Id == "LD0101");
+        Assert.Contains("more than 256 operations", error.GetMessage());
+    }
+
+    [Fact]
+    public void KeywordNamesAreEscaped()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            namespace N;
+
+            public partial class @event
+            {
+                [Term] Tensor @checked(Tensor @class) => @class.mean();
+
+                [Loss("Class = checked * 2; Total = Class + checked")]
+                public partial @fixed @lock(Tensor @class);
+            }
+            """);
+
+        Assert.Empty(run.Errors);
+        Assert.Contains("this.@checked(@class)", run.Source);
+    }
+
+    [Fact]
+    public void ABindingStartingWithAnUnderscoreIsStoredInItsProperty()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms("\"_kd = Hard + Soft; Total = _kd * 2\"", "Result"));
+
+        Assert.Empty(run.Errors);
+        Assert.Contains("this._kd = _kd;", run.Source);
+    }
+
+    [Fact]
+    public void AParamsParameterKeepsItsModifier()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            public partial class Weighted
+            {
+                [Term] Tensor Hard(Tensor x) => x.mean();
+
+                [Loss("Total = Hard")]
+                public partial Tensor Compute(Tensor x, params double[] unused);
+            }
+            """);
+
+        Assert.Empty(run.Errors);
+        Assert.Contains("params double[] unused", run.Source);
+    }
+
+    [Fact]
+    public void AMetricsPrefixWithALineBreakStaysInsideItsComment()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Sources.Features("Total = Hard", options: ", MetricsPrefix = \"a\\nb/\""));
+
+        Assert.Empty(run.Errors);
+    }
+
+    [Fact]
+    public void MetricKeysStayDistinctWhenNamesDifferOnlyByCase()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms("\"Kd = Hard + Soft; KD = Kd * 2; Total = KD + Kd\"", "Result"));
+
+        Assert.Empty(run.Errors);
+        Assert.Contains("\"total\", \"hard\", \"soft\", \"kd\", \"kd2\"", run.Source);
+    }
+
+    [Fact]
+    public void ABindingNamedLikeTheResultTypeGetsAnotherPropertyName()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms("\"Result = Hard + Soft; Total = Result\"", "Result"));
+
+        Assert.Empty(run.Errors);
+        Assert.Contains("public global::TorchSharp.torch.Tensor Result2 { get; }", run.Source);
+    }
+
+    [Fact]
+    public void OverloadedLossMethodsAreReported()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            public partial class Overloaded
+            {
+                [Term] Tensor Hard(Tensor x) => x.mean();
+
+                [Loss("Total = Hard")]
+                public partial Tensor Compute(Tensor x);
+
+                [Loss("Total = Hard * 2")]
+                public partial Tensor Compute(Tensor x, Tensor y);
+            }
+            """);
+
+        Diagnostic error = Assert.Single(run.GeneratorDiagnostics, d => d.Id == "LD0008");
+        Assert.Equal("[Loss] method 'Compute' needs the member name 'ComputeExplanation' for its explanation text, but another [Loss] method named 'Compute' already uses it; rename the method or the member", error.GetMessage());
+        Assert.DoesNotContain(run.CompilationDiagnostics, d => d.Severity == DiagnosticSeverity.Error && d.Location.SourceTree?.FilePath.EndsWith(".g.cs") == true);
+    }
+
+    [Fact]
+    public void AUserMemberNamedLikeTheStateIsReported()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            public partial class Clash
+            {
+                public int ComputeState { get; set; }
+                [Term] Tensor Hard(Tensor x) => x.mean();
+                [Term] Tensor Soft(Tensor x) => x.abs().mean();
+
+                [Loss("Total = Uncertainty(Hard, Soft)")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """);
+
+        Diagnostic error = Assert.Single(run.GeneratorDiagnostics, d => d.Id == "LD0008");
+        Assert.Contains("'ComputeState' for its state, but 'Clash' already uses it", error.GetMessage());
+    }
+}
