@@ -231,7 +231,8 @@ public sealed partial class LossGenerator
         foreach (ResultMemberSpec member in members)
         {
             w.Line();
-            w.Line($"/// <summary>{DocText(member.Summary)} Metric key <c>{DocText(Xml(member.MetricKey))}</c>.</summary>");
+            // The summary is already XML (it holds <c> tags); the metric key is text.
+            w.Line($"/// <summary>{member.Summary.Replace("\r", " ").Replace("\n", " ")} Metric key <c>{DocComment.Text(member.MetricKey)}</c>.</summary>");
             w.Line($"public {Tensor} {member.Property} {{ get; }}");
         }
 
@@ -251,9 +252,4 @@ public sealed partial class LossGenerator
         w.Close();
         w.Close();
     }
-
-    /// <summary>Text for a one-line XML doc comment: no line breaks.</summary>
-    private static string DocText(string text) => text.Replace("\r", " ").Replace("\n", " ");
-
-    private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 }

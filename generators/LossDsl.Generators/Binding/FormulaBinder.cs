@@ -137,7 +137,7 @@ internal sealed partial class FormulaBinder
                 _steps.Add(new TensorStep(variable, expression));
                 _bindings[binding.Name] = new TensorValue(TensorExpr.Var(variable, binding.Name));
                 string property = ClaimProperty(Naming.Pascal(binding.Name));
-                string written = Xml(string.Join(" ", line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)));
+                string written = DocComment.Text(string.Join(" ", line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)));
                 _boundTensors.Add(new ResultMemberSpec(property, variable, MetricKey(property), isLoss ? $"The loss: <c>{written}</c>." : $"<c>{written}</c>."));
                 _explanation.Add($"{binding.Name} = {Describe(expression)}{(isLoss ? "   [the loss]" : "")}");
                 return variable;
@@ -372,7 +372,6 @@ internal sealed partial class FormulaBinder
     private void Report(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, FormulaSpan span, params string[] arguments)
         => _errors.Add(new BindError(descriptor, span, arguments));
 
-    private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 
     internal static string FormatNumber(double value)
     {
