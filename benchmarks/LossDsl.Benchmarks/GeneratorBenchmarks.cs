@@ -34,7 +34,7 @@ public class GeneratorBenchmarks
     {
         var trees = Enumerable.Range(0, Classes).Select(i => CSharpSyntaxTree.ParseText(LossClass(i), s_parse, $"Loss{i}.cs")).ToList();
         trees.Add(CSharpSyntaxTree.ParseText(Unrelated("x * 2"), s_parse, "Unrelated.cs"));
-        _input = CSharpCompilation.Create("Losses", trees, References(), new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+        _input = CSharpCompilation.Create("Losses", trees, LossDsl.Testing.LossDslReferences.All, new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
 
         GeneratorDriver driver = Driver().RunGeneratorsAndUpdateCompilation(_input, out Compilation output, out var diagnostics);
         if (diagnostics.Length > 0 || output.GetDiagnostics().Any(d => d.Severity == DiagnosticSeverity.Error))
@@ -64,17 +64,6 @@ public class GeneratorBenchmarks
     public GeneratorDriver GeneratorWarmAfterUnrelatedEdit() => _warm.RunGenerators(_edited);
 
     private static GeneratorDriver Driver() => CSharpGeneratorDriver.Create(new[] { new LossGenerator().AsSourceGenerator() }, parseOptions: s_parse);
-
-    private static IEnumerable<MetadataReference> References()
-    {
-        string[] platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
-        return platform
-            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
-            .Append(typeof(TorchSharp.torch).Assembly.Location)
-            .Append(typeof(LossAttribute).Assembly.Location)
-            .Distinct()
-            .Select(p => MetadataReference.CreateFromFile(p));
-    }
 
     /// <summary>The DESIGN.md §1 loss, once per class.</summary>
     private static string LossClass(int i) => $$""""

@@ -50,18 +50,6 @@ public static class GeneratorHarness
 
         """;
 
-    private static readonly Lazy<ImmutableArray<MetadataReference>> s_references = new(() =>
-    {
-        // The framework the tests run on, plus TorchSharp and the LossDsl runtime.
-        string[] platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
-        return platform
-            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
-            .Append(typeof(TorchSharp.torch).Assembly.Location)
-            .Append(typeof(LossAttribute).Assembly.Location)
-            .Distinct()
-            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
-            .ToImmutableArray();
-    });
 
     public static CSharpParseOptions ParseOptions { get; } = new(LanguageVersion.Preview);
 
@@ -69,7 +57,7 @@ public static class GeneratorHarness
         => CSharpCompilation.Create(
             "Consumer",
             sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions, path: $"Source{i}.cs")),
-            s_references.Value,
+            LossDsl.Testing.LossDslReferences.All,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable)
                 // As the SDK does (NoWarn 1701;1702): TorchSharp references older framework assembly versions.
                 .WithSpecificDiagnosticOptions(new Dictionary<string, ReportDiagnostic> { ["CS1701"] = ReportDiagnostic.Suppress, ["CS1702"] = ReportDiagnostic.Suppress }));
