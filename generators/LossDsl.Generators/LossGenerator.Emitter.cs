@@ -1,12 +1,14 @@
 using System.Collections.Generic;
 using System.Linq;
+using LossDsl.Generators.Emit;
 using LossDsl.Generators.Model;
 using LossDsl.Generators.Text;
 using Microsoft.CodeAnalysis.CSharp;
 
 namespace LossDsl.Generators;
 
-// LossTypeSpec → C# source. Every type name is global::-qualified; one statement per step.
+// LossTypeSpec → C# source: the only place that writes C#. Every type name is global::-qualified;
+// one statement per plan step.
 public sealed partial class LossGenerator
 {
     private const string Tensor = "global::TorchSharp.torch.Tensor";
@@ -26,28 +28,35 @@ public sealed partial class LossGenerator
             w.Open($"namespace {spec.Namespace}");
         }
 
-        foreach (TypeDeclarationSpec type in spec.Types)
+        var implemented = spec.Methods.Where(m => m.Implemented).ToList();
+        if (implemented.Count > 0)
         {
-            w.Open($"partial {type.Keyword} {type.Name}");
-        }
-        for (int i = 0; i < spec.Methods.Count; i++)
-        {
-            if (i > 0)
+            foreach (TypeDeclarationSpec type in spec.Types)
             {
-                w.Line();
+                w.Open($"partial {type.Keyword} {type.Name}");
             }
-            EmitMethod(w, spec.Methods[i]);
-        }
-        foreach (TypeDeclarationSpec _ in spec.Types)
-        {
-            w.Close();
+            for (int i = 0; i < implemented.Count; i++)
+            {
+                if (i > 0)
+                {
+                    w.Line();
+                }
+                EmitMethod(w, implemented[i]);
+            }
+            foreach (TypeDeclarationSpec _ in spec.Types)
+            {
+                w.Close();
+            }
         }
 
         // A cref to the loss type from namespace scope: Outer.Inner{T}.
         string owner = string.Join(".", spec.Types.Select(t => t.Name.Replace('<', '{').Replace('>', '}')));
-        foreach (LossMethodSpec method in spec.Methods.Where(m => m.Result is not null))
+        foreach (LossMethodSpec method in spec.Methods.Where(m => m.Result is { Owned: true }))
         {
-            w.Line();
+            if (implemented.Count > 0 || method != spec.Methods.First(m => m.Result is { Owned: true }))
+            {
+                w.Line();
+            }
             EmitResultType(w, method, owner);
         }
 
@@ -60,16 +69,30 @@ public sealed partial class LossGenerator
 
     private static void EmitMethod(SourceWriter w, LossMethodSpec method)
     {
+        MethodSignatureSpec signature = method.Signature;
+        string parameters = string.Join(", ", signature.Parameters.Select(p => $"{p.Modifiers}{p.Type} {p.Name}"));
+        string constraints = string.Concat(signature.Constraints.Select(c => " " + c));
+        string header = $"{signature.Modifiers} {signature.ReturnType} {Naming.Identifier(method.Name)}{signature.TypeParameters}({parameters}){constraints}";
+        if (method.Body is StubBody stub)
+        {
+            w.Line(s_generatedCode);
+            w.Line(header);
+            w.Line($"    => throw new global::System.InvalidOperationException({SymbolDisplay.FormatLiteral(stub.Message, quote: true)});");
+            return;
+        }
+
+        var plan = (PlanBody)method.Body;
+        IReadOnlyList<string> explanation = ExplanationWriter.Lines(plan);
         w.Line($"/// <summary>How <see cref=\"{method.Name}\"/> evaluates its formula, step by step: for logs, docs and code review.</summary>");
         w.Line($"public const string {method.Name}Explanation =");
-        for (int i = 0; i < method.Explanation.Count; i++)
+        for (int i = 0; i < explanation.Count; i++)
         {
-            string line = method.Explanation[i] + (i < method.Explanation.Count - 1 ? "\n" : "");
-            w.Line($"    {SymbolDisplay.FormatLiteral(line, quote: true)}{(i < method.Explanation.Count - 1 ? " +" : ";")}");
+            string line = explanation[i] + (i < explanation.Count - 1 ? "\n" : "");
+            w.Line($"    {SymbolDisplay.FormatLiteral(line, quote: true)}{(i < explanation.Count - 1 ? " +" : ";")}");
         }
         w.Line();
 
-        if (method.State is StateSpec stateSpec)
+        if (plan.State is StateSpec stateSpec)
         {
             string sizes = string.Concat(stateSpec.Parameters.Select(p => $", ({SymbolDisplay.FormatLiteral(p.Name, quote: true)}, {p.Length})"));
             w.Line($"private global::LossDsl.LossState? {stateSpec.Field};");
@@ -82,39 +105,38 @@ public sealed partial class LossGenerator
             w.Line();
         }
 
-        string parameters = string.Join(", ", method.Parameters.Select(p => $"{p.Modifiers}{p.Type} {p.Name}"));
+        IReadOnlyList<ResultMemberSpec> members = plan.Members;
         w.Line(s_generatedCode);
-        w.Open($"{method.Modifiers} {method.ReturnType} {Naming.Identifier(method.Name)}({parameters})");
-        w.Line($"using var {method.ScopeVariable} = global::TorchSharp.torch.NewDisposeScope();");
-
-        string state = method.State is null ? "" : "this." + method.State.Property;
-        foreach (PlanStep step in method.Steps)
+        w.Open(header);
+        w.Line($"using var {plan.ScopeVariable} = global::TorchSharp.torch.NewDisposeScope();");
+        string state = plan.State is null ? "" : "this." + plan.State.Property;
+        foreach (PlanStep step in plan.Steps)
         {
             EmitStep(w, step, state);
         }
         w.Line();
 
-        if (method.CheckFinite)
+        if (plan.CheckFinite)
         {
-            string names = string.Join(", ", method.Members.Select(m => SymbolDisplay.FormatLiteral(m.Property, quote: true)));
-            string values = string.Join(", ", method.Members.Select(m => m.Variable));
+            string names = string.Join(", ", members.Select(m => SymbolDisplay.FormatLiteral(m.Property, quote: true)));
+            string values = string.Join(", ", members.Select(m => m.Variable.Name));
             w.Line($"{Runtime}.EnsureFinite(new[] {{ {names} }}, new {Tensor}[] {{ {values} }});");
         }
 
         if (method.Result is null)
         {
-            w.Line($"return {method.ScopeVariable}.MoveToOuter({method.LossVariable});");
+            w.Line($"return {plan.ScopeVariable}.MoveToOuter({plan.LossVariable});");
         }
         else
         {
-            string arguments = string.Join(", ", method.Members.Select(m => m.Variable));
-            w.Line($"var {method.ResultVariable} = new {method.Result.FullName}({arguments});");
+            string arguments = string.Join(", ", members.Select(m => m.Variable.Name));
+            w.Line($"var {plan.ResultVariable} = new {method.Result.FullName}({arguments});");
             // MoveToOuter takes up to three values without allocating an array.
-            for (int i = 0; i < method.Members.Count; i += 3)
+            for (int i = 0; i < members.Count; i += 3)
             {
-                w.Line($"{method.ScopeVariable}.MoveToOuter({string.Join(", ", method.Members.Skip(i).Take(3).Select(m => m.Variable))});");
+                w.Line($"{plan.ScopeVariable}.MoveToOuter({string.Join(", ", members.Skip(i).Take(3).Select(m => m.Variable.Name))});");
             }
-            w.Line($"return {method.ResultVariable};");
+            w.Line($"return {plan.ResultVariable};");
         }
         w.Close();
     }
@@ -128,111 +150,148 @@ public sealed partial class LossGenerator
                 w.Line("// " + string.Join(" ", comment.Text.Split((char[]?)null, System.StringSplitOptions.RemoveEmptyEntries)));
                 break;
             case TermStep term:
-                string receiver = term.Receiver.Length > 0 ? term.Receiver + "." : "";
-                w.Line($"var {term.Variable} = {receiver}{Naming.Identifier(term.Method)}({string.Join(", ", term.Arguments)});");
-                w.Line($"{Runtime}.EnsureScalar({term.Variable}, \"{term.Method}\", \"Term\");");
+                string receiver = term.IsStatic ? "" : "this.";
+                w.Line($"var {term.Variable.Name} = {receiver}{Naming.Identifier(term.Method)}({string.Join(", ", term.Arguments.Select(Naming.Identifier))});");
+                w.Line($"{Runtime}.EnsureScalar({term.Variable.Name}, {SymbolDisplay.FormatLiteral(term.Method, quote: true)}, \"Term\");");
                 break;
             case ExternalTensorStep external:
-                if (external.Variable != external.Expression)
+                if (external.Kind != ExternalKind.Parameter)
                 {
-                    w.Line($"var {external.Variable} = {external.Expression};");
+                    string access = (external.Kind == ExternalKind.Member ? "this." : "") + Naming.Identifier(external.Name);
+                    w.Line($"var {external.Variable.Name} = {access};");
                 }
-                w.Line($"{Runtime}.EnsureScalar({external.Variable}, \"{external.Name}\", \"{external.Kind}\");");
+                w.Line($"{Runtime}.EnsureScalar({external.Variable.Name}, {SymbolDisplay.FormatLiteral(external.Name, quote: true)}, \"{(external.Kind == ExternalKind.Parameter ? "Parameter" : "Member")}\");");
                 break;
             case DetachStep detach:
-                w.Line($"var {detach.Variable} = {detach.Source}.detach();");
+                w.Line($"var {detach.Variable.Name} = {detach.Source.Name}.detach();");
                 break;
             case ScaleStep scale:
                 // Autograd off: the magnitudes and the ratio record no graph, so no gradient
                 // flows through the scale (a stop-gradient without a detach() handle per value).
-                var declared = scale.NewMagnitudes.Select(m => m.Variable).Append(scale.Variable);
+                var declared = scale.NewMagnitudes.Select(m => m.Variable.Name).Append(scale.Variable.Name);
                 w.Line($"{Tensor} {string.Join(", ", declared)};");
                 w.Open("using (global::TorchSharp.torch.no_grad())");
                 foreach (Magnitude magnitude in scale.NewMagnitudes)
                 {
-                    w.Line($"{magnitude.Variable} = {magnitude.Source}.abs();");
+                    w.Line($"{magnitude.Variable.Name} = {magnitude.Source.Name}.abs();");
                 }
                 string clamp = (scale.Min, scale.Max) switch
                 {
                     (null, null) => "",
-                    (string min, null) => $".clamp_min_({min})",
-                    (null, string max) => $".clamp_max_({max})",
-                    (string min, string max) => $".clamp_({min}, {max})",
+                    (double min, null) => $".clamp_min_({Literals.Number(min)})",
+                    (null, double max) => $".clamp_max_({Literals.Number(max)})",
+                    (double min, double max) => $".clamp_({Literals.Number(min)}, {Literals.Number(max)})",
                 };
                 // Where either magnitude is at most eps the scale is 1: a vanishing loss passes through.
                 // The ratio is a fresh tensor, so the clamp and the guard can work in place.
-                w.Line($"{scale.Variable} = {scale.TargetMagnitude}.div({scale.SourceMagnitude}){clamp}" +
-                       $".masked_fill_({scale.SourceMagnitude}.minimum({scale.TargetMagnitude}).le({scale.Epsilon}), 1.0);");
+                w.Line($"{scale.Variable.Name} = {scale.TargetMagnitude.Name}.div({scale.SourceMagnitude.Name}){clamp}" +
+                       $".masked_fill_({scale.SourceMagnitude.Name}.minimum({scale.TargetMagnitude.Name}).le({Literals.Number(scale.Epsilon)}), 1.0);");
                 w.Close();
                 break;
             case EmaScaleStep ema:
-                string bounds = (ema.Min is null ? "" : $", min: {ema.Min}") + (ema.Max is null ? "" : $", max: {ema.Max}");
-                w.Line($"var {ema.Variable} = global::LossDsl.Strategies.EmaScale({state}, \"{ema.Site}\", {ema.Source}, {ema.Target}, {ema.Beta}, {ema.Epsilon}{bounds});");
+                string bounds = (ema.Min is double lo ? $", min: {Literals.Number(lo)}" : "") + (ema.Max is double hi ? $", max: {Literals.Number(hi)}" : "");
+                w.Line($"var {ema.Variable.Name} = global::LossDsl.Strategies.EmaScale({state}, \"{ema.Site}\", {ema.Source.Name}, {ema.Target.Name}, " +
+                       $"{Literals.Number(ema.Beta)}, {Literals.Number(ema.Epsilon)}{bounds});");
                 break;
-            case StrategyStep strategy:
-                w.Line($"var ({strategy.Variable}, {strategy.WeightsVariable}) = global::LossDsl.Strategies.{strategy.Kind}({state}, \"{strategy.Site}\", " +
-                       $"new {Tensor}[] {{ {string.Join(", ", strategy.Arguments)} }}{strategy.Options});");
-                for (int i = 0; i < strategy.Weights.Count; i++)
+            case WeightingStep weighting:
+                string runtime = Functions.FunctionTable.Find(weighting.Function)!.Runtime!;
+                string site = weighting.Site is null ? "" : $"{state}, \"{weighting.Site}\", ";
+                string options = string.Concat(weighting.Options.Select(o => $", {o.Name}: {(o.IsWhole ? ((long)o.Value).ToString(System.Globalization.CultureInfo.InvariantCulture) : Literals.Number(o.Value))}"));
+                w.Line($"var ({weighting.Total.Name}, {weighting.WeightsVariable}) = {runtime}({site}new {Tensor}[] {{ {string.Join(", ", weighting.Arguments.Select(a => a.Name))} }}{options});");
+                for (int i = 0; i < weighting.Weights.Count; i++)
                 {
-                    w.Line($"var {strategy.Weights[i]} = {strategy.WeightsVariable}[{i}];");
+                    w.Line($"var {weighting.Weights[i].Name} = {weighting.WeightsVariable}[{i}];");
                 }
                 break;
             case TensorStep tensor:
-                w.Line($"var {tensor.Variable} = {Render(tensor.Value)};");
+                w.Line($"var {tensor.Variable.Name} = {Render(tensor.Value, state)};");
                 break;
-            case NumberStep number:
-                w.Line($"double {number.Variable} = {number.Expression};");
+            case NumberStep { Variable: Local variable } number:
+                w.Line($"double {variable.Name} = {Render(number.Value, state)};");
                 break;
+            case NumberStep:
+                break; // a literal binding: folded where it is used
+            default:
+                throw new System.InvalidOperationException($"No emission for {step.GetType().Name}.");
         }
     }
 
     /// <summary>A lowered expression as one TorchSharp method chain.</summary>
-    private static string Render(TensorExpr e) => e.Op switch
+    private static string Render(TensorExpr e, string state) => e.Op switch
     {
-        TensorOp.Variable => e.Code!,
-        TensorOp.Alias => $"{Render(e.Left!)}.alias()",
-        TensorOp.Add => $"{Render(e.Left!)}.add({Render(e.Right!)})",
-        TensorOp.Subtract => $"{Render(e.Left!)}.sub({Render(e.Right!)})",
-        TensorOp.Multiply => $"{Render(e.Left!)}.mul({Render(e.Right!)})",
-        TensorOp.Divide => $"{Render(e.Left!)}.div({Render(e.Right!)})",
-        TensorOp.Negate => $"{Render(e.Left!)}.neg()",
-        TensorOp.AddNumber => $"{Render(e.Left!)}.add({e.Number})",
-        TensorOp.NumberMinus => $"{Render(e.Left!)}.neg().add({e.Number})",
-        TensorOp.MulNumber => $"{Render(e.Left!)}.mul({e.Number})",
-        TensorOp.DivNumber => $"{Render(e.Left!)}.div({e.Number})",
-        TensorOp.NumberDiv => $"{Render(e.Left!)}.reciprocal().mul({e.Number})",
-        TensorOp.AddScaled => $"{Render(e.Left!)}.add({Render(e.Right!)}, {e.Number})",
-        TensorOp.AddProduct => $"{Render(e.Left!)}.addcmul({Render(e.Right!)}, {e.Code}, {e.Number})",
-        TensorOp.Product => $"{Render(e.Left!)}.mul({e.Code})",
-        _ => throw new System.InvalidOperationException($"Unknown tensor operation {e.Op}."),
+        TensorOp.Variable => e.Variable!.Name,
+        TensorOp.Alias => $"{Render(e.Left!, state)}.alias()",
+        TensorOp.Add => $"{Render(e.Left!, state)}.add({Render(e.Right!, state)})",
+        TensorOp.Subtract => $"{Render(e.Left!, state)}.sub({Render(e.Right!, state)})",
+        TensorOp.Multiply => $"{Render(e.Left!, state)}.mul({Render(e.Right!, state)})",
+        TensorOp.Divide => $"{Render(e.Left!, state)}.div({Render(e.Right!, state)})",
+        TensorOp.Negate => $"{Render(e.Left!, state)}.neg()",
+        TensorOp.AddNumber => $"{Render(e.Left!, state)}.add({Render(e.Number!, state)})",
+        TensorOp.NumberMinus => $"{Render(e.Left!, state)}.neg().add({Render(e.Number!, state)})",
+        TensorOp.MulNumber => $"{Render(e.Left!, state)}.mul({Render(e.Number!, state)})",
+        TensorOp.DivNumber => $"{Render(e.Left!, state)}.div({Render(e.Number!, state)})",
+        TensorOp.NumberDiv => $"{Render(e.Left!, state)}.reciprocal().mul({Render(e.Number!, state)})",
+        TensorOp.AddScaled => $"{Render(e.Left!, state)}.add({Render(e.Right!, state)}, {Render(e.Number!, state)})",
+        TensorOp.AddProduct => $"{Render(e.Left!, state)}.addcmul({Render(e.Right!, state)}, {e.Variable!.Name}, {Render(e.Number!, state)})",
+        TensorOp.Product => $"{Render(e.Left!, state)}.mul({e.Variable!.Name})",
+        _ => throw new System.InvalidOperationException($"No emission for {e.Op}."),
     };
+
+    /// <summary>A number as a C# expression of type double.</summary>
+    private static string Render(NumberExpr number, string state) => number switch
+    {
+        NumberConstant constant => constant.Value < 0 ? $"({Literals.Number(constant.Value)})" : Literals.Number(constant.Value),
+        NumberRead read => Read(read),
+        NumberNegate negate => $"(-{Render(negate.Operand, state)})",
+        NumberBinary binary => $"({Render(binary.Left, state)} {binary.Operator} {Render(binary.Right, state)})",
+        ScheduleValue schedule => $"global::LossDsl.Schedules.{schedule.Kind}({Render(schedule.Start, state)}, {Render(schedule.End, state)}, {Render(schedule.Steps, state)}, {state}.Step)",
+        _ => throw new System.InvalidOperationException($"No emission for {number.GetType().Name}."),
+    };
+
+    private static string Read(NumberRead read)
+    {
+        string access = read.Source switch
+        {
+            NumberSource.Local => read.Local!,
+            NumberSource.Member => "this." + Naming.Identifier(read.Name),
+            _ => Naming.Identifier(read.Name),
+        };
+        return read.IsDouble ? access : $"(double){access}";
+    }
 
     private static void EmitResultType(SourceWriter w, LossMethodSpec method, string owner)
     {
         ResultTypeSpec result = method.Result!;
-        IReadOnlyList<ResultMemberSpec> members = method.Members;
+        IReadOnlyList<ResultMemberSpec> members = method.Body.Members;
         w.Line("/// <summary>");
         w.Line($"/// The result of <see cref=\"{owner}.{method.Name}\"/>: the loss, every term, binding and scale of its formula.");
         w.Line("/// Dispose it to release every tensor it holds.");
         w.Line("/// </summary>");
         w.Line(s_generatedCode);
         w.Open($"public sealed class {result.Name} : global::LossDsl.ILossResult");
+        if (method.Body is StubBody stub)
+        {
+            EmitStubResultMembers(w, members, stub);
+            w.Close();
+            return;
+        }
+
+        var plan = (PlanBody)method.Body;
         string keys = string.Join(", ", members.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)));
         w.Line($"private static readonly string[] s_metricKeys = {{ {keys} }};");
         w.Line();
 
-        w.Open($"internal {result.Name}({string.Join(", ", members.Select(m => $"{Tensor} {m.Variable}"))})");
+        w.Open($"internal {result.Name}({string.Join(", ", members.Select(m => $"{Tensor} {m.Variable.Name}"))})");
         foreach (ResultMemberSpec member in members)
         {
-            w.Line($"this.{member.Property} = {member.Variable};");
+            w.Line($"this.{member.Property} = {member.Variable.Name};");
         }
         w.Close();
 
         foreach (ResultMemberSpec member in members)
         {
             w.Line();
-            // The summary is already XML (it holds <c> tags); the metric key is text.
-            w.Line($"/// <summary>{member.Summary.Replace("\r", " ").Replace("\n", " ")} Metric key <c>{DocComment.Text(member.MetricKey)}</c>.</summary>");
+            w.Line($"/// <summary>{Summary(member, plan)} Metric key <c>{DocComment.Text(member.MetricKey)}</c>.</summary>");
             w.Line($"public {Tensor} {member.Property} {{ get; }}");
         }
 
@@ -251,5 +310,55 @@ public sealed partial class LossGenerator
         }
         w.Close();
         w.Close();
+    }
+
+    /// <summary>The result of a method LossDsl could not implement: its members exist, so code using them compiles, and throw.</summary>
+    private static void EmitStubResultMembers(SourceWriter w, IReadOnlyList<ResultMemberSpec> members, StubBody stub)
+    {
+        string error = $"throw new global::System.InvalidOperationException({SymbolDisplay.FormatLiteral(stub.Message, quote: true)})";
+        foreach (ResultMemberSpec member in members)
+        {
+            w.Line($"/// <summary>Not generated: the [Loss] method has errors.</summary>");
+            w.Line($"public {Tensor} {member.Property} => {error};");
+            w.Line();
+        }
+        w.Line($"{Tensor} global::LossDsl.ILossResult.Loss => {error};");
+        w.Line();
+        w.Line("/// <summary>Not generated: the [Loss] method has errors.</summary>");
+        w.Line($"public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics() => {error};");
+        w.Line();
+        w.Line("/// <summary>Nothing to dispose.</summary>");
+        w.Line("public void Dispose() { }");
+    }
+
+    /// <summary>The XML summary of a result property.</summary>
+    private static string Summary(ResultMemberSpec member, PlanBody plan)
+    {
+        switch (member.Role)
+        {
+            case MemberRole.Loss:
+                return $"The loss: <c>{DocComment.Text(member.Source)}</c>.";
+            case MemberRole.Binding:
+                return $"<c>{DocComment.Text(member.Source)}</c>.";
+            case MemberRole.Term:
+                return $"The term <c>{DocComment.Text(member.Source)}</c>.";
+            case MemberRole.Weight:
+                return $"The weight of <c>{DocComment.Text(member.Source)}</c> in <c>{member.Function}</c>. Carries no gradient.";
+        }
+        foreach (PlanStep step in plan.Steps)
+        {
+            if (step is ScaleStep scale && scale.Variable == member.Variable)
+            {
+                string x = DocComment.Text(scale.Source.Display), y = DocComment.Text(scale.Target.Display);
+                return $"The scale of <c>Balance({x}, to: {y})</c>: |sg({y})| / |sg({x})|, or 1 where either is at most {Literals.Number(scale.Epsilon)}. Carries no gradient.";
+            }
+            if (step is EmaScaleStep ema && ema.Variable == member.Variable)
+            {
+                string x = DocComment.Text(ema.Source.Display), y = DocComment.Text(ema.Target.Display);
+                return $"The scale of <c>Balance({x}, to: {y}, ema: {Literals.Number(ema.Beta)})</c>: the ratio of bias-corrected moving averages of |sg({y})| and |sg({x})|, " +
+                       $"or 1 where either is at most {Literals.Number(ema.Epsilon)}. Carries no gradient.";
+            }
+        }
+        throw new System.InvalidOperationException($"No step computes the scale {member.Property}.");
     }
 }

@@ -1,9 +1,11 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
-using LossDsl.Generators.Binding;
+using LossDsl.Generators.Checking;
 using LossDsl.Generators.Diagnostics;
 using LossDsl.Generators.Formula;
+using LossDsl.Generators.Lowering;
 using LossDsl.Generators.Model;
 using LossDsl.Generators.Parsing;
 using LossDsl.Generators.Text;
@@ -14,276 +16,291 @@ using Microsoft.CodeAnalysis.Text;
 
 namespace LossDsl.Generators;
 
-// Syntax and symbols → LossTypeSpec: the declarations are checked, each formula parsed and bound.
-// The only place that touches Roslyn's semantic model.
+// Syntax and symbols → one LossMethodResult per [Loss] method: the declaration is checked, the
+// formula parsed, checked and lowered. The only place that touches Roslyn's semantic model.
 public sealed partial class LossGenerator
 {
-    /// <summary>
-    /// Builds the spec of the type that declares <paramref name="context"/>'s method. Every
-    /// [Loss] method of a type is handled by the transform of the type's first one, so a type
-    /// makes one spec and one file; the others return null.
-    /// </summary>
-    internal static LossTypeSpec? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    internal static LossMethodResult? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
-        if (context.TargetSymbol is not IMethodSymbol target || target.ContainingType is not INamedTypeSymbol type)
+        if (context.TargetSymbol is not IMethodSymbol method || method.ContainingType is not INamedTypeSymbol type
+            || context.TargetNode is not MethodDeclarationSyntax syntax || context.Attributes.IsEmpty)
         {
             return null;
         }
-        var lossMethods = type.GetMembers().OfType<IMethodSymbol>()
-            .Where(m => m.PartialImplementationPart is not null || m.PartialDefinitionPart is null)
-            .Where(m => DeclarationReader.LossAttributeOf(m) is not null)
-            .ToList();
-        if (lossMethods.Count == 0 || !SymbolEqualityComparer.Default.Equals(lossMethods[0], target.PartialDefinitionPart ?? target))
-        {
-            return null;
-        }
+        return new MethodReader(type, method, syntax, context.Attributes[0], context.SemanticModel.Compilation, cancellationToken).Read(foreignAttribute: null);
+    }
 
-        var diagnostics = new List<DiagnosticInfo>();
-        bool typesArePartial = CheckPartialTypes(type, lossMethods[0], diagnostics);
-        Compilation compilation = context.SemanticModel.Compilation;
-        Dictionary<string, TermInfo> terms = DeclarationReader.Terms(type, compilation);
-        foreach (TermInfo term in terms.Values.Where(t => t.Problem is not null && t.DeclaredInLossType))
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTerm, term.Location, term.Name, term.Problem!));
-        }
+    /// <summary>Reads one [Loss] method; collects its diagnostics as it goes.</summary>
+    private sealed class MethodReader(
+        INamedTypeSymbol type, IMethodSymbol method, MethodDeclarationSyntax syntax, AttributeData attribute, Compilation compilation, CancellationToken cancellationToken)
+    {
+        private readonly List<DiagnosticInfo> _diagnostics = new();
+        private readonly List<DiagnosticInfo> _typeDiagnostics = new();
+        private readonly string _hintName = DeclarationReader.HintName(type);
 
-        var methods = new List<LossMethodSpec>();
-        var usedTerms = new HashSet<string>();
-        var resultOwners = new Dictionary<string, string>();
-        bool allBound = true;
-        foreach (IMethodSymbol method in lossMethods)
+        public LossMethodResult Read(string? foreignAttribute)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            bool overloaded = lossMethods.TakeWhile(m => !SymbolEqualityComparer.Default.Equals(m, method)).Any(m => m.Name == method.Name);
-            LossMethodSpec? spec = ParseMethod(type, method, terms, diagnostics, usedTerms, compilation, overloaded, cancellationToken);
-            allBound &= spec is not null;
-            if (spec?.Result is ResultTypeSpec result && resultOwners.TryGetValue(result.Name, out string? owner))
+            bool typeTakesCode = CheckType();
+            Dictionary<string, TermInfo> terms = DeclarationReader.Terms(type, compilation);
+            foreach (TermInfo term in terms.Values.Where(t => t.Problem is not null && t.DeclaredInLossType))
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateResultType, ReturnTypeLocation(method), method.Name, result.Name, owner));
-                continue;
+                _typeDiagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTerm, term.Location, term.Name, term.Problem!));
             }
-            if (spec is not null)
+            var declaredTerms = terms.Values.Where(t => t.DeclaredInLossType && t.Problem is null).Select(t => new TermDeclaration(t.Name, t.Location)).ToEquatableArray();
+
+            var (spec, check) = foreignAttribute is null ? ReadMethod(terms) : (ForeignAttributeStub(foreignAttribute), null);
+            if (CompiledCopy() is string copy)
             {
-                methods.Add(spec);
-                if (spec.Result is not null)
+                // The build compiles an earlier copy of the generated code: it implements the method already.
+                typeTakesCode = false;
+                string root = System.IO.Path.GetDirectoryName(System.IO.Path.GetDirectoryName(System.IO.Path.GetDirectoryName(copy) ?? "") ?? "") ?? "";
+                _diagnostics.Clear();
+                _typeDiagnostics.Clear();
+                _typeDiagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GeneratedCodeCompiled, LocationInfo.From(syntax.Identifier.GetLocation()),
+                    copy, type.Name, System.IO.Path.GetFileName(root)));
+                check = null;
+            }
+
+            var model = new LossMethodModel(_hintName, _hintName, Namespace(), DeclarationReader.ContainingTypes(type).ToEquatableArray(), typeTakesCode, spec);
+            var report = new LossMethodReport(
+                _hintName, type.Name, method.Name,
+                _diagnostics.ToEquatableArray(), _typeDiagnostics.ToEquatableArray(), declaredTerms,
+                (check?.UsedTerms ?? Array.Empty<string>()).OrderBy(t => t, StringComparer.Ordinal).ToEquatableArray(),
+                Bound: check is { Failed: false },
+                typeTakesCode,
+                spec?.Result?.FullName,
+                LocationInfo.From(syntax.ReturnType.GetLocation()));
+            return new LossMethodResult(model, report);
+        }
+
+        private string Namespace() => type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
+
+        /// <summary>Whether code can be generated into the type (and its containers); reports why not.</summary>
+        private bool CheckType()
+        {
+            bool takesCode = true;
+            for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
+            {
+                foreach (SyntaxReference reference in current.DeclaringSyntaxReferences)
                 {
-                    resultOwners[spec.Result.Name] = method.Name;
+                    if (reference.GetSyntax(cancellationToken) is not TypeDeclarationSyntax declaration)
+                    {
+                        continue;
+                    }
+                    if (declaration.Modifiers.Any(m => m.ValueText == "file"))
+                    {
+                        _typeDiagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.FileLocalLossType,
+                            LocationInfo.From(declaration.Identifier.GetLocation()), current.Name, method.Name));
+                        takesCode = false;
+                    }
+                    else if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+                    {
+                        _typeDiagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TypeNotPartial,
+                            LocationInfo.From(declaration.Identifier.GetLocation()), current.Name, method.Name));
+                        takesCode = false;
+                    }
                 }
             }
+            return takesCode;
         }
 
-        // Unused terms are reported only when every formula bound: a broken one may be what uses them.
-        if (allBound)
+        /// <summary>The path of a copy of LossDsl's output that implements this method, when one is compiled as source.</summary>
+        private string? CompiledCopy()
         {
-            foreach (TermInfo term in terms.Values.Where(t => t.DeclaredInLossType && t.Problem is null && !usedTerms.Contains(t.Name)))
+            IMethodSymbol? implementation = (method.PartialDefinitionPart ?? method).PartialImplementationPart;
+            if (implementation is null || !implementation.GetAttributes().Any(a =>
+                    a.AttributeClass?.ToDisplayString() == "System.CodeDom.Compiler.GeneratedCodeAttribute"
+                    && a.ConstructorArguments.Length > 0 && a.ConstructorArguments[0].Value as string == "LossDsl"))
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnusedTerm, term.Location, term.Name, type.Name));
+                return null;
             }
+            return implementation.DeclaringSyntaxReferences.FirstOrDefault()?.SyntaxTree.FilePath;
         }
 
-        string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
-        return new LossTypeSpec(
-            DeclarationReader.HintName(type),
-            ns,
-            DeclarationReader.ContainingTypes(type).ToEquatableArray(),
-            // A method with errors is left out; nothing is generated into a type that is not partial.
-            typesArePartial ? methods.ToEquatableArray() : EquatableArray<LossMethodSpec>.Empty,
-            diagnostics.ToEquatableArray());
-    }
-
-    private static bool CheckPartialTypes(INamedTypeSymbol type, IMethodSymbol firstLoss, List<DiagnosticInfo> diagnostics)
-    {
-        bool allPartial = true;
-        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
+        private (LossMethodSpec? Spec, CheckedFormula? Check) ReadMethod(Dictionary<string, TermInfo> terms)
         {
-            foreach (SyntaxReference reference in current.DeclaringSyntaxReferences)
+            // A method with a body (or no 'partial') is implemented by the user: nothing to generate.
+            if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword) || syntax.Body is not null || syntax.ExpressionBody is not null)
             {
-                if (reference.GetSyntax() is TypeDeclarationSyntax declaration && !declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
-                {
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TypeNotPartial,
-                        LocationInfo.From(declaration.Identifier.GetLocation()), current.Name, firstLoss.Name));
-                    allPartial = false;
-                }
+                Report(DiagnosticDescriptors.LossMethodNotPartial, syntax.Identifier.GetLocation(), method.Name);
+                return (null, null);
             }
-        }
-        return allPartial;
-    }
+            bool valid = CheckSignature(out ResultTypeSpec? result, out MethodSignatureSpec signature);
+            valid &= CheckGeneratedName(method.Name + "Explanation", "its explanation text", checkOverloads: true);
 
-    private static LossMethodSpec? ParseMethod(
-        INamedTypeSymbol type,
-        IMethodSymbol method,
-        IReadOnlyDictionary<string, TermInfo> terms,
-        List<DiagnosticInfo> diagnostics,
-        HashSet<string> usedTerms,
-        Compilation compilation,
-        bool overloaded,
-        CancellationToken cancellationToken)
-    {
-        IMethodSymbol definition = method.PartialDefinitionPart ?? method;
-        var syntax = definition.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as MethodDeclarationSyntax;
-        AttributeData? attribute = DeclarationReader.LossAttributeOf(method) ?? DeclarationReader.LossAttributeOf(definition);
-        if (syntax is null || attribute is null)
-        {
-            return null;
-        }
-
-        // Let the compiler report malformed attribute arguments.
-        if (attribute.ConstructorArguments.Length != 1 || attribute.ConstructorArguments[0].Kind == TypedConstantKind.Error ||
-            attribute.NamedArguments.Any(n => n.Value.Kind == TypedConstantKind.Error))
-        {
-            return null;
-        }
-
-        bool signatureIsValid = CheckSignature(type, method, syntax, diagnostics, out string returnType, out ResultTypeSpec? result);
-        signatureIsValid &= CheckGeneratedName(type, method, syntax, method.Name + "Explanation", "its explanation text", overloaded, diagnostics);
-
-        string formula = attribute.ConstructorArguments[0].Value as string ?? "";
-        string? prefix = null;
-        bool checkFinite = false;
-        foreach (var named in attribute.NamedArguments)
-        {
-            if (named.Key == "MetricsPrefix") prefix = named.Value.Value as string;
-            if (named.Key == "CheckFinite") checkFinite = named.Value.Value is true;
-        }
-        StringLiteralMap map = FormulaMap(syntax);
-        SyntaxTree tree = syntax.SyntaxTree;
-        LocationInfo Locate(FormulaSpan span)
-        {
-            TextSpan source = map.Map(span.Start, span.Length);
-            return new LocationInfo(tree.FilePath, source, tree.GetLineSpan(source, cancellationToken).Span);
-        }
-
-        var (parsed, syntaxErrors) = FormulaParser.Parse(formula);
-        foreach (FormulaError error in syntaxErrors)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.FormulaSyntax, Locate(error.Span), error.Message));
-        }
-        if (syntaxErrors.Count > 0)
-        {
-            return null;
-        }
-        if (parsed.Bindings.Count == 0)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.EmptyFormula, Locate(new FormulaSpan(0, formula.Length)), method.Name));
-            return null;
-        }
-
-        LossDeclaration declaration = DeclarationReader.Declaration(type, method, terms, prefix, compilation) with { ResultTypeName = result?.Name };
-        BoundLoss bound = FormulaBinder.Bind(declaration, parsed, formula);
-        if (bound.State is not null)
-        {
-            signatureIsValid &= CheckGeneratedName(type, method, syntax, bound.State.Property, "its state", overloaded: false, diagnostics);
-        }
-        foreach (BindError error in bound.Errors)
-        {
-            diagnostics.Add(new DiagnosticInfo(error.Descriptor.Id, Locate(error.Span), error.Arguments.ToEquatableArray()));
-        }
-        usedTerms.UnionWith(bound.UsedTerms);
-        if (bound.Failed || !signatureIsValid)
-        {
-            return null;
-        }
-
-        foreach (IParameterSymbol parameter in method.Parameters.Where(p => !bound.UsedParameters.Contains(p.Name)))
-        {
-            var parameterSyntax = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as ParameterSyntax;
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnusedParameter,
-                LocationInfo.From(parameterSyntax?.Identifier.GetLocation()), parameter.Name, method.Name));
-        }
-
-        var modifiers = syntax.Modifiers.Where(m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(m => m.Text).ToList();
-        modifiers.Add("partial");
-        return new LossMethodSpec(
-            method.Name,
-            string.Join(" ", modifiers),
-            returnType,
-            method.Parameters.Select(p => new ParameterSpec(p.IsParams ? "params " : "", p.Type.ToDisplayString(DeclarationReader.SignatureFormat), Naming.Identifier(p.Name))).ToEquatableArray(),
-            result,
-            formula,
-            checkFinite,
-            bound.Steps.ToEquatableArray(),
-            bound.LossVariable,
-            bound.ScopeVariable,
-            bound.ResultVariable,
-            bound.Members.ToEquatableArray(),
-            bound.Explanation.ToEquatableArray(),
-            bound.State);
-    }
-
-    /// <summary>Checks the [Loss] method's declaration; false when nothing can be generated for it.</summary>
-    private static bool CheckSignature(
-        INamedTypeSymbol type, IMethodSymbol method, MethodDeclarationSyntax syntax, List<DiagnosticInfo> diagnostics,
-        out string returnType, out ResultTypeSpec? result)
-    {
-        int before = diagnostics.Count;
-        LocationInfo? name = LocationInfo.From(syntax.Identifier.GetLocation());
-        if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword) || syntax.Body is not null || syntax.ExpressionBody is not null || method.PartialImplementationPart is not null)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LossMethodNotPartial, name, method.Name));
-        }
-        if (method.IsGenericMethod)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LossMethodGeneric, name, method.Name));
-        }
-        foreach (IParameterSymbol parameter in method.Parameters.Where(p => p.RefKind != RefKind.None))
-        {
-            var parameterSyntax = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() as ParameterSyntax;
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LossParameterByReference,
-                LocationInfo.From(parameterSyntax?.Identifier.GetLocation()), parameter.Name, method.Name, DeclarationReader.RefKindText(parameter.RefKind).Trim()));
-        }
-
-        result = null;
-        if (DeclarationReader.IsTensor(method.ReturnType))
-        {
-            returnType = "global::TorchSharp.torch.Tensor";
-        }
-        else if (method.ReturnType.TypeKind == TypeKind.Error && syntax.ReturnType is IdentifierNameSyntax identifier && method.ReturnType.ContainingType is null)
-        {
-            // The result type does not exist yet: LossDsl generates it beside the loss type.
-            string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString() + ".";
-            string resultName = Naming.Identifier(identifier.Identifier.ValueText);
-            result = new ResultTypeSpec(resultName, "global::" + ns + resultName);
-            returnType = result.FullName;
-        }
-        else
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidReturnType,
-                LocationInfo.From(syntax.ReturnType.GetLocation()), method.Name, syntax.ReturnType.ToString()));
-            returnType = "";
-        }
-        return diagnostics.Count == before;
-    }
-
-    /// <summary>The member LossDsl adds for a [Loss] method must not exist already (or be another overload's).</summary>
-    private static bool CheckGeneratedName(INamedTypeSymbol type, IMethodSymbol method, MethodDeclarationSyntax syntax, string name, string purpose, bool overloaded, List<DiagnosticInfo> diagnostics)
-    {
-        string? holder = overloaded ? $"another [Loss] method named '{method.Name}'" : type.GetMembers(name).Any() ? $"'{type.Name}'" : null;
-        if (holder is null)
-        {
-            return true;
-        }
-        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GeneratedNameTaken, LocationInfo.From(syntax.Identifier.GetLocation()), method.Name, name, purpose, holder));
-        return false;
-    }
-
-    private static LocationInfo? ReturnTypeLocation(IMethodSymbol method)
-        => LocationInfo.From(((method.PartialDefinitionPart ?? method).DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() as MethodDeclarationSyntax)?.ReturnType.GetLocation());
-
-    /// <summary>The map from the formula's characters to the source, when the formula is written as a literal.</summary>
-    private static StringLiteralMap FormulaMap(MethodDeclarationSyntax method)
-    {
-        foreach (AttributeSyntax attribute in method.AttributeLists.SelectMany(l => l.Attributes))
-        {
-            string name = attribute.Name.ToString();
-            if (name is not ("Loss" or "LossAttribute") && !name.EndsWith(".Loss") && !name.EndsWith(".LossAttribute"))
+            // Malformed attribute arguments are the compiler's to report; the method gets a stub.
+            if (attribute.ConstructorArguments.Length != 1 || attribute.ConstructorArguments[0].Kind == TypedConstantKind.Error
+                || attribute.NamedArguments.Any(n => n.Value.Kind == TypedConstantKind.Error))
             {
-                continue;
+                return (Stub(signature, result, Array.Empty<BindingSyntax>(), "its [Loss] attribute has errors"), null);
             }
-            AttributeArgumentSyntax? argument = attribute.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals is null && a.NameColon is null)
-                ?? attribute.ArgumentList?.Arguments.FirstOrDefault(a => a.NameColon is not null);
+
+            string formula = attribute.ConstructorArguments[0].Value as string ?? "";
+            string? prefix = null;
+            bool checkFinite = false;
+            foreach (var named in attribute.NamedArguments)
+            {
+                if (named.Key == "MetricsPrefix") prefix = named.Value.Value as string;
+                if (named.Key == "CheckFinite") checkFinite = named.Value.Value is true;
+            }
+            StringLiteralMap map = FormulaMap();
+            SyntaxTree tree = syntax.SyntaxTree;
+            LocationInfo Locate(FormulaSpan span)
+            {
+                TextSpan source = map.Map(span.Start, span.Length);
+                return new LocationInfo(tree.FilePath, source, tree.GetLineSpan(source, cancellationToken).Span);
+            }
+
+            var (parsed, syntaxErrors) = FormulaParser.Parse(formula);
+            foreach (FormulaError error in syntaxErrors)
+            {
+                _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.FormulaSyntax, Locate(error.Span), error.Message));
+            }
+            if (syntaxErrors.Count == 0 && parsed.Bindings.Count == 0)
+            {
+                _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.EmptyFormula, Locate(new FormulaSpan(0, formula.Length)), method.Name));
+            }
+            if (_diagnostics.Count > 0)
+            {
+                return (Stub(signature, result, parsed.Bindings, null), null);
+            }
+
+            LossDeclaration declaration = DeclarationReader.Declaration(type, method, terms, prefix, compilation) with { ResultTypeName = result?.Name };
+            CheckedFormula check = Checker.Check(declaration, parsed, formula);
+            if (check.UsesState)
+            {
+                valid &= CheckGeneratedName(method.Name + "State", "its state", checkOverloads: false);
+            }
+            foreach (CheckError error in check.Errors)
+            {
+                _diagnostics.Add(new DiagnosticInfo(error.Descriptor, Locate(error.Span), error.Arguments.ToEquatableArray()));
+            }
+            if (check.Failed || !valid)
+            {
+                return (Stub(signature, result, parsed.Bindings, check.Errors.Count == 0 && _diagnostics.Count == 0 ? "a [Term] method it uses has errors" : null), check);
+            }
+
+            foreach (IParameterSymbol parameter in method.Parameters.Where(p => !check.UsedParameters.Contains(p.Name)))
+            {
+                var parameterSyntax = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as ParameterSyntax;
+                Report(DiagnosticDescriptors.UnusedParameter, parameterSyntax?.Identifier.GetLocation(), parameter.Name, method.Name);
+            }
+            PlanBody plan = Lowerer.Lower(declaration, check, formula, checkFinite);
+            return (new LossMethodSpec(method.Name, signature, result, plan, Implemented(signature)), check);
+        }
+
+        /// <summary>A stub for a method whose [Loss] is some other attribute (a missing <c>using LossDsl;</c>).</summary>
+        private LossMethodSpec? ForeignAttributeStub(string foreignAttribute)
+        {
+            if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword) || syntax.Body is not null || syntax.ExpressionBody is not null)
+            {
+                return null;
+            }
+            CheckSignature(out ResultTypeSpec? result, out MethodSignatureSpec signature);
+            _diagnostics.Clear();
+            AttributeSyntax? written = syntax.AttributeLists.SelectMany(l => l.Attributes).FirstOrDefault(a => DeclarationReader.MayNameLossAttribute(a.Name));
+            Report(DiagnosticDescriptors.ForeignLossAttribute, written?.Name.GetLocation() ?? syntax.Identifier.GetLocation(),
+                written?.Name.ToString() ?? "Loss", method.Name, foreignAttribute);
+            return Stub(signature, result, Array.Empty<BindingSyntax>(), null);
+        }
+
+        /// <summary>C# forbids an implementation of a value-returning partial method declared without accessibility (CS8796).</summary>
+        private bool Implemented(MethodSignatureSpec signature)
+            => syntax.Modifiers.Any(m => m.IsKind(SyntaxKind.PublicKeyword) || m.IsKind(SyntaxKind.InternalKeyword) || m.IsKind(SyntaxKind.PrivateKeyword) || m.IsKind(SyntaxKind.ProtectedKeyword));
+
+        private LossMethodSpec Stub(MethodSignatureSpec signature, ResultTypeSpec? result, IReadOnlyList<BindingSyntax> bindings, string? reason)
+        {
+            var errors = _diagnostics.Where(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error).Select(d => $"{d.Id}: {d.Message}").ToList();
+            string why = reason ?? (errors.Count == 0 ? "its declaration has errors" : "of " + string.Join("; ", errors.Take(3)) + (errors.Count > 3 ? $"; and {errors.Count - 3} more" : ""));
+            string message = $"LossDsl did not implement [Loss] method '{type.Name}.{method.Name}' because {why}. Fix the compile-time errors and rebuild.";
+            var names = new HashSet<string>(StringComparer.Ordinal) { "Metrics", "Dispose", result?.Name.TrimStart('@') ?? "" };
+            var members = bindings
+                .Select(b => Naming.Pascal(b.Name))
+                .Where(names.Add)
+                .Select(p => new ResultMemberSpec(Naming.Identifier(p), new Local("", p), "", MemberRole.Binding, p))
+                .ToEquatableArray();
+            return new LossMethodSpec(method.Name, signature, result, new StubBody(message, members), Implemented(signature));
+        }
+
+        /// <summary>Checks the [Loss] method's declaration; false when only a stub can be generated for it.</summary>
+        private bool CheckSignature(out ResultTypeSpec? result, out MethodSignatureSpec signature)
+        {
+            int before = _diagnostics.Count;
+            if (method.IsGenericMethod)
+            {
+                Report(DiagnosticDescriptors.LossMethodGeneric, syntax.Identifier.GetLocation(), method.Name);
+            }
+            foreach (IParameterSymbol parameter in method.Parameters.Where(p => p.RefKind != RefKind.None))
+            {
+                var parameterSyntax = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as ParameterSyntax;
+                Report(DiagnosticDescriptors.LossParameterByReference, parameterSyntax?.Identifier.GetLocation(),
+                    parameter.Name, method.Name, DeclarationReader.RefKindText(parameter.RefKind).Trim());
+            }
+
+            result = null;
+            string returnType;
+            if (DeclarationReader.IsTensor(method.ReturnType))
+            {
+                returnType = "global::TorchSharp.torch.Tensor";
+            }
+            else if (method.ReturnType.TypeKind == TypeKind.Error && syntax.ReturnType is IdentifierNameSyntax identifier && method.ReturnType.ContainingType is null)
+            {
+                // The result type does not exist yet: LossDsl generates it beside the loss type.
+                string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString() + ".";
+                string resultName = Naming.Identifier(identifier.Identifier.ValueText);
+                result = new ResultTypeSpec(resultName, "global::" + ns + resultName);
+                returnType = result.FullName;
+            }
+            else
+            {
+                Report(DiagnosticDescriptors.InvalidReturnType, syntax.ReturnType.GetLocation(), method.Name, syntax.ReturnType.ToString());
+                returnType = method.ReturnType.ToDisplayString(DeclarationReader.SignatureFormat);
+            }
+
+            var modifiers = syntax.Modifiers.Where(m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(m => m.Text).ToList();
+            modifiers.Add("partial");
+            signature = new MethodSignatureSpec(
+                string.Join(" ", modifiers),
+                returnType,
+                method.TypeParameters.Length == 0 ? "" : $"<{string.Join(", ", method.TypeParameters.Select(t => Naming.Identifier(t.Name)))}>",
+                method.Parameters.Select(p => new ParameterSpec(
+                    DeclarationReader.RefKindText(p.RefKind) + (p.IsParams ? "params " : ""),
+                    p.Type.ToDisplayString(DeclarationReader.SignatureFormat),
+                    Naming.Identifier(p.Name))).ToEquatableArray(),
+                syntax.ConstraintClauses.Select(c => c.ToString()).ToEquatableArray());
+            return _diagnostics.Count == before;
+        }
+
+        /// <summary>The member LossDsl adds for a [Loss] method must not exist already (or be another overload's).</summary>
+        private bool CheckGeneratedName(string name, string purpose, bool checkOverloads)
+        {
+            // The first [Loss] overload owns the name; later ones would clash with it.
+            IMethodSymbol self = method.PartialDefinitionPart ?? method;
+            bool overloaded = checkOverloads && type.GetMembers(method.Name).OfType<IMethodSymbol>()
+                .Where(m => m.PartialDefinitionPart is null && DeclarationReader.LossAttributeOf(m) is not null)
+                .TakeWhile(m => !SymbolEqualityComparer.Default.Equals(m, self))
+                .Any();
+            string? holder = overloaded ? $"another [Loss] method named '{method.Name}'" : type.GetMembers(name).Any() ? $"'{type.Name}'" : null;
+            if (holder is null)
+            {
+                return true;
+            }
+            Report(DiagnosticDescriptors.GeneratedNameTaken, syntax.Identifier.GetLocation(), method.Name, name, purpose, holder);
+            return false;
+        }
+
+        /// <summary>The map from the formula's characters to the source: the attribute's own syntax, found from its data.</summary>
+        private StringLiteralMap FormulaMap()
+        {
+            if (attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is not AttributeSyntax applied)
+            {
+                return StringLiteralMap.Whole(syntax.Identifier.Span);
+            }
+            AttributeArgumentSyntax? argument = applied.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals is null && a.NameColon is null)
+                ?? applied.ArgumentList?.Arguments.FirstOrDefault(a => a.NameColon is not null);
             if (argument is null)
             {
-                return StringLiteralMap.Whole(attribute.Span);
+                return StringLiteralMap.Whole(applied.Span);
             }
             if (argument.Expression is LiteralExpressionSyntax literal && literal.IsKind(SyntaxKind.StringLiteralExpression))
             {
@@ -291,6 +308,8 @@ public sealed partial class LossGenerator
             }
             return StringLiteralMap.Whole(argument.Expression.Span);
         }
-        return StringLiteralMap.Whole(method.Identifier.Span);
+
+        private void Report(DiagnosticDescriptor descriptor, Location? location, params string[] arguments)
+            => _diagnostics.Add(DiagnosticInfo.Create(descriptor, LocationInfo.From(location), arguments));
     }
 }

@@ -1,6 +1,6 @@
 using System;
+using System.Collections.Immutable;
 using System.Linq;
-using LossDsl.Generators.Diagnostics;
 using LossDsl.Generators.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -8,60 +8,51 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace LossDsl.Generators;
 
 /// <summary>
-/// Implements every partial method marked <c>[Loss(formula)]</c>: the formula is parsed, bound
-/// and checked at compile time, and compiled to TorchSharp code (see DESIGN.md).
-/// Pipeline: [Loss] methods → one <see cref="LossTypeSpec"/> per type (Parser) → source (Emitter).
+/// Implements every partial method marked <c>[Loss(formula)]</c>: the formula is parsed, checked
+/// and compiled to TorchSharp code. The stages and their invariants: ARCHITECTURE.md.
+/// Pipeline: each [Loss] method → a <see cref="LossMethodResult"/> (Parser); all of them → one
+/// <see cref="LossTypeSpec"/> per type (Types) → source (Emitter); and, apart, their diagnostics,
+/// reported at real source locations.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed partial class LossGenerator : IIncrementalGenerator
 {
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
-        IncrementalValuesProvider<LossTypeSpec> lossTypes = context.SyntaxProvider
+        IncrementalValuesProvider<LossMethodResult> lossMethods = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 Parsing.DeclarationReader.LossAttributeName,
                 predicate: static (node, _) => node is MethodDeclarationSyntax,
                 transform: static (context, cancellationToken) => Parse(context, cancellationToken))
-            .WithTrackingName(TrackingNames.Specs)
-            .Where(static spec => spec is not null)
-            .Select(static (spec, _) => spec!)
+            .Where(static result => result is not null)
+            .Select(static (result, _) => result!)
+            .WithTrackingName(TrackingNames.Methods);
+
+        // [Loss] written where it binds to another attribute (TorchSharp's Loss<…> without 'using LossDsl;').
+        IncrementalValuesProvider<LossMethodResult> foreign = context.SyntaxProvider
+            .CreateSyntaxProvider(
+                predicate: static (node, _) => node is AttributeSyntax attribute && Parsing.DeclarationReader.MayNameLossAttribute(attribute.Name)
+                    && attribute.Parent?.Parent is MethodDeclarationSyntax,
+                transform: static (context, cancellationToken) => ParseForeign(context, cancellationToken))
+            .WithTrackingName(TrackingNames.ForeignMethods)
+            .Where(static result => result is not null)
+            .Select(static (result, _) => result!);
+
+        IncrementalValueProvider<ImmutableArray<LossMethodResult>> all = lossMethods.Collect()
+            .Combine(foreign.Collect())
+            .Select(static (pair, _) => pair.Left.AddRange(pair.Right));
+
+        // Emission sees no source positions: an edit that only moves a declaration re-runs nothing here.
+        IncrementalValuesProvider<LossTypeSpec> lossTypes = all
+            .Select(static (results, _) => results.Select(r => r.Model).ToEquatableArray())
+            .WithTrackingName(TrackingNames.Models)
+            .SelectMany(static (models, _) => Types(models))
             .WithTrackingName(TrackingNames.LossTypes);
+        context.RegisterSourceOutput(lossTypes, static (context, spec) => context.AddSource(spec.HintName, Emit(spec)));
 
-        // Hint names must be unique ignoring case (N.Loss and N.LOSS are two types but would be one
-        // file name); the few that clash get a suffix. The set is usually empty, so it stays cached.
-        IncrementalValueProvider<EquatableArray<string>> clashes = lossTypes
-            .Select(static (spec, _) => spec.HintName)
-            .Collect()
-            .Select(static (names, _) => names
-                .GroupBy(name => name, StringComparer.OrdinalIgnoreCase)
-                .Where(group => group.Count() > 1)
-                .SelectMany(group => group)
-                .OrderBy(name => name, StringComparer.Ordinal)
-                .ToEquatableArray())
-            .WithTrackingName(TrackingNames.HintNameClashes);
-
-        context.RegisterSourceOutput(lossTypes.Combine(clashes), static (context, pair) => Execute(context, pair.Left, pair.Right));
-    }
-
-    private static void Execute(SourceProductionContext context, LossTypeSpec spec, EquatableArray<string> clashes)
-    {
-        foreach (DiagnosticInfo diagnostic in spec.Diagnostics)
-        {
-            context.ReportDiagnostic(diagnostic.ToDiagnostic());
-        }
-        if (spec.Methods.Count > 0)
-        {
-            string hint = spec.HintName;
-            if (clashes.Contains(hint))
-            {
-                uint hash = 2166136261; // FNV-1a of the exact name: stable, and distinct for names that differ by case
-                foreach (char c in hint)
-                {
-                    hash = unchecked((hash ^ c) * 16777619);
-                }
-                hint = hint.Replace(".LossDsl.g.cs", $".{hash:x8}.LossDsl.g.cs");
-            }
-            context.AddSource(hint, Emit(spec));
-        }
+        IncrementalValueProvider<EquatableArray<LossMethodReport>> reports = all
+            .Select(static (results, _) => results.Select(r => r.Report).ToEquatableArray())
+            .WithTrackingName(TrackingNames.Reports);
+        context.RegisterSourceOutput(reports.Combine(context.CompilationProvider), static (context, pair) => Report(context, pair.Left, pair.Right));
     }
 }

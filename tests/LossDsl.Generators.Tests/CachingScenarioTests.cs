@@ -91,7 +91,7 @@ public class CachingScenarioTests
 
     /// <summary>The outputs of the last tracked step: one per loss type.</summary>
     private static (object Value, IncrementalStepRunReason Reason)[] Outputs(GeneratorRun run)
-        => Caching.Steps(run.Result)["LossTypes"].SelectMany(s => s.Outputs).ToArray();
+        => Caching.Steps(run.Result)[TrackingNames.LossTypes].SelectMany(s => s.Outputs).ToArray();
 
     private static string Hint(object spec) => ((LossDsl.Generators.Model.LossTypeSpec)spec).HintName;
 }

@@ -14,7 +14,7 @@ public class FormulaBindingTests
 
         Diagnostic error = Assert.Single(run.GeneratorDiagnostics);
         Assert.Equal("LD0108", error.Id);
-        Assert.Equal("Balance's min: (2.0) is greater than its max: (1.0)", error.GetMessage());
+        Assert.Equal("Invalid Balance: its min: (2.0) is greater than its max: (1.0)", error.GetMessage());
         Assert.Equal("max: 1, min: 2", run.Underlined(error));
         Assert.DoesNotContain(run.CompilationDiagnostics, d => d.Id == "CS8785"); // the generator did not throw
     }
@@ -28,7 +28,7 @@ public class FormulaBindingTests
         GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms($"\"Total = Hard + Balance(Soft, to: Hard, {written}: 3)\""));
 
         Diagnostic error = Assert.Single(run.GeneratorDiagnostics);
-        Assert.Equal($"Balance has no option '{written}'; did you mean '{suggested}'? Its options are to:, eps:, min:, max: and ema:.", error.GetMessage());
+        Assert.Equal($"Invalid Balance: it has no option '{written}'; did you mean '{suggested}'? Its options are to:, eps:, min:, max: and ema:.", error.GetMessage());
         Assert.Equal(written, run.Underlined(error));
     }
 

@@ -114,12 +114,14 @@ public class FormulaDiagnosticsTests
     }
 
     [Fact]
-    public void AFormulaWithErrorsGeneratesNothing()
+    public void AFormulaWithErrorsGetsAStubThatThrowsSoItsErrorIsTheOnlyOne()
     {
         GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms("\"Total = Hard + Nope\""));
 
-        Assert.Single(run.GeneratorDiagnostics, d => d.Id == "LD0103");
-        Assert.Empty(run.Sources);
+        Diagnostic error = Assert.Single(run.GeneratorDiagnostics);
+        Assert.Equal("LD0103", error.Id);
+        Assert.Empty(run.CompilationDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning));
+        Assert.Contains("=> throw new global::System.InvalidOperationException(\"LossDsl did not implement [Loss] method 'ThreeTerms.Compute' because of LD0103: 'Nope' is not a binding", run.Source);
     }
 
     [Fact]

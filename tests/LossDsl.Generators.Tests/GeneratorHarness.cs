@@ -87,7 +87,9 @@ public static class GeneratorHarness
     public static (GeneratorRun Run, GeneratorDriver Driver) Run(CSharpCompilation input, GeneratorDriver driver)
     {
         driver = driver.RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
-        var run = new GeneratorRun(input, output, driver.GetRunResult(), generatorDiagnostics, output.GetDiagnostics());
+        GeneratorDriverRunResult result = driver.GetRunResult();
+        Assert.True(result.Results.All(r => r.Exception is null), $"the generator threw: {result.Results.Select(r => r.Exception).FirstOrDefault(e => e is not null)}");
+        var run = new GeneratorRun(input, output, result, generatorDiagnostics, output.GetDiagnostics());
         return (run, driver);
     }
 }

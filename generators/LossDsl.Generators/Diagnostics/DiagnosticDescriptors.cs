@@ -1,4 +1,6 @@
 using System.Collections.Generic;
+using System.Linq;
+using System.Reflection;
 using Microsoft.CodeAnalysis;
 
 namespace LossDsl.Generators.Diagnostics;
@@ -44,6 +46,18 @@ internal static class DiagnosticDescriptors
         "LD0008", "Generated member name taken",
         "[Loss] method '{0}' needs the member name '{1}' for {2}, but {3} already uses it; rename the method or the member");
 
+    public static readonly DiagnosticDescriptor FileLocalLossType = Error(
+        "LD0009", "Loss type is file-local",
+        "Type '{0}' is file-local, so LossDsl cannot implement its [Loss] method '{1}' (generated code is another file); remove 'file' and hide the type by nesting it or making it internal");
+
+    public static readonly DiagnosticDescriptor GeneratedCodeCompiled = Error(
+        "LD0010", "Generated code compiled as source",
+        "'{0}' is a copy of LossDsl's generated code for '{1}' and is compiled as source, so LossDsl generates nothing for '{1}'; exclude the copies from compilation with <Compile Remove=\"{2}/**\" />");
+
+    public static readonly DiagnosticDescriptor ForeignLossAttribute = Error(
+        "LD0011", "[Loss] is not LossDsl's attribute",
+        "'{0}' on [Loss] method '{1}' resolves to '{2}', not LossDsl's [Loss] attribute; add 'using LossDsl;' or write [LossDsl.Loss(...)]");
+
     public static readonly DiagnosticDescriptor FormulaSyntax = Error(
         "LD0101", "Formula syntax error",
         "Formula syntax error: {0}");
@@ -70,11 +84,11 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor InvalidCall = Error(
         "LD0107", "Invalid function call",
-        "{0}");
+        "Invalid call to '{0}': {1}");
 
     public static readonly DiagnosticDescriptor InvalidBalance = Error(
         "LD0108", "Invalid Balance",
-        "{0}");
+        "Invalid Balance: {1}");
 
     public static readonly DiagnosticDescriptor LossNotTensor = Error(
         "LD0109", "Loss has no tensor",
@@ -82,15 +96,23 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor InvalidStrategy = Error(
         "LD0110", "Invalid weighting strategy",
-        "{0}");
+        "Invalid {0} weighting: {1}");
 
     public static readonly DiagnosticDescriptor InvalidSchedule = Error(
         "LD0111", "Invalid schedule",
-        "{0}");
+        "Invalid {0} schedule: {1}");
 
     public static readonly DiagnosticDescriptor StateInStaticLoss = Error(
         "LD0112", "State in a static loss",
         "[Loss] method '{0}' is static, but {1} keeps state, which lives on an instance of the loss type; make the method an instance method");
+
+    public static readonly DiagnosticDescriptor BindingCycle = Error(
+        "LD0113", "Bindings depend on each other",
+        "Binding '{0}' depends on itself through {1}; a binding can use only bindings defined above it");
+
+    public static readonly DiagnosticDescriptor StateNeedsClass = Error(
+        "LD0114", "State in a struct or record",
+        "[Loss] method '{0}' uses {1}, which keeps state, but '{2}' is a {3}: {4}; declare '{2}' as a class");
 
     public static readonly DiagnosticDescriptor InvalidTerm = Error(
         "LD0201", "Invalid [Term] method",
@@ -108,37 +130,15 @@ internal static class DiagnosticDescriptors
         "LD0204", "[Loss] parameter not used",
         "Parameter '{0}' of [Loss] method '{1}' is used neither by its formula nor by a term the formula calls");
 
-    private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = new()
-    {
-        [TypeNotPartial.Id] = TypeNotPartial,
-        [LossMethodNotPartial.Id] = LossMethodNotPartial,
-        [LossMethodGeneric.Id] = LossMethodGeneric,
-        [InvalidReturnType.Id] = InvalidReturnType,
-        [StaticLossUsesInstanceMember.Id] = StaticLossUsesInstanceMember,
-        [LossParameterByReference.Id] = LossParameterByReference,
-        [DuplicateResultType.Id] = DuplicateResultType,
-        [GeneratedNameTaken.Id] = GeneratedNameTaken,
-        [FormulaSyntax.Id] = FormulaSyntax,
-        [EmptyFormula.Id] = EmptyFormula,
-        [UnknownName.Id] = UnknownName,
-        [DuplicateBinding.Id] = DuplicateBinding,
-        [AmbiguousName.Id] = AmbiguousName,
-        [UsedBeforeDefined.Id] = UsedBeforeDefined,
-        [InvalidCall.Id] = InvalidCall,
-        [InvalidBalance.Id] = InvalidBalance,
-        [LossNotTensor.Id] = LossNotTensor,
-        [InvalidStrategy.Id] = InvalidStrategy,
-        [InvalidSchedule.Id] = InvalidSchedule,
-        [StateInStaticLoss.Id] = StateInStaticLoss,
-        [InvalidTerm.Id] = InvalidTerm,
-        [NonNumericValue.Id] = NonNumericValue,
-        [UnusedTerm.Id] = UnusedTerm,
-        [UnusedParameter.Id] = UnusedParameter,
-    };
+    /// <summary>Every descriptor of this class, found by reflection so that none can be left out.</summary>
+    public static IReadOnlyList<DiagnosticDescriptor> All { get; } = typeof(DiagnosticDescriptors)
+        .GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Where(f => f.FieldType == typeof(DiagnosticDescriptor))
+        .Select(f => (DiagnosticDescriptor)f.GetValue(null)!)
+        .OrderBy(d => d.Id, System.StringComparer.Ordinal)
+        .ToList();
 
-    public static IEnumerable<DiagnosticDescriptor> All => s_byId.Values;
-
-    public static DiagnosticDescriptor ById(string id) => s_byId[id];
+    public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);
 
     private static DiagnosticDescriptor Error(string id, string title, string message)
         => new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);

@@ -4,35 +4,84 @@ namespace LossDsl.Generators.Model;
 
 // The model that flows through the pipeline: records of strings, numbers and equatable arrays,
 // so that an unrelated edit leaves it equal and the emitter does not run again. No ISymbol,
-// SyntaxNode, Compilation or Location is held here.
+// SyntaxNode, Compilation or Location is held here, and no source position either: diagnostics
+// travel apart (LossMethodReport), so an edit that only moves a declaration re-runs nothing.
 
 /// <summary>A type with [Loss] methods: one generated file.</summary>
 internal sealed record LossTypeSpec(
     string HintName,
     string Namespace,
     EquatableArray<TypeDeclarationSpec> Types,
-    EquatableArray<LossMethodSpec> Methods,
-    EquatableArray<DiagnosticInfo> Diagnostics);
+    EquatableArray<LossMethodSpec> Methods);
 
 /// <summary>One of the nested type declarations, outermost first; the loss type is the last.</summary>
 internal sealed record TypeDeclarationSpec(string Keyword, string Name);
 
-/// <summary>A [Loss] method: its signature and the bound computation.</summary>
+/// <summary>
+/// A [Loss] method: its signature, its result type, and either the lowered computation or, when
+/// its declaration or formula has errors, a stub that throws (so the user sees the LD error and
+/// nothing else).
+/// </summary>
+/// <see cref="Implemented"/> is false when C# forbids the implementation (a partial method without
+/// an accessibility modifier): only the result type is generated, and the compiler's error stands alone.
 internal sealed record LossMethodSpec(
     string Name,
+    MethodSignatureSpec Signature,
+    ResultTypeSpec? Result,
+    LossBody Body,
+    bool Implemented = true);
+
+/// <summary>The partial declaration's signature, as the implementation must repeat it.</summary>
+internal sealed record MethodSignatureSpec(
     string Modifiers,
     string ReturnType,
+    string TypeParameters,
     EquatableArray<ParameterSpec> Parameters,
-    ResultTypeSpec? Result,
-    string Formula,
-    bool CheckFinite,
+    EquatableArray<string> Constraints);
+
+internal sealed record ParameterSpec(string Modifiers, string Type, string Name);
+
+/// <summary>
+/// The result type LossDsl generates beside the loss type. <see cref="Owned"/> is false when
+/// another [Loss] method already generates a type of that name (LD0007): this one only uses it.
+/// </summary>
+internal sealed record ResultTypeSpec(string Name, string FullName, bool Owned = true);
+
+internal enum MemberRole
+{
+    Loss,
+    Binding,
+    Term,
+    Scale,
+    Weight,
+}
+
+/// <summary>
+/// A property of the result: a term, a binding, a scale or a weight. <see cref="Source"/> is the
+/// formula line (Loss, Binding), the term's name (Term), or the weighted argument (Weight, with
+/// its <see cref="Function"/>); scales are described from their plan step.
+/// </summary>
+internal sealed record ResultMemberSpec(string Property, Local Variable, string MetricKey, MemberRole Role, string Source, string? Function = null);
+
+/// <summary>The body of a [Loss] method and the members of its result, loss first.</summary>
+internal abstract record LossBody(EquatableArray<ResultMemberSpec> Members);
+
+/// <summary>The generated computation.</summary>
+internal sealed record PlanBody(
+    EquatableArray<ResultMemberSpec> Members,
     EquatableArray<PlanStep> Steps,
     string LossVariable,
     string ScopeVariable,
     string ResultVariable,
-    EquatableArray<ResultMemberSpec> Members,
-    EquatableArray<string> Explanation,
-    StateSpec? State);
+    bool CheckFinite,
+    StateSpec? State) : LossBody(Members);
+
+/// <summary>
+/// A method LossDsl cannot implement: its body throws an InvalidOperationException with
+/// <see cref="Message"/>, which names the errors reported at compile time. Its result keeps the
+/// members that could be named (the formula's bindings), so code that uses them still compiles.
+/// </summary>
+internal sealed record StubBody(string Message, EquatableArray<ResultMemberSpec> Members) : LossBody(Members);
 
 /// <summary>
 /// The state of a [Loss] method that uses stateful strategies or schedules: the property that
@@ -42,10 +91,39 @@ internal sealed record StateSpec(string Property, string Field, string Fingerpri
 
 internal sealed record StateParameterSpec(string Name, int Length);
 
-internal sealed record ParameterSpec(string Modifiers, string Type, string Name);
+/// <summary>
+/// What the transform makes of one [Loss] method, for the emission side of the pipeline.
+/// <see cref="TypeKey"/> groups the methods of one type; <see cref="Method"/> is null when
+/// nothing may be generated for the method (it has a body, or its type cannot take code).
+/// </summary>
+internal sealed record LossMethodModel(
+    string TypeKey,
+    string HintName,
+    string Namespace,
+    EquatableArray<TypeDeclarationSpec> Types,
+    bool TypeTakesCode,
+    LossMethodSpec? Method);
 
-/// <summary>The result type LossDsl generates; null on a method when it returns the loss only.</summary>
-internal sealed record ResultTypeSpec(string Name, string FullName);
+/// <summary>
+/// What the transform found wrong with one [Loss] method, for the diagnostics side. Type-level
+/// findings (a term's declaration, a type that is not partial) are repeated by each method of the
+/// type and reported once; the unused-term warning needs every method's <see cref="UsedTerms"/>.
+/// </summary>
+internal sealed record LossMethodReport(
+    string TypeKey,
+    string TypeName,
+    string MethodName,
+    EquatableArray<DiagnosticInfo> Diagnostics,
+    EquatableArray<DiagnosticInfo> TypeDiagnostics,
+    EquatableArray<TermDeclaration> DeclaredTerms,
+    EquatableArray<string> UsedTerms,
+    bool Bound,
+    bool TypeTakesCode,
+    string? ResultTypeFullName,
+    LocationInfo? ResultTypeLocation);
 
-/// <summary>A property of the result: a term, a binding or a scale.</summary>
-internal sealed record ResultMemberSpec(string Property, string Variable, string MetricKey, string Summary);
+/// <summary>A [Term] method declared in the loss type, where the unused-term warning points.</summary>
+internal sealed record TermDeclaration(string Name, LocationInfo? Location);
+
+/// <summary>Both halves of the transform's answer for one [Loss] method.</summary>
+internal sealed record LossMethodResult(LossMethodModel Model, LossMethodReport Report);

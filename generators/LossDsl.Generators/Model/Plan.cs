@@ -1,25 +1,42 @@
 namespace LossDsl.Generators.Model;
 
-// The bound computation of a [Loss] method, in evaluation order. The binder decides what is
+// The lowered computation of a [Loss] method, in evaluation order. The lowerer decides what is
 // computed and in which order (each term once, each stop-gradient and scale once); the emitter
-// decides how each step is written in TorchSharp.
+// decides how each step is written in TorchSharp, and the explanation writer how it reads.
+// Everything here is a typed value: numbers stay numbers until the emitter formats them.
+
+/// <summary>
+/// A local of the generated method: <see cref="Name"/> is its C# identifier (chosen by the
+/// namer), <see cref="Display"/> what it is in the formula's words, for explanations.
+/// </summary>
+internal sealed record Local(string Name, string Display);
 
 internal abstract record PlanStep;
 
 /// <summary><c>// Kd = Soft + Balance(Feature, to: Soft)</c> before the steps of a formula line.</summary>
 internal sealed record CommentStep(string Text) : PlanStep;
 
-/// <summary>Calls a [Term] method once and checks that it returned a 0-dim tensor.</summary>
-internal sealed record TermStep(string Variable, string Receiver, string Method, EquatableArray<string> Arguments) : PlanStep;
+/// <summary>
+/// Calls a [Term] method once and checks that it returned a 0-dim tensor. <see cref="Arguments"/>
+/// are the names of the [Loss] method's parameters passed, in the term's order.
+/// </summary>
+internal sealed record TermStep(Local Variable, string Method, bool IsStatic, EquatableArray<string> Arguments) : PlanStep;
+
+internal enum ExternalKind
+{
+    Parameter,
+    Member,
+    StaticMember,
+}
 
 /// <summary>Reads a Tensor parameter or member once and checks that it is 0-dim.</summary>
-internal sealed record ExternalTensorStep(string Variable, string Expression, string Name, string Kind) : PlanStep;
-
-/// <summary><c>|sg(x)|</c>: a magnitude a scale is built from, computed where no gradient is recorded.</summary>
-internal sealed record Magnitude(string Variable, string Source);
+internal sealed record ExternalTensorStep(Local Variable, ExternalKind Kind, string Name) : PlanStep;
 
 /// <summary><c>sg(x)</c> for an explicit <c>Detach(x)</c>.</summary>
-internal sealed record DetachStep(string Variable, string Source) : PlanStep;
+internal sealed record DetachStep(Local Variable, Local Source) : PlanStep;
+
+/// <summary><c>|sg(x)|</c>: a magnitude a scale is built from, computed where no gradient is recorded.</summary>
+internal sealed record Magnitude(Local Variable, Local Source);
 
 /// <summary>
 /// The scale of <c>Balance(x, to: y)</c>: |sg(y)| / |sg(x)| where both exceed <see cref="Epsilon"/>,
@@ -28,40 +45,52 @@ internal sealed record DetachStep(string Variable, string Source) : PlanStep;
 /// autograd off, so no graph is recorded and no gradient flows through the scale.
 /// </summary>
 internal sealed record ScaleStep(
-    string Variable,
+    Local Variable,
+    Local Source,
+    Local Target,
     EquatableArray<Magnitude> NewMagnitudes,
-    string SourceMagnitude,
-    string TargetMagnitude,
-    string Epsilon,
-    string? Min,
-    string? Max) : PlanStep;
+    Local SourceMagnitude,
+    Local TargetMagnitude,
+    double Epsilon,
+    double? Min,
+    double? Max) : PlanStep;
 
 /// <summary>
 /// The scale of <c>Balance(x, to: y, ema: β)</c>: from bias-corrected moving averages of the
 /// magnitudes, kept in the loss's state at <see cref="Site"/> (LossDsl.Strategies.EmaScale).
 /// </summary>
-internal sealed record EmaScaleStep(string Variable, string Source, string Target, string Site, string Beta, string Epsilon, string? Min, string? Max) : PlanStep;
+internal sealed record EmaScaleStep(Local Variable, Local Source, Local Target, string Site, double Beta, double Epsilon, double? Min, double? Max) : PlanStep;
+
+/// <summary>A numeric option passed to a weighting function's runtime method, by name.</summary>
+internal sealed record OptionValue(string Name, double Value, bool IsWhole);
 
 /// <summary>
-/// <c>Uncertainty</c>, <c>Dwa</c> or <c>CoV</c> over <see cref="Arguments"/>: the weighted total in
-/// <see cref="Variable"/> and one 0-dim weight per argument (LossDsl.Strategies.{Kind}).
+/// A weighting function (one of the function table's, e.g. <c>Dwa</c>) over
+/// <see cref="Arguments"/>: the weighted total in <see cref="Total"/> and one 0-dim weight per
+/// argument. <see cref="Site"/> names its place in the loss's state; null when it keeps none.
 /// </summary>
-internal sealed record StrategyStep(
-    string Kind,
-    string Variable,
+internal sealed record WeightingStep(
+    string Function,
+    Local Total,
     string WeightsVariable,
-    EquatableArray<string> Weights,
-    string Site,
-    EquatableArray<string> Arguments,
-    string Options) : PlanStep;
+    EquatableArray<Local> Weights,
+    string? Site,
+    EquatableArray<Local> Arguments,
+    EquatableArray<OptionValue> Options) : PlanStep;
 
-/// <summary>A tensor value: a binding of the formula, or an operand materialised for Balance or Detach.</summary>
-internal sealed record TensorStep(string Variable, TensorExpr Value) : PlanStep;
+/// <summary>
+/// A tensor value: a binding of the formula (<see cref="Binding"/> is its name, and
+/// <see cref="IsLoss"/> marks the last one), or an operand materialised for a function.
+/// </summary>
+internal sealed record TensorStep(Local Variable, TensorExpr Value, string? Binding = null, bool IsLoss = false) : PlanStep;
 
-/// <summary>A binding that is a plain number (no tensor in it).</summary>
-internal sealed record NumberStep(string Variable, string Expression) : PlanStep;
+/// <summary>
+/// A binding that is a plain number. A literal is folded where it is used and has no
+/// <see cref="Variable"/>; any other number is computed once into a local.
+/// </summary>
+internal sealed record NumberStep(string Binding, Local? Variable, NumberExpr Value) : PlanStep;
 
-/// <summary>Operations of a lowered tensor expression; fused forms come from the binder's pattern matching.</summary>
+/// <summary>Operations of a lowered tensor expression; fused forms come from the lowerer's pattern matching.</summary>
 internal enum TensorOp
 {
     Variable,
@@ -82,18 +111,15 @@ internal enum TensorOp
 }
 
 /// <summary>
-/// A lowered tensor expression. <see cref="Code"/> and <see cref="Display"/> name a variable (for
-/// <see cref="TensorOp.Variable"/> and the scale of products); <see cref="Number"/> is the C#
-/// expression of a numeric operand and <see cref="NumberDisplay"/> how the formula writes it.
+/// A lowered tensor expression. <see cref="Variable"/> is the local of <see cref="TensorOp.Variable"/>
+/// and the scale of the products; <see cref="Number"/> the numeric operand.
 /// </summary>
 internal sealed record TensorExpr(
     TensorOp Op,
     TensorExpr? Left = null,
     TensorExpr? Right = null,
-    string? Code = null,
-    string? Display = null,
-    string? Number = null,
-    string? NumberDisplay = null)
+    Local? Variable = null,
+    NumberExpr? Number = null)
 {
-    public static TensorExpr Var(string code, string display) => new(TensorOp.Variable, Code: code, Display: display);
+    public static TensorExpr Var(Local local) => new(TensorOp.Variable, Variable: local);
 }

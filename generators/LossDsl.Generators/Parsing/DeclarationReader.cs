@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
-using LossDsl.Generators.Binding;
+using LossDsl.Generators.Checking;
 using LossDsl.Generators.Diagnostics;
 using LossDsl.Generators.Model;
 using LossDsl.Generators.Text;
@@ -18,6 +18,19 @@ internal static class DeclarationReader
     /// <summary>Parameter types as the generated signature writes them: fully qualified, nullable annotations kept.</summary>
     public static readonly SymbolDisplayFormat SignatureFormat = SymbolDisplayFormat.FullyQualifiedFormat
         .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+
+    /// <summary>Whether an attribute's name, as written, may mean [Loss] (before binding: Loss, LossAttribute, X.Loss).</summary>
+    public static bool MayNameLossAttribute(NameSyntax name)
+    {
+        string last = name switch
+        {
+            QualifiedNameSyntax qualified => qualified.Right.Identifier.ValueText,
+            AliasQualifiedNameSyntax alias => alias.Name.Identifier.ValueText,
+            SimpleNameSyntax simple => simple.Identifier.ValueText,
+            _ => "",
+        };
+        return last is "Loss" or "LossAttribute";
+    }
 
     public static AttributeData? LossAttributeOf(IMethodSymbol method)
         => method.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == LossAttributeName);
@@ -73,7 +86,8 @@ internal static class DeclarationReader
                     break;
             }
         }
-        return new LossDeclaration(type.Name, method.Name, method.IsStatic, method.Parameters.Select(Parameter).ToList(), terms, members, otherMethods, prefix);
+        string? valueTypeKind = type.IsRecord ? (type.TypeKind == TypeKind.Struct ? "record struct" : "record") : type.TypeKind == TypeKind.Struct ? "struct" : null;
+        return new LossDeclaration(type.Name, method.Name, method.IsStatic, valueTypeKind, method.Parameters.Select(Parameter).ToList(), terms, members, otherMethods, prefix);
     }
 
     /// <summary>Members of the type, then of its bases that the type can reach (not private, not internal to another assembly), nearest first.</summary>
@@ -141,7 +155,7 @@ internal static class DeclarationReader
     }
 
     /// <summary>
-    /// Namespace.Outer`1.Inner.LossDsl.g.cs: each level keeps its own generic arity, so hint names
+    /// Namespace.Outer`1.Inner (the file is that plus .LossDsl.g.cs): each level keeps its own generic arity, so hint names
     /// stay unique and legal (a clash that differs only by case is handled when the file is added).
     /// </summary>
     public static string HintName(INamedTypeSymbol type)
@@ -152,6 +166,6 @@ internal static class DeclarationReader
             levels.Push(current.Arity > 0 ? $"{current.Name}`{current.Arity}" : current.Name);
         }
         string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString() + ".";
-        return ns + string.Join(".", levels) + ".LossDsl.g.cs";
+        return ns + string.Join(".", levels);
     }
 }

@@ -26,6 +26,10 @@ partial class SharedResult
         scope.MoveToOuter(total, hard, soft);
         return result;
     }
+
+    [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
+    public partial global::LossResult Evaluate(global::TorchSharp.torch.Tensor x)
+        => throw new global::System.InvalidOperationException("LossDsl did not implement [Loss] method 'SharedResult.Evaluate' because LD0007: its result type 'LossResult' is generated for 'SharedResult.Train' already. Fix the compile-time errors and rebuild.");
 }
 
 /// <summary>

@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using LossDsl.Generators.Diagnostics;
 
-namespace LossDsl.Generators.Binding;
+namespace LossDsl.Generators.Checking;
 
 // What the binder needs to know about the declarations around a formula, extracted from the
 // symbols by the parser. These live only inside the transform; they never reach the cache.
@@ -35,11 +35,15 @@ internal sealed record TermInfo(
 /// <summary>A field or property of the loss type (or its bases) a formula may read.</summary>
 internal sealed record MemberInfo(string Name, string Type, ValueKind Kind, bool IsDouble, bool IsStatic);
 
-/// <summary>Everything around one [Loss] method.</summary>
+/// <summary>
+/// Everything around one [Loss] method. <see cref="ValueTypeKind"/> is "struct", "record" or
+/// "record struct" when the loss type is one of those (state needs a class), else null.
+/// </summary>
 internal sealed record LossDeclaration(
     string TypeName,
     string MethodName,
     bool IsStatic,
+    string? ValueTypeKind,
     IReadOnlyList<ParameterInfo> Parameters,
     IReadOnlyDictionary<string, TermInfo> Terms,
     IReadOnlyDictionary<string, MemberInfo> Members,

@@ -1,0 +1,86 @@
+using System.Collections.Generic;
+using LossDsl.Generators.Formula;
+using LossDsl.Generators.Functions;
+using LossDsl.Generators.Model;
+
+namespace LossDsl.Generators.Checking;
+
+// The checked formula: every name resolved, every call matched to its function-table entry and
+// its options validated. The checker produces it; the lowerer turns it into a plan. It lives
+// only inside the transform, so it may hold syntax and table entries.
+
+internal abstract record BoundExpr
+{
+    public virtual ValueKind Kind => ValueKind.Tensor;
+}
+
+/// <summary>Something the checker already reported: nothing more is said about it.</summary>
+internal sealed record BoundError : BoundExpr
+{
+    public static readonly BoundError Instance = new();
+
+    public override ValueKind Kind => ValueKind.Other;
+}
+
+/// <summary>A plain number: literals folded, hyperparameters read at call time, schedules.</summary>
+internal sealed record BoundNumber(NumberExpr Value) : BoundExpr
+{
+    public override ValueKind Kind => ValueKind.Number;
+}
+
+internal sealed record BoundTerm(TermInfo Term) : BoundExpr;
+
+internal sealed record BoundTensorParameter(string Name) : BoundExpr;
+
+internal sealed record BoundTensorMember(MemberInfo Member) : BoundExpr;
+
+/// <summary>A use of a tensor binding of an earlier line.</summary>
+internal sealed record BoundBindingRef(string Name, BoundExpr Value) : BoundExpr;
+
+internal sealed record BoundNegate(BoundExpr Operand) : BoundExpr;
+
+/// <summary><c>Left op Right</c> where at least one side is a tensor.</summary>
+internal sealed record BoundBinary(char Operator, BoundExpr Left, BoundExpr Right) : BoundExpr;
+
+/// <summary>A call whose arity, argument kinds and options the checker accepted.</summary>
+internal sealed record BoundCall(
+    FunctionEntry Function,
+    IReadOnlyList<BoundExpr> Arguments,
+    IReadOnlyDictionary<string, BoundOption> Options,
+    CallSyntax Syntax) : BoundExpr
+{
+    /// <summary>A number option's value: the one written, else the table's default.</summary>
+    public double? Number(string option)
+        => Options.TryGetValue(option, out BoundOption? given) ? given.Number : Function.Option(option)?.Default;
+
+    public BoundExpr? Tensor(string option) => Options.TryGetValue(option, out BoundOption? given) ? given.Tensor : null;
+}
+
+/// <summary>An option given in a call: a tensor expression, or a number fixed at compile time.</summary>
+internal sealed record BoundOption(OptionSpec Spec, ArgumentSyntax Syntax, BoundExpr? Tensor, double? Number);
+
+/// <summary>One line of the formula, checked.</summary>
+internal sealed record BoundBinding(string Name, string Line, BoundExpr Value, bool IsLoss);
+
+/// <summary>What the checker made of a formula.</summary>
+internal sealed class CheckedFormula(IReadOnlyList<BoundBinding> bindings, IReadOnlyList<CheckError> errors)
+{
+    public IReadOnlyList<BoundBinding> Bindings { get; } = bindings;
+
+    public IReadOnlyList<CheckError> Errors { get; } = errors;
+
+    /// <summary>True when nothing may be generated: errors, or a term whose declaration is invalid.</summary>
+    public bool Failed { get; init; }
+
+    /// <summary>The [Term] methods the formula calls, for the unused-term warning.</summary>
+    public IReadOnlyCollection<string> UsedTerms { get; init; } = new string[0];
+
+    /// <summary>The [Loss] method's parameters the formula or its terms use, for the unused-parameter warning.</summary>
+    public IReadOnlyCollection<string> UsedParameters { get; init; } = new string[0];
+
+    /// <summary>The stateful uses, in formula order (what the state holds).</summary>
+    public bool UsesState { get; init; }
+}
+
+/// <summary>A checking error: the descriptor, the characters of the formula, the message arguments.</summary>
+internal sealed record CheckError(Microsoft.CodeAnalysis.DiagnosticDescriptor Descriptor, FormulaSpan Span, string[] Arguments);

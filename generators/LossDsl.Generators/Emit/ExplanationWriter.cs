@@ -1,0 +1,114 @@
+using System.Collections.Generic;
+using System.Linq;
+using LossDsl.Generators.Functions;
+using LossDsl.Generators.Model;
+using LossDsl.Generators.Text;
+
+namespace LossDsl.Generators.Emit;
+
+/// <summary>
+/// The <c>{Method}Explanation</c> text of a plan, in the formula's own words: one line per term,
+/// stop-gradient, scale, weighting and binding, in evaluation order, then what holds for all.
+/// </summary>
+internal static class ExplanationWriter
+{
+    public static IReadOnlyList<string> Lines(PlanBody plan)
+    {
+        var lines = new List<string>();
+        foreach (PlanStep step in plan.Steps)
+        {
+            switch (step)
+            {
+                case TermStep term:
+                    lines.Add($"{term.Method} = {term.Method}({string.Join(", ", term.Arguments)})   [term, called once]");
+                    break;
+                case DetachStep detach:
+                    lines.Add($"sg({detach.Source.Display}) = {detach.Source.Display}.detach()");
+                    break;
+                case ScaleStep scale:
+                    lines.Add($"{scale.Variable.Display} = |sg({scale.Target.Display})| / |sg({scale.Source.Display})|{Clamp(scale.Min, scale.Max)}, " +
+                              $"or 1 where either magnitude <= {Literals.Number(scale.Epsilon)}   [no gradient]");
+                    break;
+                case EmaScaleStep ema:
+                    lines.Add($"{ema.Variable.Display} = m(|sg({ema.Target.Display})|) / m(|sg({ema.Source.Display})|){Clamp(ema.Min, ema.Max)}, " +
+                              $"m a bias-corrected moving average (beta {Literals.Number(ema.Beta)}), or 1 where either is <= {Literals.Number(ema.Epsilon)}   [state: {ema.Site}, no gradient]");
+                    break;
+                case WeightingStep weighting:
+                    lines.Add($"{weighting.Total.Display} = {FunctionTable.Find(weighting.Function)!.Explain!(weighting)}");
+                    break;
+                case TensorStep { Binding: string name } tensor:
+                    lines.Add($"{name} = {Describe(tensor.Value)}{(tensor.IsLoss ? "   [the loss]" : "")}");
+                    break;
+                case NumberStep number:
+                    lines.Add($"{number.Binding} = {Describe(number.Value)}   [a number]");
+                    break;
+            }
+        }
+        if (plan.Steps.Any(ReadsStep))
+        {
+            lines.Add($"Linear and Cosine read {plan.State!.Property}.Step, which the training loop advances.");
+        }
+        bool stopsGradients = plan.Steps.Any(s => s is ScaleStep or EmaScaleStep or DetachStep
+            || s is WeightingStep w && FunctionTable.Find(w.Function)!.StopsGradients);
+        lines.Add(stopsGradients
+            ? "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host."
+            : "No step synchronises with the host.");
+        return lines;
+    }
+
+    private static string Clamp(double? min, double? max) => (min, max) switch
+    {
+        (null, null) => "",
+        (double lo, null) => $", at least {Literals.Number(lo)}",
+        (null, double hi) => $", at most {Literals.Number(hi)}",
+        (double lo, double hi) => $", clamped to [{Literals.Number(lo)}, {Literals.Number(hi)}]",
+    };
+
+    private static bool ReadsStep(PlanStep step) => step switch
+    {
+        NumberStep number => Numbers.ReadsStep(number.Value),
+        TensorStep tensor => ReadsStep(tensor.Value),
+        _ => false,
+    };
+
+    private static bool ReadsStep(TensorExpr? e) => e is not null && (Numbers.ReadsStep(e.Number) || ReadsStep(e.Left) || ReadsStep(e.Right));
+
+    /// <summary>The math of a lowered expression in the formula's names.</summary>
+    public static string Describe(TensorExpr e) => e.Op switch
+    {
+        TensorOp.Variable => e.Variable!.Display,
+        TensorOp.Alias => Describe(e.Left!),
+        TensorOp.Add => $"{Describe(e.Left!)} + {Describe(e.Right!)}",
+        TensorOp.Subtract => $"{Describe(e.Left!)} - {Group(e.Right!)}",
+        TensorOp.Multiply => $"{Group(e.Left!)} * {Group(e.Right!)}",
+        TensorOp.Divide => $"{Group(e.Left!)} / {Group(e.Right!)}",
+        TensorOp.Negate => $"-{Group(e.Left!)}",
+        TensorOp.AddNumber => $"{Describe(e.Left!)} + {Describe(e.Number!)}",
+        TensorOp.NumberMinus => $"{Describe(e.Number!)} - {Group(e.Left!)}",
+        TensorOp.MulNumber => $"{Describe(e.Number!)} * {Group(e.Left!)}",
+        TensorOp.DivNumber => $"{Group(e.Left!)} / {Describe(e.Number!)}",
+        TensorOp.NumberDiv => $"{Describe(e.Number!)} / {Group(e.Left!)}",
+        TensorOp.AddScaled => $"{Describe(e.Left!)} + {Describe(e.Number!)} * {Group(e.Right!)}",
+        TensorOp.AddProduct => e.Number!.Constant == 1
+            ? $"{Describe(e.Left!)} + {Group(e.Right!)} * {e.Variable!.Display}"
+            : $"{Describe(e.Left!)} + {Describe(e.Number!)} * {Group(e.Right!)} * {e.Variable!.Display}",
+        TensorOp.Product => $"{Group(e.Left!)} * {e.Variable!.Display}",
+        _ => throw new System.InvalidOperationException($"No description for {e.Op}."),
+    };
+
+    private static string Group(TensorExpr e)
+        => e.Op is TensorOp.Variable or TensorOp.Alias or TensorOp.Multiply or TensorOp.Product or TensorOp.MulNumber
+            ? Describe(e)
+            : $"({Describe(e)})";
+
+    /// <summary>A number as the formula writes it.</summary>
+    public static string Describe(NumberExpr number) => number switch
+    {
+        NumberConstant constant => constant.Name ?? Literals.Display(constant.Value),
+        NumberRead read => read.Name,
+        NumberNegate negate => $"-{Describe(negate.Operand)}",
+        NumberBinary binary => $"({Describe(binary.Left)} {binary.Operator} {Describe(binary.Right)})",
+        ScheduleValue schedule => $"{schedule.Kind}({Describe(schedule.Start)}, {Describe(schedule.End)}, {Describe(schedule.Steps)})",
+        _ => throw new System.InvalidOperationException($"No description for {number.GetType().Name}."),
+    };
+}

@@ -1,0 +1,102 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using LossDsl.Generators.Checking;
+using LossDsl.Generators.Lowering;
+using LossDsl.Generators.Model;
+using Microsoft.CodeAnalysis;
+
+namespace LossDsl.Generators.Functions;
+
+/// <summary>What a rule accepts for a numeric option, and how a message says it.</summary>
+internal sealed class NumberRule(Func<double, bool> accepts, string text, bool whole = false)
+{
+    public static readonly NumberRule Positive = new(v => v > 0, "greater than 0");
+    public static readonly NumberRule NonNegative = new(v => v >= 0, "0 or more");
+    public static readonly NumberRule OpenUnit = new(v => v > 0 && v < 1, "between 0 and 1, both excluded");
+    public static readonly NumberRule WholeAtLeastOne = new(v => v >= 1 && v <= int.MaxValue && Math.Floor(v) == v, "a whole number of 1 or more", whole: true);
+
+    public bool Accepts(double value) => accepts(value);
+
+    public string Text { get; } = text;
+
+    /// <summary>Whether the value is a count (written without a decimal point when passed on).</summary>
+    public bool IsWhole { get; } = whole;
+}
+
+/// <summary>
+/// An option of a function, <c>name: value</c>. A tensor option (<c>to:</c>) takes any tensor
+/// expression; a number option takes a number the formula fixes at compile time (a literal, or
+/// arithmetic and number bindings that fold to one), checked against <see cref="Rule"/>.
+/// </summary>
+internal sealed class OptionSpec(string name, ValueKind kind, NumberRule? rule = null, double? @default = null, bool required = false, params string[] aliases)
+{
+    public string Name { get; } = name;
+    public ValueKind Kind { get; } = kind;
+    public NumberRule? Rule { get; } = rule;
+    public double? Default { get; } = @default;
+    public bool Required { get; } = required;
+
+    /// <summary>Names users write for this option by habit (epsilon, beta, …): "did you mean" answers with the real one.</summary>
+    public IReadOnlyList<string> Aliases { get; } = aliases;
+}
+
+/// <summary>
+/// One function of the formula language: everything the checker, the lowerer, the emitter and
+/// the explanation writer need to know about it, in one place (FunctionTable). Messages about
+/// functions and their options are produced from these entries.
+/// </summary>
+internal sealed class FunctionEntry
+{
+    public string Name { get; init; } = "";
+
+    /// <summary>How a call is written, for messages: <c>Balance(x, to: y)</c>.</summary>
+    public string Usage { get; init; } = "";
+
+    /// <summary>What the positional arguments are, in a message: "one value to balance".</summary>
+    public string ArgumentsText { get; init; } = "";
+
+    public int MinArguments { get; init; } = 1;
+
+    public int MaxArguments { get; init; } = 1;
+
+    /// <summary>The kind every positional argument must have.</summary>
+    public ValueKind ArgumentKind { get; init; } = ValueKind.Tensor;
+
+    /// <summary>What the function does with its arguments, for the message about an argument of the wrong kind: "it matches …, but this is a plain number".</summary>
+    public string ArgumentRole { get; init; } = "";
+
+    public IReadOnlyList<OptionSpec> Options { get; init; } = Array.Empty<OptionSpec>();
+
+    /// <summary>What a call is: a tensor, or a plain number (a schedule).</summary>
+    public ValueKind ResultKind { get; init; } = ValueKind.Tensor;
+
+    /// <summary>The descriptor of the function's errors (LD0107 for most).</summary>
+    public DiagnosticDescriptor Descriptor { get; init; } = Diagnostics.DiagnosticDescriptors.InvalidCall;
+
+    /// <summary>Whether a call keeps state in the loss's state (for some functions, only with an option).</summary>
+    public Func<BoundCall, bool> KeepsState { get; init; } = static _ => false;
+
+    /// <summary>How a message names the stateful use: "Balance(…, ema:)".</summary>
+    public string StateDescription { get; init; } = "";
+
+    /// <summary>Checks that need more than arity, kinds and option rules; reports through the checker.</summary>
+    public Action<Checker, BoundCall> Check { get; init; } = static (_, _) => { };
+
+    /// <summary>For a function whose value is a number (a schedule): that number, built when the call is checked.</summary>
+    public Func<BoundCall, NumberExpr>? Number { get; init; }
+
+    /// <summary>Lowers a checked call to plan steps; never fails.</summary>
+    public Func<Lowerer, BoundCall, LoweredValue> Lower { get; init; } = static (_, _) => throw new InvalidOperationException("no lowering");
+
+    /// <summary>For weighting functions: the runtime method the emitter calls.</summary>
+    public string? Runtime { get; init; }
+
+    /// <summary>For weighting functions: the explanation line of a step.</summary>
+    public Func<WeightingStep, string>? Explain { get; init; }
+
+    /// <summary>Whether the function's weights or scales carry no gradient (the explanation's sg(x) note).</summary>
+    public bool StopsGradients { get; init; }
+
+    public OptionSpec? Option(string name) => Options.FirstOrDefault(o => o.Name == name);
+}

@@ -1,0 +1,155 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using LossDsl.Generators.Diagnostics;
+using LossDsl.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace LossDsl.Generators;
+
+// All [Loss] methods of the compilation → one spec per type, and the diagnostics that need more
+// than one method to decide: a result type two methods claim, a term no method uses, file names
+// that differ only by case. Both sides decide in the same order (the methods' order in the
+// compilation), so the emitted stub and the reported error always agree.
+public sealed partial class LossGenerator
+{
+    internal static IEnumerable<LossTypeSpec> Types(EquatableArray<LossMethodModel> models)
+    {
+        var owners = new Dictionary<string, string>(StringComparer.Ordinal);
+        var types = new List<(LossMethodModel First, List<LossMethodSpec> Methods)>();
+        foreach (var group in models.GroupBy(m => m.TypeKey, StringComparer.Ordinal))
+        {
+            LossMethodModel first = group.First();
+            var methods = new List<LossMethodSpec>();
+            foreach (LossMethodModel model in group)
+            {
+                if (model.Method is not LossMethodSpec method || !model.TypeTakesCode)
+                {
+                    continue;
+                }
+                if (method.Result is ResultTypeSpec result)
+                {
+                    string owner = $"{model.Types[model.Types.Count - 1].Name}.{method.Name}";
+                    if (owners.TryGetValue(result.FullName, out string? existing))
+                    {
+                        // LD0007: the type exists already; this method only returns it.
+                        string message = method.Body is StubBody stub ? stub.Message
+                            : $"LossDsl did not implement [Loss] method '{owner}' because LD0007: its result type '{result.Name}' is generated for '{existing}' already. Fix the compile-time errors and rebuild.";
+                        method = method with { Result = result with { Owned = false }, Body = new StubBody(message, EquatableArray<ResultMemberSpec>.Empty) };
+                    }
+                    else
+                    {
+                        owners[result.FullName] = owner;
+                    }
+                }
+                methods.Add(method);
+            }
+            if (methods.Count > 0)
+            {
+                types.Add((first, methods));
+            }
+        }
+
+        // Hint names must be unique ignoring case (N.Loss and N.LOSS are two types but would be one file name).
+        var clashes = new HashSet<string>(types.GroupBy(t => t.First.HintName, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).SelectMany(g => g.Select(t => t.First.HintName)));
+        foreach (var (first, methods) in types)
+        {
+            yield return new LossTypeSpec(HintName(first.HintName, clashes), first.Namespace, first.Types, methods.ToEquatableArray());
+        }
+    }
+
+    private static string HintName(string hint, HashSet<string> clashes)
+    {
+        if (!clashes.Contains(hint))
+        {
+            return hint + ".LossDsl.g.cs";
+        }
+        uint hash = 2166136261; // FNV-1a of the exact name: stable, and distinct for names that differ by case
+        foreach (char c in hint)
+        {
+            hash = unchecked((hash ^ c) * 16777619);
+        }
+        return $"{hint}.{hash:x8}.LossDsl.g.cs";
+    }
+
+    private static void Report(SourceProductionContext context, EquatableArray<LossMethodReport> reports, Compilation compilation)
+    {
+        if (!reports.Any(r => r.Diagnostics.Count > 0 || r.TypeDiagnostics.Count > 0 || r.DeclaredTerms.Count > 0 || r.ResultTypeFullName is not null))
+        {
+            return;
+        }
+        var diagnostics = new List<DiagnosticInfo>();
+        var owners = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var group in reports.GroupBy(r => r.TypeKey, StringComparer.Ordinal))
+        {
+            diagnostics.AddRange(group.SelectMany(r => r.TypeDiagnostics).Distinct());
+            foreach (LossMethodReport report in group)
+            {
+                diagnostics.AddRange(report.Diagnostics);
+                if (report.ResultTypeFullName is string result && report.TypeTakesCode)
+                {
+                    string owner = $"{report.TypeName}.{report.MethodName}";
+                    if (owners.TryGetValue(result, out string? existing))
+                    {
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateResultType, report.ResultTypeLocation,
+                            report.MethodName, result.Substring(Math.Max(result.LastIndexOf('.'), result.LastIndexOf(':')) + 1), existing));
+                    }
+                    else
+                    {
+                        owners[result] = owner;
+                    }
+                }
+            }
+            // Unused terms are reported only when every formula bound: a broken one may be what uses them.
+            if (group.All(r => r.Bound))
+            {
+                var used = new HashSet<string>(group.SelectMany(r => r.UsedTerms), StringComparer.Ordinal);
+                LossMethodReport first = group.First();
+                foreach (TermDeclaration term in first.DeclaredTerms.Where(t => !used.Contains(t.Name)))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnusedTerm, term.Location, term.Name, first.TypeName));
+                }
+            }
+        }
+        if (diagnostics.Count == 0)
+        {
+            return;
+        }
+        // Real source locations, so that #pragma warning disable and .editorconfig severities reach them.
+        var trees = compilation.SyntaxTrees.GroupBy(t => t.FilePath, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        foreach (DiagnosticInfo diagnostic in diagnostics)
+        {
+            context.ReportDiagnostic(diagnostic.ToDiagnostic(trees));
+        }
+    }
+
+    /// <summary>A [Loss] attribute that binds to something other than LossDsl's: a stub and LD0011, when LossDsl is referenced.</summary>
+    internal static LossMethodResult? ParseForeign(GeneratorSyntaxContext context, CancellationToken cancellationToken)
+    {
+        var attribute = (AttributeSyntax)context.Node;
+        if (attribute.Parent?.Parent is not MethodDeclarationSyntax syntax
+            || context.SemanticModel.GetDeclaredSymbol(syntax, cancellationToken) is not IMethodSymbol method
+            || method.ContainingType is not INamedTypeSymbol type)
+        {
+            return null;
+        }
+        ISymbol? bound = context.SemanticModel.GetSymbolInfo(attribute, cancellationToken) is { Symbol: { } symbol } ? symbol
+            : context.SemanticModel.GetSymbolInfo(attribute, cancellationToken).CandidateSymbols.FirstOrDefault();
+        INamedTypeSymbol? attributeType = bound as INamedTypeSymbol ?? bound?.ContainingType;
+        if (attributeType?.ToDisplayString() == Parsing.DeclarationReader.LossAttributeName
+            || context.SemanticModel.Compilation.GetTypeByMetadataName(Parsing.DeclarationReader.LossAttributeName) is null
+            || Parsing.DeclarationReader.LossAttributeOf(method) is not null)
+        {
+            return null;
+        }
+        AttributeData? data = method.GetAttributes().FirstOrDefault(a => a.ApplicationSyntaxReference?.Span == attribute.Span);
+        if (data is null)
+        {
+            return null;
+        }
+        string what = attributeType is null ? "nothing (no such attribute is in scope)" : attributeType.ToDisplayString();
+        return new MethodReader(type, method, syntax, data, context.SemanticModel.Compilation, cancellationToken).Read(foreignAttribute: what);
+    }
+}

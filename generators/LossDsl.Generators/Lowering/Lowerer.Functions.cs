@@ -1,0 +1,143 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using LossDsl.Generators.Checking;
+using LossDsl.Generators.Functions;
+using LossDsl.Generators.Model;
+using LossDsl.Generators.Text;
+
+namespace LossDsl.Generators.Lowering;
+
+// The lowerings the function table points at, and the state they keep.
+internal sealed partial class Lowerer
+{
+    private readonly Dictionary<string, Local> _magnitudes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Local> _detached = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TensorExpr> _scales = new(StringComparer.Ordinal);
+    private readonly List<string> _stateSites = new();
+    private readonly List<StateParameterSpec> _stateParameters = new();
+    private bool _usesState;
+
+    private string StateProperty => _declaration.MethodName + "State";
+
+    public LoweredValue Detach(BoundCall call)
+    {
+        Local source = Materialize(LowerTensor(call.Arguments[0]), "detachInput");
+        if (!_detached.TryGetValue(source.Name, out Local? detached))
+        {
+            detached = _names.Local(source.Name.TrimStart('@') + "Detached", $"sg({source.Display})");
+            _steps.Add(new DetachStep(detached, source));
+            _detached[source.Name] = detached;
+        }
+        return Tensor(detached);
+    }
+
+    public LoweredValue Balance(BoundCall call)
+    {
+        // Both operands are lowered before either is materialised: terms are called in the order written.
+        TensorExpr source = LowerTensor(call.Arguments[0]), target = LowerTensor(call.Tensor("to")!);
+        Local x = Materialize(source, "balanceInput");
+        Local y = Materialize(target, "balanceTarget");
+        double epsilon = call.Number("eps")!.Value;
+        double? min = call.Number("min"), max = call.Number("max"), beta = call.Number("ema");
+        string key = $"{x.Name}|{y.Name}|{epsilon:R}|{min:R}|{max:R}|{beta:R}";
+        if (!_scales.TryGetValue(key, out TensorExpr? scale))
+        {
+            string xName = Naming.Pascal(x.Display), yName = Naming.Pascal(y.Display);
+            string property = _names.Property(Namer.IsPlainName(xName)
+                ? (_names.PropertyTaken(xName + "Scale") && Namer.IsPlainName(yName) ? $"{xName}To{yName}Scale" : $"{xName}Scale")
+                : "BalanceScale");
+            Local variable = _names.Local(Naming.Camel(property), property);
+            if (beta is null)
+            {
+                var newMagnitudes = new List<Magnitude>();
+                Local xMagnitude = Magnitude(x, newMagnitudes);
+                Local yMagnitude = Magnitude(y, newMagnitudes);
+                _steps.Add(new ScaleStep(variable, x, y, newMagnitudes.ToEquatableArray(), xMagnitude, yMagnitude, epsilon, min, max));
+            }
+            else
+            {
+                string site = Site("balance");
+                _steps.Add(new EmaScaleStep(variable, x, y, site, beta.Value, epsilon, min, max));
+                UseState($"{site}(ema {Literals.Number(beta.Value)})");
+            }
+            _scaleMembers.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Scale, ""));
+            scale = TensorExpr.Var(variable);
+            _scales[key] = scale;
+        }
+        return new LoweredTensor(new TensorExpr(TensorOp.Product, TensorExpr.Var(x), Variable: scale.Variable));
+    }
+
+    /// <summary>The local holding |sg(x)|; a new one is added to <paramref name="added"/> to be computed with the scale.</summary>
+    private Local Magnitude(Local variable, List<Magnitude> added)
+    {
+        if (!_magnitudes.TryGetValue(variable.Name, out Local? magnitude))
+        {
+            magnitude = _names.Local(variable.Name.TrimStart('@') + "Magnitude", $"|sg({variable.Display})|");
+            added.Add(new Magnitude(magnitude, variable));
+            _magnitudes[variable.Name] = magnitude;
+        }
+        return magnitude;
+    }
+
+    /// <summary>A weighting function (Uncertainty, Dwa, CoV): a total and one weight per argument.</summary>
+    public LoweredValue Weighting(BoundCall call)
+    {
+        FunctionEntry function = call.Function;
+        var arguments = call.Arguments.Select(a => Materialize(LowerTensor(a), "weighted")).ToList();
+        string stem = function.Name.Substring(0, 1).ToUpperInvariant() + function.Name.Substring(1).ToLowerInvariant();
+        string? site = function.KeepsState(call) ? Site(function.Name) : null;
+        Local total = _names.Local(function.Name.ToLowerInvariant(), $"{function.Name}({string.Join(", ", arguments.Select(a => a.Display))})");
+        string weights = _names.LocalName(function.Name.ToLowerInvariant() + "Weights");
+        var weightLocals = new List<Local>();
+        foreach (Local argument in arguments)
+        {
+            // HardDwaWeight, SoftCovWeight, …: the argument and the function, so two weightings of one term stay apart.
+            string name = Naming.Pascal(argument.Display);
+            string property = _names.Property(Namer.IsPlainName(name) ? $"{name}{stem}Weight" : $"{stem}Weight");
+            Local weight = _names.Local(Naming.Camel(property), property);
+            weightLocals.Add(weight);
+            _scaleMembers.Add(new ResultMemberSpec(property, weight, _names.MetricKey(property), MemberRole.Weight, argument.Display, function.Name));
+        }
+        var options = function.Options
+            .Where(o => o.Kind == ValueKind.Number && call.Number(o.Name) is not null)
+            .Select(o => new OptionValue(o.Name, call.Number(o.Name)!.Value, o.Rule?.IsWhole == true))
+            .ToEquatableArray();
+        _steps.Add(new WeightingStep(function.Name, total, weights, weightLocals.ToEquatableArray(), site, arguments.ToEquatableArray(), options));
+        if (site is not null)
+        {
+            string optionText = options.Count == 0 ? "" : $"({string.Join(", ", options.Select(o => $"{o.Name} {(o.IsWhole ? ((long)o.Value).ToString(System.Globalization.CultureInfo.InvariantCulture) : Literals.Number(o.Value))}"))})";
+            UseState($"{site}[{arguments.Count}]{optionText}");
+            if (function.Name == "Uncertainty")
+            {
+                _stateParameters.Add(new StateParameterSpec(site, arguments.Count));
+            }
+        }
+        return Tensor(total);
+    }
+
+    private string Site(string kind)
+    {
+        string prefix = kind.ToLowerInvariant();
+        return $"{prefix}{_stateSites.Count(s => s.StartsWith(prefix, StringComparison.Ordinal))}";
+    }
+
+    private void UseState(string site)
+    {
+        _usesState = true;
+        _stateSites.Add(site);
+    }
+
+    private StateSpec? State(string formulaText)
+    {
+        if (!_usesState)
+        {
+            return null;
+        }
+        // The formula without comments and white space: reformatting it keeps checkpoints valid.
+        string formula = string.Concat(string.Join("\n", formulaText.Split('\n').Select(line => line.IndexOf("//", StringComparison.Ordinal) is int comment and >= 0 ? line.Substring(0, comment) : line))
+            .Where(c => !char.IsWhiteSpace(c)));
+        string fingerprint = $"formula: {formula} | state: {string.Join(", ", _stateSites)}";
+        return new StateSpec(StateProperty, "__lossDsl" + StateProperty, fingerprint, _stateParameters.ToEquatableArray());
+    }
+}

@@ -1,0 +1,178 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using LossDsl.Generators.Checking;
+using LossDsl.Generators.Emit;
+using LossDsl.Generators.Model;
+using LossDsl.Generators.Text;
+
+namespace LossDsl.Generators.Lowering;
+
+/// <summary>
+/// Turns a checked formula into a plan in evaluation order: each term is called once at its
+/// first use, each magnitude, stop-gradient and scale is computed once, and <c>a + s * b</c>
+/// shapes become fused operations. It never fails: everything was checked before.
+/// </summary>
+internal sealed partial class Lowerer
+{
+    private readonly LossDeclaration _declaration;
+    private readonly Namer _names;
+    private readonly List<PlanStep> _steps = new();
+    private readonly Dictionary<string, Local> _externals = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Local> _bindings = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Local> _numberBindings = new(StringComparer.Ordinal);
+    private readonly Dictionary<TensorExpr, TensorExpr> _materialized = new();
+
+    private readonly List<ResultMemberSpec> _terms = new();
+    private readonly List<ResultMemberSpec> _boundTensors = new();
+    private readonly List<ResultMemberSpec> _scaleMembers = new();
+
+    private Lowerer(LossDeclaration declaration)
+    {
+        _declaration = declaration;
+        _names = new Namer(declaration);
+    }
+
+    public Namer Names => _names;
+
+    /// <summary>The plan of <paramref name="formula"/> and the result's members, loss first.</summary>
+    public static PlanBody Lower(LossDeclaration declaration, CheckedFormula formula, string formulaText, bool checkFinite)
+        => new Lowerer(declaration).Run(formula, formulaText, checkFinite);
+
+    private PlanBody Run(CheckedFormula formula, string formulaText, bool checkFinite)
+    {
+        string scope = _names.LocalName("scope");
+        string result = _names.LocalName("result");
+        string lossVariable = "";
+        foreach (BoundBinding binding in formula.Bindings)
+        {
+            string? variable = LowerBinding(binding);
+            if (binding.IsLoss && variable is not null)
+            {
+                lossVariable = variable;
+            }
+        }
+
+        // The loss first, then terms in call order, the other bindings, and the scales.
+        var members = new List<ResultMemberSpec>();
+        members.AddRange(_boundTensors.Where(m => m.Variable.Name == lossVariable));
+        members.AddRange(_terms);
+        members.AddRange(_boundTensors.Where(m => m.Variable.Name != lossVariable));
+        members.AddRange(_scaleMembers);
+        return new PlanBody(members.ToEquatableArray(), _steps.ToEquatableArray(), lossVariable, scope, result, checkFinite, State(formulaText));
+    }
+
+    /// <summary>Lowers one line; returns the variable holding its value when it is a tensor.</summary>
+    private string? LowerBinding(BoundBinding binding)
+    {
+        _steps.Add(new CommentStep(binding.Line));
+        LoweredValue value = Lower(binding.Value);
+        switch (value)
+        {
+            case LoweredTensor tensor:
+                Local variable = _names.Local(Naming.Identifier(Naming.Camel(binding.Name)), binding.Name);
+                // A bare name becomes its own handle, so the result never holds one tensor twice.
+                TensorExpr expression = tensor.Expr.Op == TensorOp.Variable ? new TensorExpr(TensorOp.Alias, Left: tensor.Expr) : tensor.Expr;
+                _steps.Add(new TensorStep(variable, expression, binding.Name, binding.IsLoss));
+                _bindings[binding.Name] = variable;
+                string property = _names.Property(Naming.Pascal(binding.Name));
+                string written = string.Join(" ", binding.Line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+                _boundTensors.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), binding.IsLoss ? MemberRole.Loss : MemberRole.Binding, written));
+                return variable.Name;
+
+            case LoweredNumber number:
+                Local? local = number.Value.Constant is null ? _names.Local(Naming.Identifier(Naming.Camel(binding.Name)), binding.Name) : null;
+                if (local is not null)
+                {
+                    _numberBindings[binding.Name] = local;
+                }
+                _steps.Add(new NumberStep(binding.Name, local, number.Value));
+                return null;
+
+            default:
+                return null;
+        }
+    }
+
+    public LoweredValue Lower(BoundExpr value) => value switch
+    {
+        BoundNumber number => LowerNumberValue(number.Value),
+        BoundTerm term => Tensor(Term(term.Term)),
+        BoundTensorParameter parameter => Tensor(External(parameter.Name, ExternalKind.Parameter)),
+        BoundTensorMember member => Tensor(External(member.Member.Name, member.Member.IsStatic ? ExternalKind.StaticMember : ExternalKind.Member)),
+        BoundBindingRef reference => Tensor(_bindings[reference.Name]),
+        BoundNegate negate => new LoweredTensor(new TensorExpr(TensorOp.Negate, Left: LowerTensor(negate.Operand))),
+        BoundBinary binary => LowerBinary(binary),
+        BoundCall call => call.Function.Lower(this, call),
+        _ => throw new InvalidOperationException($"The checker let {value.GetType().Name} through."),
+    };
+
+    public TensorExpr LowerTensor(BoundExpr value) => ((LoweredTensor)Lower(value)).Expr;
+
+    public NumberExpr LowerNumber(BoundExpr value) => ((LoweredNumber)Lower(value)).Value;
+
+    private static LoweredTensor Tensor(Local local) => new(TensorExpr.Var(local));
+
+    private LoweredNumber LowerNumberValue(NumberExpr value)
+    {
+        // Schedules read the state's step counter.
+        if (Numbers.ReadsStep(value) && !_stateSites.Contains("step"))
+        {
+            UseState("step");
+        }
+        return new LoweredNumber(Numbers.Rewrite(value, ResolveNumberBinding));
+    }
+
+    private NumberExpr ResolveNumberBinding(NumberRead read)
+        => read.Source == NumberSource.Local ? read with { Local = _numberBindings[read.Name].Name } : read;
+
+    /// <summary>Calls a term at its first use.</summary>
+    private Local Term(TermInfo term)
+    {
+        if (!_externals.TryGetValue(term.Name, out Local? variable))
+        {
+            variable = _names.Local(Naming.Identifier(Naming.Camel(term.Name)), term.Name);
+            _steps.Add(new TermStep(variable, term.Name, term.IsStatic, term.Parameters.Select(p => p.Name).ToEquatableArray()));
+            string property = _names.Property(Naming.Pascal(term.Name));
+            _terms.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Term, term.Name));
+            _externals[term.Name] = variable;
+        }
+        return variable;
+    }
+
+    /// <summary>Reads a Tensor parameter or member once; a parameter is its own local.</summary>
+    private Local External(string name, ExternalKind kind)
+    {
+        if (!_externals.TryGetValue(name, out Local? variable))
+        {
+            variable = kind == ExternalKind.Parameter
+                ? new Local(Naming.Identifier(name), name)
+                : _names.Local(Naming.Identifier(Naming.Camel(name)), name);
+            _steps.Add(new ExternalTensorStep(variable, kind, name));
+            _externals[name] = variable;
+        }
+        return variable;
+    }
+
+    public void Add(PlanStep step) => _steps.Add(step);
+
+    public void AddScaleMember(ResultMemberSpec member) => _scaleMembers.Add(member);
+
+    /// <summary>Gives a tensor expression a variable of its own, so it can be reused.</summary>
+    public Local Materialize(TensorExpr expression, string hint)
+    {
+        if (expression.Op == TensorOp.Variable)
+        {
+            return expression.Variable!;
+        }
+        // The same expression is computed once, whichever function uses it.
+        if (!_materialized.TryGetValue(expression, out TensorExpr? variable))
+        {
+            Local local = _names.Local(hint, $"({ExplanationWriter.Describe(expression)})");
+            _steps.Add(new TensorStep(local, expression));
+            variable = TensorExpr.Var(local);
+            _materialized[expression] = variable;
+        }
+        return variable.Variable!;
+    }
+}

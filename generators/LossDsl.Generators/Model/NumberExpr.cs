@@ -1,0 +1,87 @@
+using System;
+
+namespace LossDsl.Generators.Model;
+
+// A plain number of a formula (a hyperparameter, a literal, a schedule), kept as a tree until the
+// emitter writes it as C# and the explanation writer as text. Literal arithmetic is folded when
+// the tree is built (Numbers), so a constant is a NumberConstant wherever it can be.
+
+internal abstract record NumberExpr
+{
+    /// <summary>The value when the number is a literal (after folding); otherwise null.</summary>
+    public double? Constant => this is NumberConstant constant ? constant.Value : null;
+}
+
+/// <summary>A literal; <see cref="Name"/> is the number binding it came from, shown in explanations.</summary>
+internal sealed record NumberConstant(double Value, string? Name = null) : NumberExpr;
+
+/// <summary>Where a number is read from at call time.</summary>
+internal enum NumberSource
+{
+    Parameter,      // a numeric parameter of the [Loss] method
+    Member,         // an instance field or property of the loss type (read through this.)
+    StaticMember,   // a static or const member
+    Local,          // a number binding computed once per call into a local
+}
+
+/// <summary>
+/// A number read at call time. <see cref="Name"/> is how the formula writes it; <see cref="Local"/>
+/// is the C# local of a number binding (null for the other sources, which are read by their name).
+/// <see cref="IsDouble"/> is false for float, int and long values, which are converted.
+/// </summary>
+internal sealed record NumberRead(NumberSource Source, string Name, bool IsDouble, string? Local = null) : NumberExpr;
+
+internal sealed record NumberNegate(NumberExpr Operand) : NumberExpr;
+
+/// <summary><c>Left op Right</c> with op one of <c>+ - * /</c>.</summary>
+internal sealed record NumberBinary(char Operator, NumberExpr Left, NumberExpr Right) : NumberExpr;
+
+internal enum ScheduleKind
+{
+    Linear,
+    Cosine,
+}
+
+/// <summary>A schedule's value at the state's current step (LossDsl.Schedules).</summary>
+internal sealed record ScheduleValue(ScheduleKind Kind, NumberExpr Start, NumberExpr End, NumberExpr Steps) : NumberExpr;
+
+/// <summary>Builds number trees, folding literal arithmetic.</summary>
+internal static class Numbers
+{
+    public static NumberExpr Negate(NumberExpr operand)
+        => operand is NumberConstant constant ? new NumberConstant(-constant.Value)
+            : operand is NumberNegate negate ? negate.Operand
+            : new NumberNegate(operand);
+
+    public static NumberExpr Combine(char op, NumberExpr left, NumberExpr right)
+    {
+        if (left.Constant is double a && right.Constant is double b)
+        {
+            double folded = op switch { '+' => a + b, '-' => a - b, '*' => a * b, _ => a / b };
+            if (!double.IsNaN(folded) && !double.IsInfinity(folded))
+            {
+                return new NumberConstant(folded);
+            }
+        }
+        return new NumberBinary(op, left, right);
+    }
+
+    /// <summary>Whether the tree reads the state's step counter.</summary>
+    public static bool ReadsStep(NumberExpr? number) => number switch
+    {
+        ScheduleValue => true,
+        NumberNegate negate => ReadsStep(negate.Operand),
+        NumberBinary binary => ReadsStep(binary.Left) || ReadsStep(binary.Right),
+        _ => false,
+    };
+
+    /// <summary>Replaces every read of a number binding by <paramref name="resolve"/>'s answer.</summary>
+    public static NumberExpr Rewrite(NumberExpr number, Func<NumberRead, NumberExpr> resolve) => number switch
+    {
+        NumberRead read => resolve(read),
+        NumberNegate negate => Negate(Rewrite(negate.Operand, resolve)),
+        NumberBinary binary => Combine(binary.Operator, Rewrite(binary.Left, resolve), Rewrite(binary.Right, resolve)),
+        ScheduleValue schedule => schedule with { Start = Rewrite(schedule.Start, resolve), End = Rewrite(schedule.End, resolve), Steps = Rewrite(schedule.Steps, resolve) },
+        _ => number,
+    };
+}
