@@ -65,7 +65,7 @@ public class GeneratorBenchmarks
 
     private static GeneratorDriver Driver() => CSharpGeneratorDriver.Create(new[] { new LossGenerator().AsSourceGenerator() }, parseOptions: s_parse);
 
-    /// <summary>The DESIGN.md §1 loss, once per class.</summary>
+    /// <summary>The README's distillation loss, once per class.</summary>
     private static string LossClass(int i) => $$""""
         using LossDsl;
         using TorchSharp;

@@ -3,7 +3,7 @@ namespace LossDsl.Generators.Tests;
 /// <summary>Declarations the tests feed to the generator.</summary>
 public static class Sources
 {
-    /// <summary>The class of DESIGN.md §1.</summary>
+    /// <summary>The README's distillation loss (MaxText PR 4220).</summary>
     public const string Distillation = """""
         namespace Sample;
 

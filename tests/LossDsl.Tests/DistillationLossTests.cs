@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace LossDsl.Tests;
 
 /// <summary>
-/// The DESIGN.md §1 class, compiled by the real generator, against an independent computation of
+/// The README's distillation loss, compiled by the real generator, against an independent computation of
 /// MaxText PR 4220 by hand in double precision:
 ///   feature_scale = sg(soft) / sg(feature)      kd    = soft + feature * feature_scale
 ///   kd_scale      = sg(hard) / sg(kd)           total = hard + alpha * (kd * kd_scale)

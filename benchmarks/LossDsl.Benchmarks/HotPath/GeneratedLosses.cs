@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace LossDsl.Benchmarks.HotPath;
 
-/// <summary>The DESIGN.md §1 loss, as a user writes it: the "generated" implementation of the full regime.</summary>
+/// <summary>The README's distillation loss, as a user writes it: the "generated" implementation of the full regime.</summary>
 public partial class GeneratedDistillation
 {
     public double Alpha { get; set; } = 0.5;

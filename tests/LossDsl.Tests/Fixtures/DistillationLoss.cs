@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace LossDsl.Tests.Fixtures;
 
-/// <summary>The class of DESIGN.md §1, verbatim: dynamic loss balancing for distillation (MaxText PR 4220).</summary>
+/// <summary>The README's opening example, verbatim: dynamic loss balancing for distillation (MaxText PR 4220).</summary>
 public partial class DistillationLoss
 {
     public double Alpha { get; set; } = 0.5;          // hyperparameters: numeric members, read on every call
