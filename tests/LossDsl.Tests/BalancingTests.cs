@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using LossDsl.Testing;
 using LossDsl.Tests.Fixtures;
 using TorchSharp;
 using Xunit;

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using LossDsl.Testing;
 using LossDsl.Tests.Fixtures;
 using TorchSharp;
 using Xunit;
@@ -9,8 +10,8 @@ using static TorchSharp.torch;
 namespace LossDsl.Tests;
 
 /// <summary>
-/// The README's distillation loss, compiled by the real generator, against an independent computation of
-/// MaxText PR 4220 by hand in double precision:
+/// The README's distillation loss (tests/Shared/DistillationLoss.cs), compiled by the real
+/// generator, against an independent computation of MaxText PR 4220 by hand in double precision:
 ///   feature_scale = sg(soft) / sg(feature)      kd    = soft + feature * feature_scale
 ///   kd_scale      = sg(hard) / sg(kd)           total = hard + alpha * (kd * kd_scale)
 /// </summary>
