@@ -5,6 +5,7 @@ using LossDsl.Tests.Fixtures;
 using TorchSharp;
 using Xunit;
 using static LossDsl.Tests.HandComputed;
+using static LossDsl.Tests.RelativeTolerance;
 using static TorchSharp.torch;
 
 namespace LossDsl.Tests;
@@ -66,14 +67,14 @@ public class DistillationLossTests
         foreach (var (key, value) in actual)
         {
             Assert.Equal(0, value.Dimensions);
-            AssertClose(expected[key], value.to(ScalarType.Float64).item<double>(), tolerance);
+            AssertClose(expected[key], value, tolerance, key);
         }
 
         IReadOnlyDictionary<string, double> metrics = result.Metrics();
         Assert.Equal(new SortedSet<string>(expected.Keys), new SortedSet<string>(metrics.Keys));
         foreach (var (key, value) in expected)
         {
-            AssertClose(value, metrics[key], tolerance);
+            AssertClose(value, metrics[key], tolerance, $"metric {key}");
         }
         Assert.Same(result.Total, ((ILossResult)result).Loss);
     }
