@@ -140,6 +140,9 @@ internal static class HandComputed
         return requiresGrad ? result.requires_grad_(true) : result;
     }
 
+    /// <summary>A loss value: positive, spread over a few orders of magnitude (e⁻² to e²).</summary>
+    internal static double RandomLoss(Random rng) => Math.Exp(4 * rng.NextDouble() - 2);
+
     /// <summary>Class indices for logits of <paramref name="shape"/>: shape without its last dimension.</summary>
     internal static Tensor RandomLabels(Random rng, long[] shape)
     {
