@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using BenchmarkDotNet.Attributes;
 using LossDsl.Generators;
+using LossDsl.Testing;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Text;
@@ -65,32 +66,11 @@ public class GeneratorBenchmarks
 
     private static GeneratorDriver Driver() => CSharpGeneratorDriver.Create(new[] { new LossGenerator().AsSourceGenerator() }, parseOptions: s_parse);
 
-    /// <summary>The DESIGN.md §1 loss, once per class.</summary>
-    private static string LossClass(int i) => $$""""
-        using LossDsl;
-        using TorchSharp;
-        using static TorchSharp.torch;
-
-        namespace Synthetic.N{{i}};
-
-        public partial class DistillationLoss{{i}}
-        {
-            public double Alpha { get; set; } = 0.5;
-            public double Temperature { get; set; } = 2.0;
-
-            [Term] Tensor Hard(Tensor studentLogits, Tensor labels) => Losses.CrossEntropy(studentLogits, labels);
-            [Term] Tensor Soft(Tensor studentLogits, Tensor teacherLogits) => Losses.SoftTargetKl(studentLogits, teacherLogits, Temperature);
-            [Term] Tensor Feature(Tensor studentFeatures, Tensor teacherFeatures) => Losses.CosineDistance(studentFeatures, teacherFeatures);
-
-            [Loss("""
-                Kd    = Soft + Balance(Feature, to: Soft)
-                Total = Hard + Alpha * Balance(Kd, to: Hard)
-                """)]
-            public partial DistillationResult{{i}} Compute(
-                Tensor studentLogits, Tensor teacherLogits, Tensor labels,
-                Tensor studentFeatures, Tensor teacherFeatures);
-        }
-        """";
+    /// <summary>
+    /// The README's distillation loss (tests/Shared/DistillationLoss.cs, embedded), once per class:
+    /// each copy in a namespace of its own, so every class and hint name is distinct.
+    /// </summary>
+    private static string LossClass(int i) => DistillationLossSource.InNamespace($"Synthetic.N{i}");
 
     private static string Unrelated(string body) => $$"""
         namespace Synthetic;

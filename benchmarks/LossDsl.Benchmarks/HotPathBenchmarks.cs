@@ -6,7 +6,7 @@ using TorchSharp;
 namespace LossDsl.Benchmarks;
 
 /// <summary>
-/// The DESIGN.md §1 loss four ways, in two regimes: median time relative to the hand-written
+/// The README's distillation loss four ways, in two regimes: median time relative to the hand-written
 /// expert (the baseline), and managed allocations. Each call's result is disposed in the call.
 /// </summary>
 [MemoryDiagnoser]

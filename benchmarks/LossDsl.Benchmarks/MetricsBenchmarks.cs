@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using BenchmarkDotNet.Attributes;
 using LossDsl.Benchmarks.HotPath;
+using LossDsl.Testing;
 using TorchSharp;
 
 namespace LossDsl.Benchmarks;
@@ -12,13 +13,13 @@ namespace LossDsl.Benchmarks;
 public class MetricsBenchmarks
 {
     private HotPathInputs _inputs = null!;
-    private GeneratedDistillationResult _result = null!;
+    private DistillationLossResult _result = null!;
 
     [GlobalSetup]
     public void Setup()
     {
         _inputs = HotPathInputs.Tiny();
-        _result = new GeneratedDistillation().Compute(_inputs.StudentLogits, _inputs.TeacherLogits, _inputs.Labels, _inputs.StudentFeatures, _inputs.TeacherFeatures);
+        _result = new DistillationLoss().Compute(_inputs.StudentLogits, _inputs.TeacherLogits, _inputs.Labels, _inputs.StudentFeatures, _inputs.TeacherFeatures);
     }
 
     [GlobalCleanup]

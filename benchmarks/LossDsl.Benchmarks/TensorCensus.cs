@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
 using LossDsl.Benchmarks.HotPath;
+using LossDsl.Testing;
 using TorchSharp;
 
 namespace LossDsl.Benchmarks;
@@ -43,16 +44,12 @@ public static class TensorCensus
                 call(regime).Dispose();
                 long perCall = Created() - created;
 
-                long live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-                for (int i = 0; i < Calls; i++)
-                {
-                    call(regime).Dispose();
-                }
-                long alive = DisposeScopeManager.Statistics.ThreadTotalLiveCount - live;
+                long live = LiveTensors.Count;
+                long alive = LiveTensors.AddedBy(Calls, () => call(regime));
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
                 GC.Collect();
-                long aliveAfterGc = DisposeScopeManager.Statistics.ThreadTotalLiveCount - live;
+                long aliveAfterGc = LiveTensors.Count - live;
                 table.Append(CultureInfo.InvariantCulture, $"| {regime} | {name} | {perCall} | {alive:N0} | {aliveAfterGc:N0} |\n");
             }
         }

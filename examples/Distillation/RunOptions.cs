@@ -46,7 +46,8 @@ public sealed record RunOptions
         Trains a teacher, then three students from it on the same data and seed, and compares them:
           hard     hard labels only (cross-entropy)
           fixed    fixed weights, as in MaxText:  alpha*soft + (1-alpha)*hard + beta*feature
-          dynamic  dynamic balancing, as in MaxText PR 4220 (the LossDsl formula of DESIGN.md §1)
+          dynamic  dynamic balancing, as in MaxText PR 4220 (the README's LossDsl formula):
+                   kd = soft + feature scaled to soft,  total = hard + alpha * kd scaled to hard
 
         Usage: dotnet run --project examples/Distillation -- [options]
 

@@ -3,33 +3,13 @@ namespace LossDsl.Generators.Tests;
 /// <summary>Declarations the tests feed to the generator.</summary>
 public static class Sources
 {
-    /// <summary>The class of DESIGN.md §1.</summary>
-    public const string Distillation = """""
-        namespace Sample;
-
-        public partial class DistillationLoss
-        {
-            public double Alpha { get; set; } = 0.5;
-            public double Temperature { get; set; } = 2.0;
-
-            [Term] Tensor Hard(Tensor studentLogits, Tensor labels)
-                => Losses.CrossEntropy(studentLogits, labels);
-
-            [Term] Tensor Soft(Tensor studentLogits, Tensor teacherLogits)
-                => Losses.SoftTargetKl(studentLogits, teacherLogits, Temperature);
-
-            [Term] Tensor Feature(Tensor studentFeatures, Tensor teacherFeatures)
-                => Losses.CosineDistance(studentFeatures, teacherFeatures);
-
-            [Loss("""
-                Kd    = Soft + Balance(Feature, to: Soft)
-                Total = Hard + Alpha * Balance(Kd, to: Hard)
-                """)]
-            public partial DistillationLossResult Compute(
-                Tensor studentLogits, Tensor teacherLogits, Tensor labels,
-                Tensor studentFeatures, Tensor teacherFeatures);
-        }
-        """"";
+    /// <summary>
+    /// The README's distillation loss (MaxText PR 4220): tests/Shared/DistillationLoss.cs, the file
+    /// the runtime tests compile, embedded in this assembly. It is declared in namespace Sample like
+    /// every source here (the DesignExample snapshot names Sample.DistillationLoss), without the
+    /// using directives that <see cref="GeneratorHarness.Run(string[])"/> prepends.
+    /// </summary>
+    public static string Distillation { get; } = LossDsl.Testing.DistillationLossSource.InNamespace("Sample", withUsings: false);
 
     /// <summary>A class with three scalar terms and a formula slot: <c>{0}</c> is replaced by the attribute argument.</summary>
     public static string ThreeTerms(string formulaArgument, string returnType = "Tensor") => $$"""

@@ -10,8 +10,8 @@ namespace LossDsl.Package.Tests;
 
 /// <summary>
 /// The README shows real code: every C# and XML block in it is copied from a file that a test
-/// compiles (the test fixtures, the package consumer, the example), and the explanation it shows
-/// is the one a test checks against the generated constant.
+/// compiles (the shared distillation loss, the package consumer, the example), and the
+/// explanation it shows is the one a test checks against the generated constant.
 /// </summary>
 public class ReadmeTests
 {
@@ -20,7 +20,7 @@ public class ReadmeTests
     /// <summary>Files that tests compile or build; a README block must be a run of lines of one of them.</summary>
     private static readonly string[] s_sources =
     {
-        "tests/LossDsl.Tests/Fixtures/DistillationLoss.cs",
+        "tests/Shared/DistillationLoss.cs",
         "tests/LossDsl.Package.Tests/Consumer/DistillationLoss.cs",
         "tests/LossDsl.Package.Tests/Consumer/Program.cs",
         "tests/LossDsl.Package.Tests/Consumer/Consumer.csproj",

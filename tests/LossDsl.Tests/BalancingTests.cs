@@ -1,8 +1,10 @@
 using System;
 using System.Collections.Generic;
+using LossDsl.Testing;
 using LossDsl.Tests.Fixtures;
 using TorchSharp;
 using Xunit;
+using static LossDsl.Tests.RelativeTolerance;
 using static TorchSharp.torch;
 
 namespace LossDsl.Tests;
@@ -87,8 +89,8 @@ public class BalancingTests
         result.Total.backward();
 
         double tolerance = type == ScalarType.Float64 ? 1e-12 : 1e-6;
-        AssertRelative(expectedFeatureScale, result.FeatureScale.to(ScalarType.Float64).item<double>(), tolerance);
-        AssertRelative(expectedKdScale, result.KdScale.to(ScalarType.Float64).item<double>(), tolerance);
+        AssertClose(expectedFeatureScale, result.FeatureScale, tolerance, "feature scale");
+        AssertClose(expectedKdScale, result.KdScale, tolerance, "kd scale");
         Assert.True(double.IsFinite(result.Total.to(ScalarType.Float64).item<double>()), "total is not finite");
         foreach (Tensor parameter in new[] { h, s, f })
         {
@@ -106,7 +108,7 @@ public class BalancingTests
         using var labels = HandComputed.RandomLabels(rng, new long[] { 4, 10 });
         using var studentFeatures = HandComputed.RandomTensor(rng, new long[] { 4, 8 });
         using var teacherFeatures = HandComputed.RandomTensor(rng, new long[] { 4, 8 });
-        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        long before = LiveTensors.Count;
 
         var held = new List<DistillationLossResult>();
         for (int i = 0; i < 1000; i++)
@@ -123,9 +125,9 @@ public class BalancingTests
         }
 
         const int tensorsPerResult = 7; // total, soft, feature, hard, kd, feature_scale, kd_scale
-        Assert.Equal(before + held.Count * tensorsPerResult, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        Assert.Equal(before + held.Count * tensorsPerResult, LiveTensors.Count);
         held.ForEach(r => r.Dispose());
-        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        Assert.Equal(before, LiveTensors.Count);
     }
 
     [Fact]
@@ -135,14 +137,14 @@ public class BalancingTests
         using var hard = tensor(2.0);
         using var soft = tensor(3.0);
         using var feature = tensor(4.0);
-        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        long before = LiveTensors.Count;
 
         Tensor total = loss.LossOnly(hard, soft, feature);
 
-        Assert.Equal(before + 1, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        Assert.Equal(before + 1, LiveTensors.Count);
         Assert.Equal(3.0, total.item<double>(), 12);
         total.Dispose();
-        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        Assert.Equal(before, LiveTensors.Count);
     }
 
     [Fact]
@@ -151,13 +153,13 @@ public class BalancingTests
         var loss = new UnreducedTermLoss();
         using var predictions = ones(4, 3);
         using var targets = zeros(4, 3);
-        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        long before = LiveTensors.Count;
 
         var error = Assert.Throws<ArgumentException>(() => loss.Compute(predictions, targets));
 
         Assert.Contains("'PerSample'", error.Message);
         Assert.Contains("[4, 3]", error.Message);
-        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount); // the failed call leaks nothing
+        Assert.Equal(before, LiveTensors.Count); // the failed call leaks nothing
     }
 
     [Fact]
@@ -174,21 +176,18 @@ public class BalancingTests
         Assert.Contains("[2]", error.Message);
     }
 
-    private static void AssertRelative(double expected, double actual, double tolerance)
-        => Assert.True(Math.Abs(actual - expected) <= tolerance * Math.Abs(expected), $"expected {expected:R}, got {actual:R}");
-
     [Fact]
     public void CheckFiniteNamesEveryNonFiniteValueAndLeaksNothing()
     {
         var loss = new CheckedLoss();
         using var hard = tensor(new[] { 1.0, double.NaN });
         using var soft = tensor(new[] { 1.0, 2.0 });
-        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        long before = LiveTensors.Count;
 
         var error = Assert.Throws<ArithmeticException>(() => loss.Compute(hard, soft));
 
         Assert.Equal("The loss produced non-finite values in: Total, Hard.", error.Message);
-        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        Assert.Equal(before, LiveTensors.Count);
     }
 
     [Fact]

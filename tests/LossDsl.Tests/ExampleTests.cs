@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using Distillation;
 using Xunit;
+using static LossDsl.Tests.RelativeTolerance;
 
 namespace LossDsl.Tests;
 
@@ -80,13 +81,14 @@ public sealed class ExampleTests : IDisposable
             double soft = V("distill/soft_loss"), feature = V("distill/out_proj_feature_loss"), featureScale = V("distill/out_proj_feature_loss_scale");
             double hard = V("distill/hard_loss"), kd = V("distill/kd_loss"), kdScale = V("distill/kd_loss_scale");
             const double eps = 1e-8; // Balance's default guard
+            const double tolerance = 1e-5;
             if (Math.Min(soft, feature) > eps)
             {
-                AssertRelative(soft, feature * featureScale, row);
+                AssertClose(soft, feature * featureScale, tolerance, $"step {row["step"]}");
             }
             if (Math.Min(hard, kd) > eps)
             {
-                AssertRelative(hard, kd * kdScale, row);
+                AssertClose(hard, kd * kdScale, tolerance, $"step {row["step"]}");
                 checkedSteps++;
             }
         }
@@ -216,8 +218,4 @@ public sealed class ExampleTests : IDisposable
             return header.Zip(cells).ToDictionary(p => p.First, p => p.Second);
         }).ToList();
     }
-
-    private static void AssertRelative(double expected, double actual, Dictionary<string, string> row)
-        => Assert.True(Math.Abs(actual - expected) <= 1e-5 * Math.Abs(expected),
-            $"step {row["step"]}: expected {expected:R}, got {actual:R}");
 }

@@ -2,7 +2,9 @@ using System;
 using System.Linq;
 using TorchSharp;
 using Xunit;
+using LossDsl.Testing;
 using static LossDsl.Tests.HandComputed;
+using static LossDsl.Tests.RelativeTolerance;
 using static TorchSharp.torch;
 
 namespace LossDsl.Tests;
@@ -640,7 +642,7 @@ public class LossesTests
     [MemberData(nameof(LossNames))]
     public void Losses_LeaveNoIntermediateTensorAlive(string name)
     {
-        using var outer = NewDisposeScope();
+        using var outer = NewDisposeScope(); // a leaked intermediate lands here: counted, then freed when the test ends
         var rng = new Random(401);
         long[] shape = { 4, 6, 5 };
         var x = RandomTensor(rng, shape, type: ScalarType.Float16, requiresGrad: true);
@@ -657,7 +659,7 @@ public class LossesTests
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
 
-        long added = LiveTensorsAddedBy(100, call);
+        long added = LiveTensors.AddedBy(100, call);
 
         Assert.Equal(0, added);
     }
@@ -671,24 +673,9 @@ public class LossesTests
         var a = zeros(3, 4);
         var b = ones(3, 4);
 
-        long added = LiveTensorsAddedBy(100, () => (a - b).square().mean()); // leaks a - b and its square
+        long added = LiveTensors.AddedBy(100, () => (a - b).square().mean()); // leaks a - b and its square
 
         Assert.Equal(200, added);
-    }
-
-    /// <summary>
-    /// Calls <paramref name="call"/> <paramref name="times"/> times, disposing each result, and
-    /// returns how many more tensors are live on this thread afterwards. Must run inside a dispose
-    /// scope, which would otherwise keep any leaked intermediate alive (and counted) until it ends.
-    /// </summary>
-    private static long LiveTensorsAddedBy(int times, Func<Tensor> call)
-    {
-        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        for (int i = 0; i < times; i++)
-        {
-            using var result = call();
-        }
-        return DisposeScopeManager.Statistics.ThreadTotalLiveCount - before;
     }
 
     private static void AssertMentions(ArgumentException error, string firstShape, string secondShape)

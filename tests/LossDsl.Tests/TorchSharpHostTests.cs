@@ -8,7 +8,10 @@ using static TorchSharp.torch;
 
 namespace LossDsl.Tests;
 
-/// <summary>Proves the native backend loads on this host (DESIGN.md §6) and autograd works.</summary>
+/// <summary>
+/// Proves the native backend loads on this host (on hosts without GLIBCXX_3.4.32 only after the
+/// build's fix: the README's Troubleshooting section) and autograd works.
+/// </summary>
 public class TorchSharpHostTests
 {
     [Fact]
@@ -25,10 +28,11 @@ public class TorchSharpHostTests
     }
 
     /// <summary>
-    /// The build adapts only the copy in the output folder (DESIGN.md §6): when this host's
-    /// libstdc++ lacks GLIBCXX_3.4.32 the copy differs from the package's file in one byte, the
-    /// Vernaux flag that becomes VER_FLG_WEAK (0 → 2); otherwise the two are identical. The NuGet
-    /// cache is never modified.
+    /// The build adapts only the copy in the output folder
+    /// (src/LossDsl/buildTransitive/LossDsl.HostCompat.targets): when this host's libstdc++ lacks
+    /// GLIBCXX_3.4.32 the copy differs from the package's file in one byte, the Vernaux flag that
+    /// becomes VER_FLG_WEAK (0 → 2); otherwise the two are identical. The NuGet cache is never
+    /// modified.
     /// </summary>
     [Fact]
     public void OnlyTheOutputCopyOfTheNativeLibraryIsAdapted()

@@ -1,4 +1,5 @@
 using System;
+using LossDsl.Testing;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -73,7 +74,7 @@ public sealed class HotPathInputs : IDisposable
 /// <summary>The four implementations, each as one call that returns what it computed, for both regimes.</summary>
 public sealed class Implementations(HotPathInputs inputs)
 {
-    private readonly GeneratedDistillation _generated = new() { Alpha = HotPathInputs.Alpha, Temperature = HotPathInputs.Temperature };
+    private readonly DistillationLoss _generated = new() { Alpha = HotPathInputs.Alpha, Temperature = HotPathInputs.Temperature };
     private readonly GeneratedCombination _generatedCombination = new() { Alpha = HotPathInputs.Alpha };
     private readonly InterpretedLoss _interpreted = new(HotPathInputs.Formula);
     private readonly System.Collections.Generic.Dictionary<string, double> _numbers = new() { ["Alpha"] = HotPathInputs.Alpha };

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Distillation.Objectives;
 
 /// <summary>
-/// Dynamic loss balancing for distillation, as in MaxText PR 4220 (the DESIGN.md §1 loss): the
+/// Dynamic loss balancing for distillation, as in MaxText PR 4220 (the README's opening example): the
 /// feature loss is scaled to the soft loss, and their sum to the hard loss, through scales built
 /// from detached values. Terms are named after MaxText's metrics, so the metric keys are
 /// distill/soft_loss, distill/hard_loss, distill/out_proj_feature_loss and distill/total_loss.

@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace Consumer;
 
+// A copy of tests/Shared/DistillationLoss.cs plus the README Quickstart's MetricsPrefix: built alone from the package, this user project cannot link repository files.
 public partial class DistillationLoss
 {
     public double Alpha { get; set; } = 0.5;          // hyperparameters: numeric members, read on every call

@@ -2,9 +2,14 @@ using LossDsl;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LossDsl.Tests.Fixtures;
+namespace LossDsl.Testing;
 
-/// <summary>The class of DESIGN.md §1, verbatim: dynamic loss balancing for distillation (MaxText PR 4220).</summary>
+/// <summary>
+/// The README's opening example, verbatim: dynamic loss balancing for distillation (MaxText PR
+/// 4220). The one copy of it: the runtime tests and the hot-path benchmarks compile this file
+/// (linked), the generator tests and the generator benchmarks read it as text (embedded, see
+/// DistillationLossSource.cs), and the README's first C# block must be a run of its lines.
+/// </summary>
 public partial class DistillationLoss
 {
     public double Alpha { get; set; } = 0.5;          // hyperparameters: numeric members, read on every call
