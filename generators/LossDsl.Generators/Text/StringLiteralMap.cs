@@ -14,12 +14,14 @@ namespace LossDsl.Generators.Text;
 internal sealed class StringLiteralMap
 {
     private readonly TextSpan _literal;
-    private readonly int[]? _offsets; // value index → absolute source position; one extra entry for the end
+    // Value index → absolute source span of the characters that wrote it (an escape sequence, a
+    // doubled quote, or the character itself); one extra empty span for the end of the value.
+    private readonly TextSpan[]? _characters;
 
-    private StringLiteralMap(TextSpan literal, int[]? offsets)
+    private StringLiteralMap(TextSpan literal, TextSpan[]? characters)
     {
         _literal = literal;
-        _offsets = offsets;
+        _characters = characters;
     }
 
     /// <summary>A map that points everything at <paramref name="span"/> (a constant, a concatenation, …).</summary>
@@ -28,54 +30,67 @@ internal sealed class StringLiteralMap
     public static StringLiteralMap Create(string tokenText, int tokenStart, string value)
     {
         var span = new TextSpan(tokenStart, tokenText.Length);
-        List<int>? offsets = null;
-        StringBuilder built = new();
-        if (tokenText.StartsWith("\"\"\"", System.StringComparison.Ordinal))
+        var rebuilt = new Rebuilt(tokenStart);
+        bool mapped = false;
+        if (tokenText.StartsWith("\"\"\"", StringComparison.Ordinal))
         {
-            offsets = MapRaw(tokenText, built);
+            mapped = MapRaw(tokenText, rebuilt);
         }
-        else if (tokenText.StartsWith("@\"", System.StringComparison.Ordinal))
+        else if (tokenText.StartsWith("@\"", StringComparison.Ordinal))
         {
-            offsets = MapVerbatim(tokenText, built);
+            mapped = MapVerbatim(tokenText, rebuilt);
         }
-        else if (tokenText.StartsWith("\"", System.StringComparison.Ordinal))
+        else if (tokenText.StartsWith("\"", StringComparison.Ordinal))
         {
-            offsets = MapRegular(tokenText, built);
+            mapped = MapRegular(tokenText, rebuilt);
         }
-
-        if (offsets is null || built.ToString() != value)
-        {
-            return Whole(span);
-        }
-        var absolute = new int[offsets.Count];
-        for (int i = 0; i < offsets.Count; i++)
-        {
-            absolute[i] = tokenStart + offsets[i];
-        }
-        return new StringLiteralMap(span, absolute);
+        return mapped && rebuilt.Value.ToString() == value ? new StringLiteralMap(span, rebuilt.Characters.ToArray()) : Whole(span);
     }
 
     /// <summary>The source span of the value characters [start, start + length).</summary>
     public TextSpan Map(int start, int length)
     {
-        if (_offsets is null || start < 0 || length < 0 || start + length >= _offsets.Length)
+        if (_characters is null || start < 0 || length < 0 || start + length >= _characters.Length)
         {
             return _literal;
         }
-        int from = _offsets[start];
         if (length == 0)
         {
-            return new TextSpan(from, 0);
+            return new TextSpan(_characters[start].Start, 0);
         }
-        // The end is just after the last character of the span, which may be an escape sequence.
-        int last = start + length - 1;
-        int to = _offsets[last + 1] > _offsets[last] ? _offsets[last + 1] : _offsets[last] + 1;
-        return to >= from ? TextSpan.FromBounds(from, to) : _literal;
+        // From the first character's source to the end of the last one's, which may be an escape
+        // sequence; never beyond it, onto the indentation that a raw literal's next line drops.
+        return TextSpan.FromBounds(_characters[start].Start, _characters[start + length - 1].End);
     }
 
-    private static List<int> MapRegular(string text, StringBuilder built)
+    /// <summary>The value rebuilt from the source text, with where each of its characters was written.</summary>
+    private sealed class Rebuilt(int tokenStart)
     {
-        var offsets = new List<int>();
+        public StringBuilder Value { get; } = new();
+        public List<TextSpan> Characters { get; } = new();
+
+        /// <summary>Adds the value characters <paramref name="decoded"/>, all written by the token's characters [start, end).</summary>
+        public void Add(string decoded, int start, int end)
+        {
+            foreach (char c in decoded)
+            {
+                Value.Append(c);
+                Characters.Add(TextSpan.FromBounds(tokenStart + start, tokenStart + end));
+            }
+        }
+
+        public void Add(char c, int at) => Add(c.ToString(), at, at + 1);
+
+        /// <summary>Ends the value at <paramref name="at"/>, where a position just after its last character maps.</summary>
+        public bool End(int at)
+        {
+            Characters.Add(new TextSpan(tokenStart + at, 0));
+            return true;
+        }
+    }
+
+    private static bool MapRegular(string text, Rebuilt rebuilt)
+    {
         int end = text.Length - 1; // the closing quote
         int i = 1;
         while (i < end)
@@ -83,8 +98,7 @@ internal sealed class StringLiteralMap
             int start = i;
             if (text[i] != '\\')
             {
-                built.Append(text[i]);
-                offsets.Add(i);
+                rebuilt.Add(text[i], i);
                 i++;
                 continue;
             }
@@ -116,18 +130,12 @@ internal sealed class StringLiteralMap
             }
             if (decoded is null)
             {
-                built.Append('\uFFFF'); // never equals the real value: fall back to the whole literal
-                return offsets;
+                return false; // not an escape this map knows: fall back to the whole literal
             }
-            foreach (char c in decoded)
-            {
-                built.Append(c);
-                offsets.Add(start);
-            }
+            rebuilt.Add(decoded, start, start + length);
             i += length;
         }
-        offsets.Add(end);
-        return offsets;
+        return rebuilt.End(end);
     }
 
     private static string? Hex(string text, int start, int count)
@@ -154,77 +162,116 @@ internal sealed class StringLiteralMap
         return code > 0x10FFFF ? null : char.ConvertFromUtf32(code);
     }
 
-    private static List<int> MapVerbatim(string text, StringBuilder built)
+    private static bool MapVerbatim(string text, Rebuilt rebuilt)
     {
-        var offsets = new List<int>();
         int end = text.Length - 1;
         for (int i = 2; i < end; i++)
         {
-            built.Append(text[i]);
-            offsets.Add(i);
             if (text[i] == '"')
             {
-                i++; // "" is one quote
+                rebuilt.Add("\"", i, i + 2); // "" is one quote
+                i++;
+            }
+            else
+            {
+                rebuilt.Add(text[i], i);
             }
         }
-        offsets.Add(end);
-        return offsets;
+        return rebuilt.End(end);
     }
 
-    private static List<int>? MapRaw(string text, StringBuilder built)
+    private static bool MapRaw(string text, Rebuilt rebuilt)
     {
         int quotes = 0;
         while (quotes < text.Length && text[quotes] == '"') quotes++;
         int contentStart = quotes, contentEnd = text.Length - quotes;
         if (contentEnd < contentStart)
         {
-            return null;
+            return false;
         }
-        var offsets = new List<int>();
-        int firstBreak = text.IndexOf('\n', contentStart, contentEnd - contentStart);
+        int firstBreak = NextLineBreak(text, contentStart, contentEnd, out int firstBreakLength);
         if (firstBreak < 0)
         {
             // Single line: the content as written.
             for (int i = contentStart; i < contentEnd; i++)
             {
-                built.Append(text[i]);
-                offsets.Add(i);
+                rebuilt.Add(text[i], i);
             }
-            offsets.Add(contentEnd);
-            return offsets;
+            return rebuilt.End(contentEnd);
         }
 
         // Multi-line: the first line (after the opening quotes) and the last line (the closing
-        // quotes' indentation) are not content; each content line loses that indentation.
-        int lastBreak = text.LastIndexOf('\n', contentEnd - 1);
-        int indentation = contentEnd - (lastBreak + 1);
-        int closingBreakStart = lastBreak > 0 && text[lastBreak - 1] == '\r' ? lastBreak - 1 : lastBreak;
-        int lineStart = firstBreak + 1;
-        bool firstLine = true;
-        while (lineStart <= closingBreakStart)
+        // quotes' indentation) are not content; each content line loses that indentation. Lines
+        // end as C# ends them (\r\n, \r, \n, U+0085, U+2028, U+2029: a file saved with classic
+        // Mac line endings has only \r), and the value keeps each break between content lines
+        // as written.
+        int closingBreak = LastLineBreak(text, contentStart, contentEnd, out int closingBreakLength);
+        int indentation = contentEnd - (closingBreak + closingBreakLength);
+        int lineStart = firstBreak + firstBreakLength;
+        int previousBreak = -1, previousBreakLength = 0;
+        while (lineStart <= closingBreak)
         {
-            int lineBreak = text.IndexOf('\n', lineStart);
-            int lineEnd = lineBreak > 0 && text[lineBreak - 1] == '\r' ? lineBreak - 1 : lineBreak;
-            if (!firstLine)
+            int lineEnd = NextLineBreak(text, lineStart, contentEnd, out int breakLength);
+            if (previousBreak >= 0)
             {
                 // The line break between two content lines is part of the value.
-                int previousBreakStart = text[lineStart - 2] == '\r' && lineStart >= 2 ? lineStart - 2 : lineStart - 1;
-                for (int k = previousBreakStart; k < lineStart; k++)
+                for (int k = previousBreak; k < previousBreak + previousBreakLength; k++)
                 {
-                    built.Append(text[k]);
-                    offsets.Add(k);
+                    rebuilt.Add(text[k], k);
                 }
             }
             int contentFrom = lineEnd - lineStart >= indentation ? lineStart + indentation : lineEnd;
             for (int k = contentFrom; k < lineEnd; k++)
             {
-                built.Append(text[k]);
-                offsets.Add(k);
+                rebuilt.Add(text[k], k);
             }
-            firstLine = false;
-            lineStart = lineBreak + 1;
+            previousBreak = lineEnd;
+            previousBreakLength = breakLength;
+            lineStart = lineEnd + breakLength;
         }
-        offsets.Add(closingBreakStart);
-        return offsets;
+        return rebuilt.End(closingBreak);
     }
+
+    /// <summary>The start of the first line break in [from, to), and its length; -1 when there is none.</summary>
+    private static int NextLineBreak(string text, int from, int to, out int length)
+    {
+        for (int i = from; i < to; i++)
+        {
+            length = LineBreakLength(text, i, to);
+            if (length > 0)
+            {
+                return i;
+            }
+        }
+        length = 0;
+        return -1;
+    }
+
+    /// <summary>The start of the last line break in [from, to), and its length; -1 when there is none.</summary>
+    private static int LastLineBreak(string text, int from, int to, out int length)
+    {
+        for (int i = to - 1; i >= from; i--)
+        {
+            length = LineBreakLength(text, i, to);
+            if (length > 0)
+            {
+                // A \n just after a \r is the end of one \r\n break.
+                if (text[i] == '\n' && i > from && text[i - 1] == '\r')
+                {
+                    length = 2;
+                    return i - 1;
+                }
+                return i;
+            }
+        }
+        length = 0;
+        return -1;
+    }
+
+    private static int LineBreakLength(string text, int i, int end) => text[i] switch
+    {
+        '\r' => i + 1 < end && text[i + 1] == '\n' ? 2 : 1,
+        '\n' or '\u0085' or '\u2028' or '\u2029' => 1,
+        _ => 0,
+    };
 }
