@@ -14,9 +14,9 @@ public static class Caching
     /// <summary>The steps the generator tracks; each must be reported, so a lost tracking name fails.</summary>
     public static readonly string[] TrackedSteps = TrackingNames.All;
 
-    // ForeignMethods is reported only when an attribute looks like [Loss] but is not LossDsl's; the
-    // driver records the emission steps only when there is something to emit.
-    private static readonly string[] s_optionalSteps = { TrackingNames.ForeignMethods, TrackingNames.Models, TrackingNames.LossTypes };
+    // The driver records a step only when it has run on something: Methods when a [Loss] attribute
+    // is LossDsl's, ForeignMethods when one looks like it but is not, and the emission steps only
+    // when there is something to emit.
 
     private static readonly Type[] s_forbidden = { typeof(ISymbol), typeof(SyntaxNode), typeof(Compilation), typeof(Location), typeof(SemanticModel), typeof(SyntaxTree) };
 
@@ -24,10 +24,16 @@ public static class Caching
     {
         var tracked = result.Results.Single().TrackedSteps;
         bool emitted = result.Results.Single().GeneratedSources.Length > 0;
-        foreach (string name in TrackedSteps.Where(n => emitted ? n != TrackingNames.ForeignMethods : !s_optionalSteps.Contains(n)))
+        var required = new List<string> { TrackingNames.Reports };
+        if (emitted)
+        {
+            required.AddRange(new[] { TrackingNames.Models, TrackingNames.LossTypes });
+        }
+        foreach (string name in required)
         {
             Assert.True(tracked.ContainsKey(name), $"the pipeline no longer tracks the step '{name}'");
         }
+        Assert.True(tracked.ContainsKey(TrackingNames.Methods) || tracked.ContainsKey(TrackingNames.ForeignMethods), "the pipeline no longer tracks the step that reads [Loss] methods");
         return TrackedSteps.Where(tracked.ContainsKey).ToDictionary(n => n, n => tracked[n].ToArray());
     }
 

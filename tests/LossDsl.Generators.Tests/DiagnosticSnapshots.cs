@@ -87,6 +87,23 @@ public class DiagnosticSnapshots
                 public partial Tensor Compute(Tensor x);
             }
             """ },
+        { "LD0009", $$"""
+            file partial class FileLocal
+            {
+            {{Terms}}
+                [Loss("Total = Hard + Soft")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """ },
+        { "LD0011", """
+            public partial class Forgotten
+            {
+                [Term] Tensor Hard(Tensor x) => x.mean();
+
+                [TorchSharp.Loss("Total = Hard")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """ },
         { "LD0101", ThreeTerms("Kd = Soft + * Hard\nTotal = Hard + Kd") },
         { "LD0102", ThreeTerms("// nothing yet") },
         { "LD0103", ThreeTerms("Total = Hard + Sfot") },
@@ -115,6 +132,15 @@ public class DiagnosticSnapshots
 
                 [Loss("Total = Uncertainty(Hard, Soft)")]
                 public static partial Tensor Compute(Tensor x);
+            }
+            """ },
+        { "LD0113", ThreeTerms("A = B + Hard\nB = A * 2\nTotal = A") },
+        { "LD0114", $$"""
+            public partial struct StatefulStruct
+            {
+            {{Terms}}
+                [Loss("Total = Dwa(Hard, Soft)")]
+                public partial Tensor Compute(Tensor x);
             }
             """ },
         { "LD0201", $$"""
@@ -169,6 +195,27 @@ public class DiagnosticSnapshots
         {
             Assert.Empty(run.Errors); // a warning leaves the generated code complete
         }
+    }
+
+    /// <summary>LD0010 needs two builds: the first writes the copy, the second compiles it as source.</summary>
+    [Fact]
+    public void Diagnostic_LD0010()
+    {
+        string loss = GeneratorHarness.Usings + $$"""
+            public partial class Copied
+            {
+            {{Terms}}
+                [Loss("Total = Hard + Soft")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """;
+        var (first, _) = GeneratorHarness.Run(GeneratorHarness.Compilation(loss), GeneratorHarness.Driver());
+        var second = GeneratorHarness.Compilation(loss).AddSyntaxTrees(Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText(
+            first.Sources.Single().Value, GeneratorHarness.ParseOptions, "Generated/LossDsl.Generators/LossDsl.Generators.LossGenerator/Copied.LossDsl.g.cs"));
+        var (run, _) = GeneratorHarness.Run(second, GeneratorHarness.Driver());
+
+        Snapshot.Verify(run, "LD0010", test: "Diagnostic");
+        Assert.Equal("LD0010", Assert.Single(run.GeneratorDiagnostics).Id);
     }
 
     public static TheoryData<string, string> MoreMessages => new()

@@ -84,6 +84,17 @@ public static class GeneratorHarness
         return run;
     }
 
+    /// <summary><see cref="Run(string[])"/> without the usings prepended, for tests about what is in scope.</summary>
+    public static GeneratorRun RunWithoutUsings(string source)
+    {
+        CSharpCompilation input = Compilation(source);
+        var (run, driver) = Run(input, Driver());
+        Caching.AssertModelHoldsNoCompilerObjects(run.Result);
+        var (second, _) = Run(input.Clone(), driver);
+        Caching.AssertEveryStepCachedOrUnchanged(second.Result);
+        return run;
+    }
+
     public static (GeneratorRun Run, GeneratorDriver Driver) Run(CSharpCompilation input, GeneratorDriver driver)
     {
         driver = driver.RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);

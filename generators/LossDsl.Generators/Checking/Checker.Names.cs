@@ -11,6 +11,8 @@ namespace LossDsl.Generators.Checking;
 // Name resolution: bindings, [Term] methods, parameters and members of the loss type.
 internal sealed partial class Checker
 {
+    private readonly HashSet<string> _inReportedCycle = new(StringComparer.Ordinal);
+
     private BoundExpr Resolve(string name, FormulaSpan span)
     {
         if (_bindings.TryGetValue(name, out BoundExpr? bound))
@@ -59,6 +61,10 @@ internal sealed partial class Checker
     private void ReportForwardUse(string name, int line, FormulaSpan span)
     {
         string current = _formula.Bindings[_currentLine].Name;
+        if (_inReportedCycle.Contains(current))
+        {
+            return; // the cycle this binding is on was reported at its first binding
+        }
         if (line == _currentLine)
         {
             Report(DiagnosticDescriptors.UsedBeforeDefined, span, name, ": a binding cannot use itself");
@@ -66,6 +72,7 @@ internal sealed partial class Checker
         }
         if (DependencyPath(name, current) is List<string> path)
         {
+            _inReportedCycle.UnionWith(path);
             Report(DiagnosticDescriptors.BindingCycle, span, current, $"'{name}' ({current} → {string.Join(" → ", path)})");
             return;
         }

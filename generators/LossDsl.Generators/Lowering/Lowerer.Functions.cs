@@ -135,7 +135,9 @@ internal sealed partial class Lowerer
             return null;
         }
         // The formula without comments and white space: reformatting it keeps checkpoints valid.
-        string formula = string.Concat(string.Join("\n", formulaText.Split('\n').Select(line => line.IndexOf("//", StringComparison.Ordinal) is int comment and >= 0 ? line.Substring(0, comment) : line))
+        // Every C# line break ends a comment, as the lexer reads them.
+        string[] lines = formulaText.Split(new[] { "\r\n", "\r", "\n", "\u0085", "\u2028", "\u2029" }, StringSplitOptions.None);
+        string formula = string.Concat(string.Join("\n", lines.Select(line => line.IndexOf("//", StringComparison.Ordinal) is int comment and >= 0 ? line.Substring(0, comment) : line))
             .Where(c => !char.IsWhiteSpace(c)));
         string fingerprint = $"formula: {formula} | state: {string.Join(", ", _stateSites)}";
         return new StateSpec(StateProperty, "__lossDsl" + StateProperty, fingerprint, _stateParameters.ToEquatableArray());
