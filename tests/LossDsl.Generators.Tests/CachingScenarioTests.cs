@@ -89,6 +89,25 @@ public class CachingScenarioTests
         Assert.Single(outputs, o => o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged && Hint(o.Value) == "Sample.First.LossDsl.g.cs");
     }
 
+    [Fact]
+    public void AnEditAboveALossWithAWarningMovesTheWarningWithoutReemitting()
+    {
+        string source = Loss("First", "Total = Hard").Replace("public partial Tensor Compute(Tensor x)", "public partial Tensor Compute(Tensor x, Tensor unused)");
+        CSharpCompilation first = GeneratorHarness.Compilation(source);
+        var (before, driver) = GeneratorHarness.Run(first, GeneratorHarness.Driver());
+
+        SyntaxTree tree = first.SyntaxTrees.Single();
+        string moved = source.Replace("namespace Sample;", "namespace Sample;\n\n// a comment added above the loss\n");
+        var (run, _) = GeneratorHarness.Run(first.ReplaceSyntaxTree(tree, CSharpSyntaxTree.ParseText(moved, GeneratorHarness.ParseOptions, tree.FilePath)), driver);
+
+        // The emission model holds no positions: it compares equal, and the emitter does not run again.
+        Assert.All(Outputs(run), o => Assert.Contains(o.Reason, new[] { IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged }));
+        // The warnings (the unused term Soft, the unused parameter) are reported again, three lines lower.
+        int Line(GeneratorRun r, string id) => r.GeneratorDiagnostics.Single(d => d.Id == id).Location.GetLineSpan().StartLinePosition.Line;
+        Assert.Equal(Line(before, "LD0204") + 3, Line(run, "LD0204"));
+        Assert.Equal(Line(before, "LD0203") + 3, Line(run, "LD0203"));
+    }
+
     /// <summary>The outputs of the last tracked step: one per loss type.</summary>
     private static (object Value, IncrementalStepRunReason Reason)[] Outputs(GeneratorRun run)
         => Caching.Steps(run.Result)[TrackingNames.LossTypes].SelectMany(s => s.Outputs).ToArray();

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace LossDsl.Generators.Tests;
 
-/// <summary>The generated code follows the emission rules of DESIGN.md §3.</summary>
+/// <summary>The generated code follows the emission rules (ARCHITECTURE.md, "Invariants"): no host synchronisation, every term once, scales without gradient.</summary>
 public class GenerationTests
 {
     [Fact]
@@ -22,7 +22,7 @@ public class GenerationTests
     {
         string source = GeneratorHarness.Run(Sources.Distillation).Source;
 
-        // DESIGN §3: no item, ToSingle, ToDouble, cpu, data<T> or bool conversions in the hot path.
+        // No item, ToSingle, ToDouble, cpu, data<T> or bool conversions in the hot path.
         string[] forbidden = { ".item", "ToSingle", "ToDouble", "ToBoolean", ".cpu(", ".data<", "(bool)", ".ToScalar", ".to(", ".tolist", "ToArray" };
         foreach (string call in forbidden)
         {

@@ -4,7 +4,7 @@ using System.Collections.Generic;
 namespace LossDsl.Generators.Formula;
 
 /// <summary>
-/// Recursive-descent parser for the formula language (DESIGN.md §2). A syntax error in one
+/// Recursive-descent parser for the formula language. A syntax error in one
 /// binding is reported and the parser resumes at the end of that binding, so every broken line
 /// is reported once and nothing after it is lost. A line break ends a binding except inside
 /// parentheses; a line that starts with <c>Name =</c> always starts a new one, so an unclosed
