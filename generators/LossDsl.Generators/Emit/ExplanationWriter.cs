@@ -42,6 +42,10 @@ internal static class ExplanationWriter
                 case NumberStep number:
                     lines.Add($"{number.Binding} = {Describe(number.Value)}   [a number]");
                     break;
+                case CommentStep or ExternalTensorStep or TensorStep:
+                    break; // a formula line, an input read, an operand materialised for a function: no line of their own
+                default:
+                    throw new System.InvalidOperationException($"No explanation for {step.GetType().Name}.");
             }
         }
         if (plan.Steps.Any(ReadsStep))
