@@ -195,4 +195,36 @@ public class FormulaDiagnosticsTests
         Assert.Equal(new Microsoft.CodeAnalysis.Text.TextSpan(at + offset, length), diagnostic.Location.SourceSpan);
         Assert.Equal(run.Input.SyntaxTrees.First().FilePath, diagnostic.Location.GetLineSpan().Path);
     }
+
+    [Fact]
+    public void AVeryLongChainIsAnErrorNotAStackOverflow()
+    {
+        string chain = string.Join(" + ", Enumerable.Repeat("Hard", 5000));
+        GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms($"\"Total = {chain}\""));
+
+        Diagnostic error = Assert.Single(run.GeneratorDiagnostics, d => d.Id == "LD0101");
+        Assert.Contains("more than 256 operations", error.GetMessage());
+    }
+
+    [Fact]
+    public void AnAliasedLossAttributeIsLocatedInsideItsString()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            namespace Sample;
+
+            using L = LossDsl.LossAttribute;
+
+            public partial class Aliased
+            {
+                [Term] Tensor Hard(Tensor x) => x.mean();
+
+                [L("Total = Hard + Sfot")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """);
+
+        Diagnostic error = Assert.Single(run.GeneratorDiagnostics);
+        Assert.Equal("LD0103", error.Id);
+        Assert.Equal("Sfot", run.Underlined(error));
+    }
 }

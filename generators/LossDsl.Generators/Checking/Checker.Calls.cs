@@ -9,8 +9,8 @@ using LossDsl.Generators.Text;
 
 namespace LossDsl.Generators.Checking;
 
-// Calls: every rule here is read from the function table, so a new function is checked, and its
-// mistakes are explained, without a line of code in this file.
+// Calls: every rule here is read from the function table, so a new function of an existing kind
+// is checked, and its mistakes are explained, without a line of code in this file.
 internal sealed partial class Checker
 {
     private BoundExpr BindCall(CallSyntax call)
@@ -82,7 +82,7 @@ internal sealed partial class Checker
 
     /// <summary>Where a message about state points: the option that makes the call stateful, else the function's name.</summary>
     private static FormulaSpan StateSpan(BoundCall call)
-        => call.Function.Name == "Balance" && call.Options.TryGetValue("ema", out BoundOption? ema) ? ema.Syntax.NameSpan : call.Syntax.NameSpan;
+        => call.Function.StateOption is string name && call.Options.TryGetValue(name, out BoundOption? option) ? option.Syntax.NameSpan : call.Syntax.NameSpan;
 
     public void ReportCall(FunctionEntry function, FormulaSpan span, string problem)
         => Report(function.Descriptor, span, function.Name, problem);

@@ -68,14 +68,17 @@ internal sealed class FunctionEntry
 
     public IReadOnlyList<OptionSpec> Options { get; init; } = Array.Empty<OptionSpec>();
 
-    /// <summary>What a call is: a tensor, or a plain number (a schedule).</summary>
-    public ValueKind ResultKind { get; init; } = ValueKind.Tensor;
-
     /// <summary>The descriptor of the function's errors (LD0107 for most).</summary>
     public DiagnosticDescriptor Descriptor { get; init; } = Diagnostics.DiagnosticDescriptors.InvalidCall;
 
     /// <summary>Whether a call keeps state in the loss's state (for some functions, only with an option).</summary>
     public Func<BoundCall, bool> KeepsState { get; init; } = static _ => false;
+
+    /// <summary>The option that makes a call stateful, where only some calls are (Balance's ema:): messages about state point at it.</summary>
+    public string? StateOption { get; init; }
+
+    /// <summary>Whether the state holds learnable parameters for the call, one per argument (Uncertainty's log-variances).</summary>
+    public bool LearnsParameters { get; init; }
 
     /// <summary>How a message names the stateful use: "Balance(…, ema:)".</summary>
     public string StateDescription { get; init; } = "";

@@ -36,6 +36,7 @@ internal static class FunctionTable
                 new OptionSpec("ema", ValueKind.Number, NumberRule.OpenUnit, aliases: new[] { "beta", "momentum" }),
             },
             KeepsState = static call => call.Options.ContainsKey("ema"),
+            StateOption = "ema",
             StateDescription = "Balance(…, ema:)",
             Check = CheckBalance,
             Lower = static (lowerer, call) => lowerer.Balance(call),
@@ -50,13 +51,13 @@ internal static class FunctionTable
             Lower = static (lowerer, call) => lowerer.Detach(call),
             StopsGradients = true,
         },
-        Weighting("Uncertainty", "Uncertainty(a, b, …)", stopsGradients: false,
+        Weighting("Uncertainty", "Uncertainty(a, b, …)", stopsGradients: false, learnsParameters: true,
             explain: static step => $"sum of (L * exp(-s) + s) / 2, one learnable log-variance s per term   [state: {step.Site}]"),
-        Weighting("Dwa", "Dwa(a, b, …, temperature: 2, window: 1)", stopsGradients: true,
+        Weighting("Dwa", "Dwa(a, b, …, temperature: 2, window: 1)", stopsGradients: true, learnsParameters: false,
             explain: static step => $"sum of w * L, w = K * softmax(r / {Literals.Number(step.Options[0].Value)}), r = mean L of the last window of {(long)step.Options[1].Value} / of the window before; w = 1 until two windows   [state: {step.Site}, no gradient through w]",
             new OptionSpec("temperature", ValueKind.Number, NumberRule.Positive, 2.0), // Liu et al.'s temperature
             new OptionSpec("window", ValueKind.Number, NumberRule.WholeAtLeastOne, 1)),
-        Weighting("CoV", "CoV(a, b, …)", stopsGradients: true,
+        Weighting("CoV", "CoV(a, b, …)", stopsGradients: true, learnsParameters: false,
             explain: static step => $"sum of a * L, a = (std / mean of l) / sum of the same, l = L / running mean of L; uniform for the first two updates   [state: {step.Site}, no gradient through a]"),
         Schedule("Linear"),
         Schedule("Cosine"),
@@ -75,7 +76,7 @@ internal static class FunctionTable
         return list.Count <= 1 ? string.Concat(list) : string.Join(", ", list.Take(list.Count - 1)) + " and " + list[list.Count - 1];
     }
 
-    private static FunctionEntry Weighting(string name, string usage, bool stopsGradients, Func<WeightingStep, string> explain, params OptionSpec[] options) => new()
+    private static FunctionEntry Weighting(string name, string usage, bool stopsGradients, bool learnsParameters, Func<WeightingStep, string> explain, params OptionSpec[] options) => new()
     {
         Name = name,
         Usage = usage,
@@ -91,6 +92,7 @@ internal static class FunctionTable
         Runtime = "global::LossDsl.Strategies." + name,
         Explain = explain,
         StopsGradients = stopsGradients,
+        LearnsParameters = learnsParameters,
     };
 
     private static FunctionEntry Schedule(string name) => new()
@@ -102,7 +104,6 @@ internal static class FunctionTable
         MaxArguments = 3,
         ArgumentKind = ValueKind.Number,
         ArgumentRole = "schedules a number",
-        ResultKind = ValueKind.Number,
         Descriptor = DiagnosticDescriptors.InvalidSchedule,
         KeepsState = static _ => true,
         StateDescription = name,

@@ -108,7 +108,7 @@ internal sealed partial class Lowerer
         {
             string optionText = options.Count == 0 ? "" : $"({string.Join(", ", options.Select(o => $"{o.Name} {(o.IsWhole ? ((long)o.Value).ToString(System.Globalization.CultureInfo.InvariantCulture) : Literals.Number(o.Value))}"))})";
             UseState($"{site}[{arguments.Count}]{optionText}");
-            if (function.Name == "Uncertainty")
+            if (function.LearnsParameters)
             {
                 _stateParameters.Add(new StateParameterSpec(site, arguments.Count));
             }

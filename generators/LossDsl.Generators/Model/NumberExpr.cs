@@ -69,10 +69,11 @@ internal static class Numbers
     /// <summary>Whether the tree reads the state's step counter.</summary>
     public static bool ReadsStep(NumberExpr? number) => number switch
     {
+        null or NumberConstant or NumberRead => false,
         ScheduleValue => true,
         NumberNegate negate => ReadsStep(negate.Operand),
         NumberBinary binary => ReadsStep(binary.Left) || ReadsStep(binary.Right),
-        _ => false,
+        _ => throw new InvalidOperationException($"ReadsStep does not know {number.GetType().Name}."),
     };
 
     /// <summary>Replaces every read of a number binding by <paramref name="resolve"/>'s answer.</summary>
@@ -82,6 +83,7 @@ internal static class Numbers
         NumberNegate negate => Negate(Rewrite(negate.Operand, resolve)),
         NumberBinary binary => Combine(binary.Operator, Rewrite(binary.Left, resolve), Rewrite(binary.Right, resolve)),
         ScheduleValue schedule => schedule with { Start = Rewrite(schedule.Start, resolve), End = Rewrite(schedule.End, resolve), Steps = Rewrite(schedule.Steps, resolve) },
-        _ => number,
+        NumberConstant => number,
+        _ => throw new InvalidOperationException($"Rewrite does not know {number.GetType().Name}."),
     };
 }

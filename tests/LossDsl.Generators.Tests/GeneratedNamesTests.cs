@@ -5,10 +5,12 @@ using Xunit;
 namespace LossDsl.Generators.Tests;
 
 /// <summary>
-/// Inputs a code review found to crash the generator or to make it emit code that does not
-/// compile (or compiles wrong) without an LD error. Each test fails on the code before its fix.
+/// Names the generator writes (files, members, locals, metric keys) for declaration shapes that
+/// could clash or be illegal: names differing only by case, generic nesting, keywords,
+/// overloads, members that take a generated name. Each case once crashed the generator or made
+/// it emit code that did not compile.
 /// </summary>
-public class ReviewRegressionTests
+public class GeneratedNamesTests
 {
     [Fact]
     public void TypesWhoseNamesDifferOnlyByCaseBothGetTheirCode()
@@ -36,16 +38,6 @@ public class ReviewRegressionTests
 
         Assert.Empty(run.Errors);
         Assert.Equal(new[] { "N.Outer.Inner`1.LossDsl.g.cs", "N.Outer`1.Inner.LossDsl.g.cs" }, run.Sources.Keys.OrderBy(k => k));
-    }
-
-    [Fact]
-    public void AVeryLongChainIsAnErrorNotAStackOverflow()
-    {
-        string chain = string.Join(" + ", Enumerable.Repeat("Hard", 5000));
-        GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms($"\"Total = {chain}\""));
-
-        Diagnostic error = Assert.Single(run.GeneratorDiagnostics, d => d.Id == "LD0101");
-        Assert.Contains("more than 256 operations", error.GetMessage());
     }
 
     [Fact]
