@@ -49,19 +49,23 @@ public sealed partial class LossGenerator
             var declaredTerms = terms.Values.Where(t => t.DeclaredInLossType && t.Problem is null).Select(t => new TermDeclaration(t.Name, t.Location)).ToEquatableArray();
 
             var (spec, check) = foreignAttribute is null ? ReadMethod(terms) : (ForeignAttributeStub(foreignAttribute), null);
-            if (CompiledCopy() is string copy)
+            string? copy = CompiledCopy();
+            if (copy is not null)
             {
                 // The build compiles an earlier copy of the generated code: it implements the method already.
                 typeTakesCode = false;
                 string root = System.IO.Path.GetDirectoryName(System.IO.Path.GetDirectoryName(System.IO.Path.GetDirectoryName(copy) ?? "") ?? "") ?? "";
                 _diagnostics.Clear();
                 _typeDiagnostics.Clear();
-                _typeDiagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GeneratedCodeCompiled, LocationInfo.From(syntax.Identifier.GetLocation()),
+                // At the type, so a type with several [Loss] methods gets one error.
+                Location at = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>()
+                    .FirstOrDefault(d => d.SyntaxTree.FilePath != copy)?.Identifier.GetLocation() ?? syntax.Identifier.GetLocation();
+                _typeDiagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GeneratedCodeCompiled, LocationInfo.From(at),
                     copy, type.Name, System.IO.Path.GetFileName(root)));
                 check = null;
             }
 
-            var model = new LossMethodModel(_hintName, _hintName, Namespace(), DeclarationReader.ContainingTypes(type).ToEquatableArray(), typeTakesCode, spec);
+            var model = new LossMethodModel(_hintName, _hintName, Namespace(), DeclarationReader.ContainingTypes(type).ToEquatableArray(), typeTakesCode, spec, copy is not null);
             var report = new LossMethodReport(
                 _hintName, type.Name, method.Name,
                 _diagnostics.ToEquatableArray(), _typeDiagnostics.ToEquatableArray(), declaredTerms,
@@ -119,8 +123,10 @@ public sealed partial class LossGenerator
 
         private (LossMethodSpec? Spec, CheckedFormula? Check) ReadMethod(Dictionary<string, TermInfo> terms)
         {
-            // A method with a body (or no 'partial') is implemented by the user: nothing to generate.
-            if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword) || syntax.Body is not null || syntax.ExpressionBody is not null)
+            // A method with a body (or no 'partial', or an implementation part of the user's own) is
+            // implemented by the user: nothing to generate.
+            if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword) || syntax.Body is not null || syntax.ExpressionBody is not null
+                || (method.PartialDefinitionPart ?? method).PartialImplementationPart is not null)
             {
                 Report(DiagnosticDescriptors.LossMethodNotPartial, syntax.Identifier.GetLocation(), method.Name);
                 return (null, null);

@@ -25,9 +25,14 @@ public sealed partial class LossGenerator
             var methods = new List<LossMethodSpec>();
             foreach (LossMethodModel model in group)
             {
-                if (model.Method is not LossMethodSpec method || !model.TypeTakesCode)
+                if (model.Method is not LossMethodSpec method || model.CompiledCopy)
                 {
                     continue;
+                }
+                if (!model.TypeTakesCode)
+                {
+                    // The type cannot take the implementation; its result type still exists, so its uses compile.
+                    method = method with { Implemented = false };
                 }
                 if (method.Result is ResultTypeSpec result)
                 {
@@ -44,7 +49,10 @@ public sealed partial class LossGenerator
                         owners[result.FullName] = owner;
                     }
                 }
-                methods.Add(method);
+                if (method.Implemented || method.Result is { Owned: true })
+                {
+                    methods.Add(method);
+                }
             }
             if (methods.Count > 0)
             {
@@ -129,17 +137,15 @@ public sealed partial class LossGenerator
     internal static LossMethodResult? ParseForeign(GeneratorSyntaxContext context, CancellationToken cancellationToken)
     {
         var attribute = (AttributeSyntax)context.Node;
-        if (attribute.Parent?.Parent is not MethodDeclarationSyntax syntax
-            || context.SemanticModel.GetDeclaredSymbol(syntax, cancellationToken) is not IMethodSymbol method
-            || method.ContainingType is not INamedTypeSymbol type)
-        {
-            return null;
-        }
-        ISymbol? bound = context.SemanticModel.GetSymbolInfo(attribute, cancellationToken) is { Symbol: { } symbol } ? symbol
-            : context.SemanticModel.GetSymbolInfo(attribute, cancellationToken).CandidateSymbols.FirstOrDefault();
+        // Most attributes named Loss are LossDsl's: answer those with one symbol lookup.
+        SymbolInfo info = context.SemanticModel.GetSymbolInfo(attribute, cancellationToken);
+        ISymbol? bound = info.Symbol ?? info.CandidateSymbols.FirstOrDefault();
         INamedTypeSymbol? attributeType = bound as INamedTypeSymbol ?? bound?.ContainingType;
         if (attributeType?.ToDisplayString() == Parsing.DeclarationReader.LossAttributeName
+            || attribute.Parent?.Parent is not MethodDeclarationSyntax syntax
             || context.SemanticModel.Compilation.GetTypeByMetadataName(Parsing.DeclarationReader.LossAttributeName) is null
+            || context.SemanticModel.GetDeclaredSymbol(syntax, cancellationToken) is not IMethodSymbol method
+            || method.ContainingType is not INamedTypeSymbol type
             || Parsing.DeclarationReader.LossAttributeOf(method) is not null)
         {
             return null;

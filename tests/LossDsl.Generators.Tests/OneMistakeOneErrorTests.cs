@@ -29,12 +29,15 @@ public class OneMistakeOneErrorTests
             {
             {{Terms}}
                 [Loss("Total = Hard + Soft")]
-                public partial Tensor Compute(Tensor x);
+                public partial HiddenResult Compute(Tensor x);
+
+                public double Use() => Compute(null!).Metrics().Count;
             }
             """);
 
         // C# gives no way to implement a file-local type's partial method from another file, so
-        // the compiler's CS8795 is unavoidable; LD0009 says why and what to do.
+        // the compiler's CS8795 is unavoidable; LD0009 says why and what to do. The result type
+        // is still generated, so its uses compile.
         AssertDiagnostics(run,
             "LD0009 Type 'Hidden' is file-local, so LossDsl cannot implement its [Loss] method 'Compute' (generated code is another file); remove 'file' and hide the type by nesting it or making it internal",
             "CS8795");
@@ -169,6 +172,49 @@ public class OneMistakeOneErrorTests
 
         Assert.Empty(run.Sources);
         AssertDiagnostics(run, $"LD0010 '{copyPath}' is a copy of LossDsl's generated code for 'Copied' and is compiled as source, so LossDsl generates nothing for 'Copied'; exclude the copies from compilation with <Compile Remove=\"Generated/**\" />");
+    }
+
+    [Fact]
+    public void AUserImplementationOfTheLossMethodIsReportedAndNotImplementedAgain()
+    {
+        GeneratorRun run = GeneratorHarness.Run($$"""
+            namespace N;
+
+            public partial class HandWritten
+            {
+            {{Terms}}
+                [Loss("Total = Hard + Soft")]
+                public partial Tensor Compute(Tensor x);
+
+                public partial Tensor Compute(Tensor x) => Hard(x);
+            }
+            """);
+
+        AssertDiagnostics(run, "LD0002 [Loss] method 'Compute' must be a partial declaration without a body: LossDsl writes its implementation");
+    }
+
+    [Fact]
+    public void GeneratedCopiesOfATypeWithTwoLossesAreOneError()
+    {
+        string loss = GeneratorHarness.Usings + $$"""
+            namespace N;
+
+            public partial class Copied
+            {
+            {{Terms}}
+                [Loss("Total = Hard + Soft")]
+                public partial Tensor Train(Tensor x);
+
+                [Loss("Total = Hard")]
+                public partial Tensor Evaluate(Tensor x);
+            }
+            """;
+        var (first, _) = GeneratorHarness.Run(GeneratorHarness.Compilation(loss), GeneratorHarness.Driver());
+        CSharpCompilation second = GeneratorHarness.Compilation(loss)
+            .AddSyntaxTrees(CSharpSyntaxTree.ParseText(first.Sources.Single().Value, GeneratorHarness.ParseOptions, "Generated/N.Copied.LossDsl.g.cs"));
+        var (run, _) = GeneratorHarness.Run(second, GeneratorHarness.Driver());
+
+        AssertDiagnostics(run, "LD0010");
     }
 
     [Fact]

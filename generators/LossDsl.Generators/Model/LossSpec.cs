@@ -94,7 +94,9 @@ internal sealed record StateParameterSpec(string Name, int Length);
 /// <summary>
 /// What the transform makes of one [Loss] method, for the emission side of the pipeline.
 /// <see cref="TypeKey"/> groups the methods of one type; <see cref="Method"/> is null when
-/// nothing may be generated for the method (it has a body, or its type cannot take code).
+/// nothing may be generated for the method (it has a body). When the type cannot take code (not
+/// partial, file-local) only the result type is generated; when a copy of earlier generated code
+/// is compiled (<see cref="CompiledCopy"/>), nothing is.
 /// </summary>
 internal sealed record LossMethodModel(
     string TypeKey,
@@ -102,7 +104,8 @@ internal sealed record LossMethodModel(
     string Namespace,
     EquatableArray<TypeDeclarationSpec> Types,
     bool TypeTakesCode,
-    LossMethodSpec? Method);
+    LossMethodSpec? Method,
+    bool CompiledCopy = false);
 
 /// <summary>
 /// What the transform found wrong with one [Loss] method, for the diagnostics side. Type-level
