@@ -32,7 +32,8 @@ public sealed partial class LossGenerator : IIncrementalGenerator
         IncrementalValuesProvider<LossMethodResult> foreign = context.SyntaxProvider
             .CreateSyntaxProvider(
                 predicate: static (node, _) => node is AttributeSyntax attribute && Parsing.DeclarationReader.MayNameLossAttribute(attribute.Name)
-                    && attribute.Parent?.Parent is MethodDeclarationSyntax,
+                    && attribute.Parent?.Parent is MethodDeclarationSyntax
+                    && !(attribute.Name is SimpleNameSyntax && Parsing.DeclarationReader.ImportsLossDsl(attribute)),
                 transform: static (context, cancellationToken) => ParseForeign(context, cancellationToken))
             .WithTrackingName(TrackingNames.ForeignMethods)
             .Where(static result => result is not null)

@@ -124,7 +124,7 @@ internal sealed partial class Checker
         NegateSyntax negate => Negate(Bind(negate.Operand)),
         BinarySyntax binary => BindBinary(binary),
         CallSyntax call => BindCall(call),
-        _ => BoundError.Instance,
+        _ => throw new InvalidOperationException($"The checker does not know {syntax.GetType().Name}."),
     };
 
     private static BoundExpr Negate(BoundExpr operand) => operand switch

@@ -32,6 +32,28 @@ internal static class DeclarationReader
         return last is "Loss" or "LossAttribute";
     }
 
+    /// <summary>
+    /// Whether a <c>using LossDsl;</c> around <paramref name="node"/> (in its file or namespace)
+    /// makes a [Loss] there LossDsl's: such attributes need no semantic look-up on every edit.
+    /// </summary>
+    public static bool ImportsLossDsl(SyntaxNode node)
+    {
+        for (SyntaxNode? current = node; current is not null; current = current.Parent)
+        {
+            SyntaxList<UsingDirectiveSyntax> usings = current switch
+            {
+                CompilationUnitSyntax unit => unit.Usings,
+                BaseNamespaceDeclarationSyntax ns => ns.Usings,
+                _ => default,
+            };
+            if (usings.Any(u => u.Alias is null && u.StaticKeyword.IsKind(Microsoft.CodeAnalysis.CSharp.SyntaxKind.None) && u.Name?.ToString() is "LossDsl" or "global::LossDsl"))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static AttributeData? LossAttributeOf(IMethodSymbol method)
         => method.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == LossAttributeName);
 
