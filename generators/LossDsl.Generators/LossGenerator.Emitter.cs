@@ -13,6 +13,11 @@ public sealed partial class LossGenerator
 {
     private const string Tensor = "global::TorchSharp.torch.Tensor";
     private const string Runtime = "global::LossDsl.LossRuntime";
+
+    // The result type's own members; the namer keeps result properties off these names.
+    internal const string ResultValues = "__lossDslValues";
+    internal const string ResultDisposed = "__lossDslDisposed";
+    internal const string ResultValue = "__LossDslValue";
     private static readonly string s_generatedCode =
         $"[global::System.CodeDom.Compiler.GeneratedCode(\"LossDsl\", \"{typeof(LossGenerator).Assembly.GetName().Version.ToString(3)}\")]";
 
@@ -101,15 +106,20 @@ public sealed partial class LossGenerator
             w.Line($"/// The state of <see cref=\"{method.Name}\"/>: running statistics, learnable parameters and the step counter.");
             w.Line($"/// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.");
             w.Line($"/// </summary>");
-            w.Line($"public global::LossDsl.LossState {stateSpec.Property} => {stateSpec.Field} ??= new global::LossDsl.LossState({SymbolDisplay.FormatLiteral(stateSpec.Fingerprint, quote: true)}{sizes});");
+            w.Line($"public global::LossDsl.LossState {stateSpec.Property} => global::LossDsl.LossState.Ensure(ref {stateSpec.Field}, {SymbolDisplay.FormatLiteral(stateSpec.Fingerprint, quote: true)}{sizes});");
             w.Line();
         }
 
         IReadOnlyList<ResultMemberSpec> members = plan.Members;
         w.Line(s_generatedCode);
         w.Open(header);
-        w.Line($"using var {plan.ScopeVariable} = global::TorchSharp.torch.NewDisposeScope();");
         string state = plan.State is null ? "" : "this." + plan.State.Property;
+        if (plan.State is not null)
+        {
+            // Calls that share the state run one after the other: no update is lost, no statistic torn.
+            w.Open($"lock ({state}.SyncRoot)");
+        }
+        w.Line($"using var {plan.ScopeVariable} = global::TorchSharp.torch.NewDisposeScope();");
         foreach (PlanStep step in plan.Steps)
         {
             EmitStep(w, step, state);
@@ -137,6 +147,10 @@ public sealed partial class LossGenerator
                 w.Line($"{plan.ScopeVariable}.MoveToOuter({string.Join(", ", members.Skip(i).Take(3).Select(m => m.Variable.Name))});");
             }
             w.Line($"return {plan.ResultVariable};");
+        }
+        if (plan.State is not null)
+        {
+            w.Close();
         }
         w.Close();
     }
@@ -279,36 +293,39 @@ public sealed partial class LossGenerator
         var plan = (PlanBody)method.Body;
         string keys = string.Join(", ", members.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)));
         w.Line($"private static readonly string[] s_metricKeys = {{ {keys} }};");
+        w.Line($"private readonly {Tensor}[] {ResultValues};");
+        w.Line($"private bool {ResultDisposed};");
         w.Line();
 
         w.Open($"internal {result.Name}({string.Join(", ", members.Select(m => $"{Tensor} {m.Variable.Name}"))})");
-        foreach (ResultMemberSpec member in members)
-        {
-            w.Line($"this.{member.Property} = {member.Variable.Name};");
-        }
+        w.Line($"this.{ResultValues} = new {Tensor}[] {{ {string.Join(", ", members.Select(m => m.Variable.Name))} }};");
         w.Close();
 
-        foreach (ResultMemberSpec member in members)
+        for (int i = 0; i < members.Count; i++)
         {
+            ResultMemberSpec member = members[i];
             w.Line();
             w.Line($"/// <summary>{Summary(member, plan)} Metric key <c>{DocComment.Text(member.MetricKey)}</c>.</summary>");
-            w.Line($"public {Tensor} {member.Property} {{ get; }}");
+            w.Line($"public {Tensor} {member.Property} => {ResultValue}({i});");
         }
 
         w.Line();
-        w.Line($"{Tensor} global::LossDsl.ILossResult.Loss => {members[0].Property};");
+        w.Line($"{Tensor} global::LossDsl.ILossResult.Loss => {ResultValue}(0);");
         w.Line();
         w.Line("/// <summary>Every value fetched to the host in one transfer, keyed in snake_case.</summary>");
+        w.Line($"/// <exception cref=\"global::System.ObjectDisposedException\">The result was disposed.</exception>");
         w.Line($"public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()");
-        w.Line($"    => {Runtime}.FetchMetrics(s_metricKeys, new {Tensor}[] {{ {string.Join(", ", members.Select(m => m.Property))} }});");
+        w.Line($"    => {Runtime}.FetchMetrics(s_metricKeys, {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {ResultValues});");
         w.Line();
-        w.Line("/// <summary>Disposes every tensor of the result.</summary>");
+        w.Line("/// <summary>Disposes every tensor of the result; using the result afterwards throws <see cref=\"global::System.ObjectDisposedException\"/>.</summary>");
         w.Open("public void Dispose()");
-        foreach (ResultMemberSpec member in members)
-        {
-            w.Line($"{member.Property}.Dispose();");
-        }
+        w.Line($"if ({ResultDisposed}) return;");
+        w.Line($"{ResultDisposed} = true;");
+        w.Line($"foreach (var value in {ResultValues}) value.Dispose();");
         w.Close();
+        w.Line();
+        w.Line($"private {Tensor} {ResultValue}(int index)");
+        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {ResultValues}[index];");
         w.Close();
     }
 

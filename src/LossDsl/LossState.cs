@@ -63,18 +63,55 @@ public sealed class LossState : torch.nn.Module
 
     private long _step;
 
-    /// <summary>Whether calls update running statistics (true by default).</summary>
-    public bool Updating { get; set; } = true;
+    private static readonly object s_creation = new();
+    private bool _updating = true;
+    private int _evaluationScopes;
+
+    /// <summary>
+    /// Returns the state in <paramref name="field"/>, creating it on first use; generated code
+    /// calls this. Threads that race to create it get one state, never two.
+    /// </summary>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public static LossState Ensure(ref LossState? field, string fingerprint, params (string Name, int Length)[] parameterSizes)
+    {
+        LossState? existing = System.Threading.Volatile.Read(ref field);
+        if (existing is not null)
+        {
+            return existing;
+        }
+        lock (s_creation)
+        {
+            return field ??= new LossState(fingerprint, parameterSizes);
+        }
+    }
+
+    /// <summary>
+    /// Serialises the calls that share this state: a [Loss] method with state holds it for the
+    /// whole call, so concurrent calls on one instance run one after the other and no update is lost.
+    /// </summary>
+    public object SyncRoot { get; } = new();
+
+    /// <summary>
+    /// Whether calls update running statistics: true by default, false while set so or while an
+    /// <see cref="Evaluation"/> scope is open.
+    /// </summary>
+    public bool Updating
+    {
+        get => _updating && System.Threading.Volatile.Read(ref _evaluationScopes) == 0;
+        set => _updating = value;
+    }
 
     /// <summary>Advances the step counter by one. Call it once per optimizer step.</summary>
-    public void Advance() => _step++;
+    public void Advance() => System.Threading.Interlocked.Increment(ref _step);
 
-    /// <summary>Until disposed, calls read the state but do not update it.</summary>
+    /// <summary>
+    /// Until disposed, calls read the state but do not update it. Scopes nest and may be disposed
+    /// in any order; disposing one twice counts once.
+    /// </summary>
     public IDisposable Evaluation()
     {
-        bool previous = Updating;
-        Updating = false;
-        return new Restore(() => Updating = previous);
+        System.Threading.Interlocked.Increment(ref _evaluationScopes);
+        return new Restore(() => System.Threading.Interlocked.Decrement(ref _evaluationScopes));
     }
 
     /// <summary>
@@ -123,6 +160,14 @@ public sealed class LossState : torch.nn.Module
 
     /// <summary>Writes the state to <paramref name="stream"/>.</summary>
     public void Save(Stream stream)
+    {
+        lock (SyncRoot)
+        {
+            SaveLocked(stream);
+        }
+    }
+
+    private void SaveLocked(Stream stream)
     {
         var body = new MemoryStream();
         using (var scope = torch.NewDisposeScope())
@@ -194,6 +239,14 @@ public sealed class LossState : torch.nn.Module
     }
 
     private void Load(byte[] bytes, string source)
+    {
+        lock (SyncRoot)
+        {
+            LoadLocked(bytes, source);
+        }
+    }
+
+    private void LoadLocked(byte[] bytes, string source)
     {
         byte[] magic = Encoding.UTF8.GetBytes(Magic);
         if (bytes.Length < magic.Length + 1 || bytes[0] != magic.Length || !bytes.AsSpan(1, magic.Length).SequenceEqual(magic))
@@ -370,6 +423,14 @@ public sealed class LossState : torch.nn.Module
 
     private sealed class Restore(Action restore) : IDisposable
     {
-        public void Dispose() => restore();
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (System.Threading.Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                restore();
+            }
+        }
     }
 }

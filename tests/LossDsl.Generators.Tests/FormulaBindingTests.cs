@@ -92,7 +92,7 @@ public class FormulaBindingTests
         string source = run.Source;
         Assert.Single(source.Split('\n'), line => line.Contains("= hard.add(soft);"));
         Assert.Single(source.Split('\n'), line => line.Contains(".masked_fill_("));
-        Assert.Contains("public global::TorchSharp.torch.Tensor BalanceScale { get; }", source);
+        Assert.Contains("public global::TorchSharp.torch.Tensor BalanceScale => __LossDslValue(", source);
         Assert.DoesNotContain("BalanceInput", source);
         Assert.Contains("|sg(Feature)| / |sg((Hard + Soft))|", source);
     }
@@ -103,7 +103,7 @@ public class FormulaBindingTests
         GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms("\"Loss = Hard + Soft\"", "SampleResult"));
 
         Assert.Empty(run.Errors);
-        Assert.Contains("public global::TorchSharp.torch.Tensor Loss { get; }", run.Source);
+        Assert.Contains("public global::TorchSharp.torch.Tensor Loss => __LossDslValue(", run.Source);
         Assert.Contains("\"loss\"", run.Source);
     }
 

@@ -65,7 +65,8 @@ public class GeneratedNamesTests
         GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms("\"_kd = Hard + Soft; Total = _kd * 2\"", "Result"));
 
         Assert.Empty(run.Errors);
-        Assert.Contains("this._kd = _kd;", run.Source);
+        Assert.Contains("public global::TorchSharp.torch.Tensor _kd => __LossDslValue(", run.Source);
+        Assert.Matches(@"__lossDslValues = new global::TorchSharp\.torch\.Tensor\[\] \{ [^}]*\b_kd\b", run.Source);
     }
 
     [Fact]
@@ -108,7 +109,7 @@ public class GeneratedNamesTests
         GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms("\"Result = Hard + Soft; Total = Result\"", "Result"));
 
         Assert.Empty(run.Errors);
-        Assert.Contains("public global::TorchSharp.torch.Tensor Result2 { get; }", run.Source);
+        Assert.Contains("public global::TorchSharp.torch.Tensor Result2 => __LossDslValue(", run.Source);
     }
 
     [Fact]

@@ -15,7 +15,10 @@ internal sealed class Namer
 {
     private readonly NameAllocator _locals = new();
     // ILossResult.Loss is implemented explicitly, so only the result's methods are taken.
-    private readonly HashSet<string> _properties = new(StringComparer.Ordinal) { "Metrics", "Dispose" };
+    private readonly HashSet<string> _properties = new(StringComparer.Ordinal)
+    {
+        "Metrics", "Dispose", LossGenerator.ResultValues, LossGenerator.ResultDisposed, LossGenerator.ResultValue,
+    };
     private readonly HashSet<string> _metricKeys = new(StringComparer.Ordinal);
     private readonly string _metricsPrefix;
 

@@ -38,35 +38,39 @@ namespace Sample
     public sealed class DerivedResult : global::LossDsl.ILossResult
     {
         private static readonly string[] s_metricKeys = { "total", "hard", "soft" };
+        private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
+        private bool __lossDslDisposed;
 
         internal DerivedResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft)
         {
-            this.Total = total;
-            this.Hard = hard;
-            this.Soft = soft;
+            this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, hard, soft };
         }
 
         /// <summary>The loss: <c>Total = Hard + Alpha * Soft</c>. Metric key <c>total</c>.</summary>
-        public global::TorchSharp.torch.Tensor Total { get; }
+        public global::TorchSharp.torch.Tensor Total => __LossDslValue(0);
 
         /// <summary>The term <c>Hard</c>. Metric key <c>hard</c>.</summary>
-        public global::TorchSharp.torch.Tensor Hard { get; }
+        public global::TorchSharp.torch.Tensor Hard => __LossDslValue(1);
 
         /// <summary>The term <c>Soft</c>. Metric key <c>soft</c>.</summary>
-        public global::TorchSharp.torch.Tensor Soft { get; }
+        public global::TorchSharp.torch.Tensor Soft => __LossDslValue(2);
 
-        global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => Total;
+        global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => __LossDslValue(0);
 
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case.</summary>
+        /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, new global::TorchSharp.torch.Tensor[] { Total, Hard, Soft });
+            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues);
 
-        /// <summary>Disposes every tensor of the result.</summary>
+        /// <summary>Disposes every tensor of the result; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()
         {
-            Total.Dispose();
-            Hard.Dispose();
-            Soft.Dispose();
+            if (__lossDslDisposed) return;
+            __lossDslDisposed = true;
+            foreach (var value in __lossDslValues) value.Dispose();
         }
+
+        private global::TorchSharp.torch.Tensor __LossDslValue(int index)
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues[index];
     }
 }

@@ -19,25 +19,28 @@ namespace Sample
         /// The state of <see cref="Compute"/>: running statistics, learnable parameters and the step counter.
         /// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.
         /// </summary>
-        public global::LossDsl.LossState ComputeState => __lossDslComputeState ??= new global::LossDsl.LossState("formula: Total=Hard+Balance(Soft,to:Hard,ema:0.9,max:100) | state: balance0(ema 0.9)");
+        public global::LossDsl.LossState ComputeState => global::LossDsl.LossState.Ensure(ref __lossDslComputeState, "formula: Total=Hard+Balance(Soft,to:Hard,ema:0.9,max:100) | state: balance0(ema 0.9)");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)
         {
-            using var scope = global::TorchSharp.torch.NewDisposeScope();
+            lock (this.ComputeState.SyncRoot)
+            {
+                using var scope = global::TorchSharp.torch.NewDisposeScope();
 
-            // Total = Hard + Balance(Soft, to: Hard, ema: 0.9, max: 100)
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-            var soft = this.Soft(x);
-            global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
-            var softScale = global::LossDsl.Strategies.EmaScale(this.ComputeState, "balance0", soft, hard, 0.9, 1E-08, max: 100.0);
-            var total = hard.addcmul(soft, softScale, 1.0);
+                // Total = Hard + Balance(Soft, to: Hard, ema: 0.9, max: 100)
+                var hard = this.Hard(x);
+                global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
+                var soft = this.Soft(x);
+                global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
+                var softScale = global::LossDsl.Strategies.EmaScale(this.ComputeState, "balance0", soft, hard, 0.9, 1E-08, max: 100.0);
+                var total = hard.addcmul(soft, softScale, 1.0);
 
-            var result = new global::Sample.FeaturesResult(total, hard, soft, softScale);
-            scope.MoveToOuter(total, hard, soft);
-            scope.MoveToOuter(softScale);
-            return result;
+                var result = new global::Sample.FeaturesResult(total, hard, soft, softScale);
+                scope.MoveToOuter(total, hard, soft);
+                scope.MoveToOuter(softScale);
+                return result;
+            }
         }
     }
 
@@ -49,40 +52,42 @@ namespace Sample
     public sealed class FeaturesResult : global::LossDsl.ILossResult
     {
         private static readonly string[] s_metricKeys = { "total", "hard", "soft", "soft_scale" };
+        private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
+        private bool __lossDslDisposed;
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor softScale)
         {
-            this.Total = total;
-            this.Hard = hard;
-            this.Soft = soft;
-            this.SoftScale = softScale;
+            this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, hard, soft, softScale };
         }
 
         /// <summary>The loss: <c>Total = Hard + Balance(Soft, to: Hard, ema: 0.9, max: 100)</c>. Metric key <c>total</c>.</summary>
-        public global::TorchSharp.torch.Tensor Total { get; }
+        public global::TorchSharp.torch.Tensor Total => __LossDslValue(0);
 
         /// <summary>The term <c>Hard</c>. Metric key <c>hard</c>.</summary>
-        public global::TorchSharp.torch.Tensor Hard { get; }
+        public global::TorchSharp.torch.Tensor Hard => __LossDslValue(1);
 
         /// <summary>The term <c>Soft</c>. Metric key <c>soft</c>.</summary>
-        public global::TorchSharp.torch.Tensor Soft { get; }
+        public global::TorchSharp.torch.Tensor Soft => __LossDslValue(2);
 
         /// <summary>The scale of <c>Balance(Soft, to: Hard, ema: 0.9)</c>: the ratio of bias-corrected moving averages of |sg(Hard)| and |sg(Soft)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>soft_scale</c>.</summary>
-        public global::TorchSharp.torch.Tensor SoftScale { get; }
+        public global::TorchSharp.torch.Tensor SoftScale => __LossDslValue(3);
 
-        global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => Total;
+        global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => __LossDslValue(0);
 
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case.</summary>
+        /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, new global::TorchSharp.torch.Tensor[] { Total, Hard, Soft, SoftScale });
+            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues);
 
-        /// <summary>Disposes every tensor of the result.</summary>
+        /// <summary>Disposes every tensor of the result; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()
         {
-            Total.Dispose();
-            Hard.Dispose();
-            Soft.Dispose();
-            SoftScale.Dispose();
+            if (__lossDslDisposed) return;
+            __lossDslDisposed = true;
+            foreach (var value in __lossDslValues) value.Dispose();
         }
+
+        private global::TorchSharp.torch.Tensor __LossDslValue(int index)
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues[index];
     }
 }

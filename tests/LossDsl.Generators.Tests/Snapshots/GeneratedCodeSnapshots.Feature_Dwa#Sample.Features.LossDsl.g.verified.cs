@@ -20,31 +20,34 @@ namespace Sample
         /// The state of <see cref="Compute"/>: running statistics, learnable parameters and the step counter.
         /// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.
         /// </summary>
-        public global::LossDsl.LossState ComputeState => __lossDslComputeState ??= new global::LossDsl.LossState("formula: Total=Dwa(Hard,Soft,Feature,temperature:2,window:5) | state: dwa0[3](temperature 2.0, window 5)");
+        public global::LossDsl.LossState ComputeState => global::LossDsl.LossState.Ensure(ref __lossDslComputeState, "formula: Total=Dwa(Hard,Soft,Feature,temperature:2,window:5) | state: dwa0[3](temperature 2.0, window 5)");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)
         {
-            using var scope = global::TorchSharp.torch.NewDisposeScope();
+            lock (this.ComputeState.SyncRoot)
+            {
+                using var scope = global::TorchSharp.torch.NewDisposeScope();
 
-            // Total = Dwa(Hard, Soft, Feature, temperature: 2, window: 5)
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-            var soft = this.Soft(x);
-            global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
-            var feature = Feature(y);
-            global::LossDsl.LossRuntime.EnsureScalar(feature, "Feature", "Term");
-            var (dwa, dwaWeights) = global::LossDsl.Strategies.Dwa(this.ComputeState, "dwa0", new global::TorchSharp.torch.Tensor[] { hard, soft, feature }, temperature: 2.0, window: 5);
-            var hardDwaWeight = dwaWeights[0];
-            var softDwaWeight = dwaWeights[1];
-            var featureDwaWeight = dwaWeights[2];
-            var total = dwa.alias();
+                // Total = Dwa(Hard, Soft, Feature, temperature: 2, window: 5)
+                var hard = this.Hard(x);
+                global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
+                var soft = this.Soft(x);
+                global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
+                var feature = Feature(y);
+                global::LossDsl.LossRuntime.EnsureScalar(feature, "Feature", "Term");
+                var (dwa, dwaWeights) = global::LossDsl.Strategies.Dwa(this.ComputeState, "dwa0", new global::TorchSharp.torch.Tensor[] { hard, soft, feature }, temperature: 2.0, window: 5);
+                var hardDwaWeight = dwaWeights[0];
+                var softDwaWeight = dwaWeights[1];
+                var featureDwaWeight = dwaWeights[2];
+                var total = dwa.alias();
 
-            var result = new global::Sample.FeaturesResult(total, hard, soft, feature, hardDwaWeight, softDwaWeight, featureDwaWeight);
-            scope.MoveToOuter(total, hard, soft);
-            scope.MoveToOuter(feature, hardDwaWeight, softDwaWeight);
-            scope.MoveToOuter(featureDwaWeight);
-            return result;
+                var result = new global::Sample.FeaturesResult(total, hard, soft, feature, hardDwaWeight, softDwaWeight, featureDwaWeight);
+                scope.MoveToOuter(total, hard, soft);
+                scope.MoveToOuter(feature, hardDwaWeight, softDwaWeight);
+                scope.MoveToOuter(featureDwaWeight);
+                return result;
+            }
         }
     }
 
@@ -56,55 +59,51 @@ namespace Sample
     public sealed class FeaturesResult : global::LossDsl.ILossResult
     {
         private static readonly string[] s_metricKeys = { "total", "hard", "soft", "feature", "hard_dwa_weight", "soft_dwa_weight", "feature_dwa_weight" };
+        private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
+        private bool __lossDslDisposed;
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature, global::TorchSharp.torch.Tensor hardDwaWeight, global::TorchSharp.torch.Tensor softDwaWeight, global::TorchSharp.torch.Tensor featureDwaWeight)
         {
-            this.Total = total;
-            this.Hard = hard;
-            this.Soft = soft;
-            this.Feature = feature;
-            this.HardDwaWeight = hardDwaWeight;
-            this.SoftDwaWeight = softDwaWeight;
-            this.FeatureDwaWeight = featureDwaWeight;
+            this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, hard, soft, feature, hardDwaWeight, softDwaWeight, featureDwaWeight };
         }
 
         /// <summary>The loss: <c>Total = Dwa(Hard, Soft, Feature, temperature: 2, window: 5)</c>. Metric key <c>total</c>.</summary>
-        public global::TorchSharp.torch.Tensor Total { get; }
+        public global::TorchSharp.torch.Tensor Total => __LossDslValue(0);
 
         /// <summary>The term <c>Hard</c>. Metric key <c>hard</c>.</summary>
-        public global::TorchSharp.torch.Tensor Hard { get; }
+        public global::TorchSharp.torch.Tensor Hard => __LossDslValue(1);
 
         /// <summary>The term <c>Soft</c>. Metric key <c>soft</c>.</summary>
-        public global::TorchSharp.torch.Tensor Soft { get; }
+        public global::TorchSharp.torch.Tensor Soft => __LossDslValue(2);
 
         /// <summary>The term <c>Feature</c>. Metric key <c>feature</c>.</summary>
-        public global::TorchSharp.torch.Tensor Feature { get; }
+        public global::TorchSharp.torch.Tensor Feature => __LossDslValue(3);
 
         /// <summary>The weight of <c>Hard</c> in <c>Dwa</c>. Carries no gradient. Metric key <c>hard_dwa_weight</c>.</summary>
-        public global::TorchSharp.torch.Tensor HardDwaWeight { get; }
+        public global::TorchSharp.torch.Tensor HardDwaWeight => __LossDslValue(4);
 
         /// <summary>The weight of <c>Soft</c> in <c>Dwa</c>. Carries no gradient. Metric key <c>soft_dwa_weight</c>.</summary>
-        public global::TorchSharp.torch.Tensor SoftDwaWeight { get; }
+        public global::TorchSharp.torch.Tensor SoftDwaWeight => __LossDslValue(5);
 
         /// <summary>The weight of <c>Feature</c> in <c>Dwa</c>. Carries no gradient. Metric key <c>feature_dwa_weight</c>.</summary>
-        public global::TorchSharp.torch.Tensor FeatureDwaWeight { get; }
+        public global::TorchSharp.torch.Tensor FeatureDwaWeight => __LossDslValue(6);
 
-        global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => Total;
+        global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => __LossDslValue(0);
 
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case.</summary>
+        /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, new global::TorchSharp.torch.Tensor[] { Total, Hard, Soft, Feature, HardDwaWeight, SoftDwaWeight, FeatureDwaWeight });
+            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues);
 
-        /// <summary>Disposes every tensor of the result.</summary>
+        /// <summary>Disposes every tensor of the result; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()
         {
-            Total.Dispose();
-            Hard.Dispose();
-            Soft.Dispose();
-            Feature.Dispose();
-            HardDwaWeight.Dispose();
-            SoftDwaWeight.Dispose();
-            FeatureDwaWeight.Dispose();
+            if (__lossDslDisposed) return;
+            __lossDslDisposed = true;
+            foreach (var value in __lossDslValues) value.Dispose();
         }
+
+        private global::TorchSharp.torch.Tensor __LossDslValue(int index)
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues[index];
     }
 }

@@ -20,31 +20,34 @@ namespace Sample
         /// The state of <see cref="Compute"/>: running statistics, learnable parameters and the step counter.
         /// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.
         /// </summary>
-        public global::LossDsl.LossState ComputeState => __lossDslComputeState ??= new global::LossDsl.LossState("formula: Total=Uncertainty(Hard,Soft,Feature) | state: uncertainty0[3]", ("uncertainty0", 3));
+        public global::LossDsl.LossState ComputeState => global::LossDsl.LossState.Ensure(ref __lossDslComputeState, "formula: Total=Uncertainty(Hard,Soft,Feature) | state: uncertainty0[3]", ("uncertainty0", 3));
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)
         {
-            using var scope = global::TorchSharp.torch.NewDisposeScope();
+            lock (this.ComputeState.SyncRoot)
+            {
+                using var scope = global::TorchSharp.torch.NewDisposeScope();
 
-            // Total = Uncertainty(Hard, Soft, Feature)
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-            var soft = this.Soft(x);
-            global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
-            var feature = Feature(y);
-            global::LossDsl.LossRuntime.EnsureScalar(feature, "Feature", "Term");
-            var (uncertainty, uncertaintyWeights) = global::LossDsl.Strategies.Uncertainty(this.ComputeState, "uncertainty0", new global::TorchSharp.torch.Tensor[] { hard, soft, feature });
-            var hardUncertaintyWeight = uncertaintyWeights[0];
-            var softUncertaintyWeight = uncertaintyWeights[1];
-            var featureUncertaintyWeight = uncertaintyWeights[2];
-            var total = uncertainty.alias();
+                // Total = Uncertainty(Hard, Soft, Feature)
+                var hard = this.Hard(x);
+                global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
+                var soft = this.Soft(x);
+                global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
+                var feature = Feature(y);
+                global::LossDsl.LossRuntime.EnsureScalar(feature, "Feature", "Term");
+                var (uncertainty, uncertaintyWeights) = global::LossDsl.Strategies.Uncertainty(this.ComputeState, "uncertainty0", new global::TorchSharp.torch.Tensor[] { hard, soft, feature });
+                var hardUncertaintyWeight = uncertaintyWeights[0];
+                var softUncertaintyWeight = uncertaintyWeights[1];
+                var featureUncertaintyWeight = uncertaintyWeights[2];
+                var total = uncertainty.alias();
 
-            var result = new global::Sample.FeaturesResult(total, hard, soft, feature, hardUncertaintyWeight, softUncertaintyWeight, featureUncertaintyWeight);
-            scope.MoveToOuter(total, hard, soft);
-            scope.MoveToOuter(feature, hardUncertaintyWeight, softUncertaintyWeight);
-            scope.MoveToOuter(featureUncertaintyWeight);
-            return result;
+                var result = new global::Sample.FeaturesResult(total, hard, soft, feature, hardUncertaintyWeight, softUncertaintyWeight, featureUncertaintyWeight);
+                scope.MoveToOuter(total, hard, soft);
+                scope.MoveToOuter(feature, hardUncertaintyWeight, softUncertaintyWeight);
+                scope.MoveToOuter(featureUncertaintyWeight);
+                return result;
+            }
         }
     }
 
@@ -56,55 +59,51 @@ namespace Sample
     public sealed class FeaturesResult : global::LossDsl.ILossResult
     {
         private static readonly string[] s_metricKeys = { "total", "hard", "soft", "feature", "hard_uncertainty_weight", "soft_uncertainty_weight", "feature_uncertainty_weight" };
+        private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
+        private bool __lossDslDisposed;
 
         internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature, global::TorchSharp.torch.Tensor hardUncertaintyWeight, global::TorchSharp.torch.Tensor softUncertaintyWeight, global::TorchSharp.torch.Tensor featureUncertaintyWeight)
         {
-            this.Total = total;
-            this.Hard = hard;
-            this.Soft = soft;
-            this.Feature = feature;
-            this.HardUncertaintyWeight = hardUncertaintyWeight;
-            this.SoftUncertaintyWeight = softUncertaintyWeight;
-            this.FeatureUncertaintyWeight = featureUncertaintyWeight;
+            this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, hard, soft, feature, hardUncertaintyWeight, softUncertaintyWeight, featureUncertaintyWeight };
         }
 
         /// <summary>The loss: <c>Total = Uncertainty(Hard, Soft, Feature)</c>. Metric key <c>total</c>.</summary>
-        public global::TorchSharp.torch.Tensor Total { get; }
+        public global::TorchSharp.torch.Tensor Total => __LossDslValue(0);
 
         /// <summary>The term <c>Hard</c>. Metric key <c>hard</c>.</summary>
-        public global::TorchSharp.torch.Tensor Hard { get; }
+        public global::TorchSharp.torch.Tensor Hard => __LossDslValue(1);
 
         /// <summary>The term <c>Soft</c>. Metric key <c>soft</c>.</summary>
-        public global::TorchSharp.torch.Tensor Soft { get; }
+        public global::TorchSharp.torch.Tensor Soft => __LossDslValue(2);
 
         /// <summary>The term <c>Feature</c>. Metric key <c>feature</c>.</summary>
-        public global::TorchSharp.torch.Tensor Feature { get; }
+        public global::TorchSharp.torch.Tensor Feature => __LossDslValue(3);
 
         /// <summary>The weight of <c>Hard</c> in <c>Uncertainty</c>. Carries no gradient. Metric key <c>hard_uncertainty_weight</c>.</summary>
-        public global::TorchSharp.torch.Tensor HardUncertaintyWeight { get; }
+        public global::TorchSharp.torch.Tensor HardUncertaintyWeight => __LossDslValue(4);
 
         /// <summary>The weight of <c>Soft</c> in <c>Uncertainty</c>. Carries no gradient. Metric key <c>soft_uncertainty_weight</c>.</summary>
-        public global::TorchSharp.torch.Tensor SoftUncertaintyWeight { get; }
+        public global::TorchSharp.torch.Tensor SoftUncertaintyWeight => __LossDslValue(5);
 
         /// <summary>The weight of <c>Feature</c> in <c>Uncertainty</c>. Carries no gradient. Metric key <c>feature_uncertainty_weight</c>.</summary>
-        public global::TorchSharp.torch.Tensor FeatureUncertaintyWeight { get; }
+        public global::TorchSharp.torch.Tensor FeatureUncertaintyWeight => __LossDslValue(6);
 
-        global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => Total;
+        global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => __LossDslValue(0);
 
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case.</summary>
+        /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, new global::TorchSharp.torch.Tensor[] { Total, Hard, Soft, Feature, HardUncertaintyWeight, SoftUncertaintyWeight, FeatureUncertaintyWeight });
+            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues);
 
-        /// <summary>Disposes every tensor of the result.</summary>
+        /// <summary>Disposes every tensor of the result; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()
         {
-            Total.Dispose();
-            Hard.Dispose();
-            Soft.Dispose();
-            Feature.Dispose();
-            HardUncertaintyWeight.Dispose();
-            SoftUncertaintyWeight.Dispose();
-            FeatureUncertaintyWeight.Dispose();
+            if (__lossDslDisposed) return;
+            __lossDslDisposed = true;
+            foreach (var value in __lossDslValues) value.Dispose();
         }
+
+        private global::TorchSharp.torch.Tensor __LossDslValue(int index)
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues[index];
     }
 }

@@ -71,32 +71,35 @@ namespace Distillation.Objectives
         /// The state of <see cref="ComputeEma"/>: running statistics, learnable parameters and the step counter.
         /// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.
         /// </summary>
-        public global::LossDsl.LossState ComputeEmaState => __lossDslComputeEmaState ??= new global::LossDsl.LossState("formula: KdLoss=SoftLoss+Balance(OutProjFeatureLoss,to:SoftLoss,ema:0.9)TotalLoss=HardLoss+Alpha*Balance(KdLoss,to:HardLoss,ema:0.9) | state: balance0(ema 0.9), balance1(ema 0.9)");
+        public global::LossDsl.LossState ComputeEmaState => global::LossDsl.LossState.Ensure(ref __lossDslComputeEmaState, "formula: KdLoss=SoftLoss+Balance(OutProjFeatureLoss,to:SoftLoss,ema:0.9)TotalLoss=HardLoss+Alpha*Balance(KdLoss,to:HardLoss,ema:0.9) | state: balance0(ema 0.9), balance1(ema 0.9)");
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "0.1.0")]
         public partial global::Distillation.Objectives.DynamicBalancingEmaResult ComputeEma(global::TorchSharp.torch.Tensor studentLogits, global::TorchSharp.torch.Tensor teacherLogits, global::TorchSharp.torch.Tensor labels, global::TorchSharp.torch.Tensor studentFeatures, global::TorchSharp.torch.Tensor teacherFeatures)
         {
-            using var scope = global::TorchSharp.torch.NewDisposeScope();
+            lock (this.ComputeEmaState.SyncRoot)
+            {
+                using var scope = global::TorchSharp.torch.NewDisposeScope();
 
-            // KdLoss = SoftLoss + Balance(OutProjFeatureLoss, to: SoftLoss, ema: 0.9)
-            var softLoss = this.SoftLoss(studentLogits, teacherLogits);
-            global::LossDsl.LossRuntime.EnsureScalar(softLoss, "SoftLoss", "Term");
-            var outProjFeatureLoss = this.OutProjFeatureLoss(studentFeatures, teacherFeatures);
-            global::LossDsl.LossRuntime.EnsureScalar(outProjFeatureLoss, "OutProjFeatureLoss", "Term");
-            var outProjFeatureLossScale = global::LossDsl.Strategies.EmaScale(this.ComputeEmaState, "balance0", outProjFeatureLoss, softLoss, 0.9, 1E-08);
-            var kdLoss = softLoss.addcmul(outProjFeatureLoss, outProjFeatureLossScale, 1.0);
+                // KdLoss = SoftLoss + Balance(OutProjFeatureLoss, to: SoftLoss, ema: 0.9)
+                var softLoss = this.SoftLoss(studentLogits, teacherLogits);
+                global::LossDsl.LossRuntime.EnsureScalar(softLoss, "SoftLoss", "Term");
+                var outProjFeatureLoss = this.OutProjFeatureLoss(studentFeatures, teacherFeatures);
+                global::LossDsl.LossRuntime.EnsureScalar(outProjFeatureLoss, "OutProjFeatureLoss", "Term");
+                var outProjFeatureLossScale = global::LossDsl.Strategies.EmaScale(this.ComputeEmaState, "balance0", outProjFeatureLoss, softLoss, 0.9, 1E-08);
+                var kdLoss = softLoss.addcmul(outProjFeatureLoss, outProjFeatureLossScale, 1.0);
 
-            // TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss, ema: 0.9)
-            var hardLoss = this.HardLoss(studentLogits, labels);
-            global::LossDsl.LossRuntime.EnsureScalar(hardLoss, "HardLoss", "Term");
-            var kdLossScale = global::LossDsl.Strategies.EmaScale(this.ComputeEmaState, "balance1", kdLoss, hardLoss, 0.9, 1E-08);
-            var totalLoss = hardLoss.addcmul(kdLoss, kdLossScale, this.Alpha);
+                // TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss, ema: 0.9)
+                var hardLoss = this.HardLoss(studentLogits, labels);
+                global::LossDsl.LossRuntime.EnsureScalar(hardLoss, "HardLoss", "Term");
+                var kdLossScale = global::LossDsl.Strategies.EmaScale(this.ComputeEmaState, "balance1", kdLoss, hardLoss, 0.9, 1E-08);
+                var totalLoss = hardLoss.addcmul(kdLoss, kdLossScale, this.Alpha);
 
-            var result = new global::Distillation.Objectives.DynamicBalancingEmaResult(totalLoss, softLoss, outProjFeatureLoss, hardLoss, kdLoss, outProjFeatureLossScale, kdLossScale);
-            scope.MoveToOuter(totalLoss, softLoss, outProjFeatureLoss);
-            scope.MoveToOuter(hardLoss, kdLoss, outProjFeatureLossScale);
-            scope.MoveToOuter(kdLossScale);
-            return result;
+                var result = new global::Distillation.Objectives.DynamicBalancingEmaResult(totalLoss, softLoss, outProjFeatureLoss, hardLoss, kdLoss, outProjFeatureLossScale, kdLossScale);
+                scope.MoveToOuter(totalLoss, softLoss, outProjFeatureLoss);
+                scope.MoveToOuter(hardLoss, kdLoss, outProjFeatureLossScale);
+                scope.MoveToOuter(kdLossScale);
+                return result;
+            }
         }
     }
 
@@ -108,56 +111,52 @@ namespace Distillation.Objectives
     public sealed class DynamicBalancingResult : global::LossDsl.ILossResult
     {
         private static readonly string[] s_metricKeys = { "distill/total_loss", "distill/soft_loss", "distill/out_proj_feature_loss", "distill/hard_loss", "distill/kd_loss", "distill/out_proj_feature_loss_scale", "distill/kd_loss_scale" };
+        private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
+        private bool __lossDslDisposed;
 
         internal DynamicBalancingResult(global::TorchSharp.torch.Tensor totalLoss, global::TorchSharp.torch.Tensor softLoss, global::TorchSharp.torch.Tensor outProjFeatureLoss, global::TorchSharp.torch.Tensor hardLoss, global::TorchSharp.torch.Tensor kdLoss, global::TorchSharp.torch.Tensor outProjFeatureLossScale, global::TorchSharp.torch.Tensor kdLossScale)
         {
-            this.TotalLoss = totalLoss;
-            this.SoftLoss = softLoss;
-            this.OutProjFeatureLoss = outProjFeatureLoss;
-            this.HardLoss = hardLoss;
-            this.KdLoss = kdLoss;
-            this.OutProjFeatureLossScale = outProjFeatureLossScale;
-            this.KdLossScale = kdLossScale;
+            this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { totalLoss, softLoss, outProjFeatureLoss, hardLoss, kdLoss, outProjFeatureLossScale, kdLossScale };
         }
 
         /// <summary>The loss: <c>TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss)</c>. Metric key <c>distill/total_loss</c>.</summary>
-        public global::TorchSharp.torch.Tensor TotalLoss { get; }
+        public global::TorchSharp.torch.Tensor TotalLoss => __LossDslValue(0);
 
         /// <summary>The term <c>SoftLoss</c>. Metric key <c>distill/soft_loss</c>.</summary>
-        public global::TorchSharp.torch.Tensor SoftLoss { get; }
+        public global::TorchSharp.torch.Tensor SoftLoss => __LossDslValue(1);
 
         /// <summary>The term <c>OutProjFeatureLoss</c>. Metric key <c>distill/out_proj_feature_loss</c>.</summary>
-        public global::TorchSharp.torch.Tensor OutProjFeatureLoss { get; }
+        public global::TorchSharp.torch.Tensor OutProjFeatureLoss => __LossDslValue(2);
 
         /// <summary>The term <c>HardLoss</c>. Metric key <c>distill/hard_loss</c>.</summary>
-        public global::TorchSharp.torch.Tensor HardLoss { get; }
+        public global::TorchSharp.torch.Tensor HardLoss => __LossDslValue(3);
 
         /// <summary><c>KdLoss = SoftLoss + Balance(OutProjFeatureLoss, to: SoftLoss)</c>. Metric key <c>distill/kd_loss</c>.</summary>
-        public global::TorchSharp.torch.Tensor KdLoss { get; }
+        public global::TorchSharp.torch.Tensor KdLoss => __LossDslValue(4);
 
         /// <summary>The scale of <c>Balance(OutProjFeatureLoss, to: SoftLoss)</c>: |sg(SoftLoss)| / |sg(OutProjFeatureLoss)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>distill/out_proj_feature_loss_scale</c>.</summary>
-        public global::TorchSharp.torch.Tensor OutProjFeatureLossScale { get; }
+        public global::TorchSharp.torch.Tensor OutProjFeatureLossScale => __LossDslValue(5);
 
         /// <summary>The scale of <c>Balance(KdLoss, to: HardLoss)</c>: |sg(HardLoss)| / |sg(KdLoss)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>distill/kd_loss_scale</c>.</summary>
-        public global::TorchSharp.torch.Tensor KdLossScale { get; }
+        public global::TorchSharp.torch.Tensor KdLossScale => __LossDslValue(6);
 
-        global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => TotalLoss;
+        global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => __LossDslValue(0);
 
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case.</summary>
+        /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, new global::TorchSharp.torch.Tensor[] { TotalLoss, SoftLoss, OutProjFeatureLoss, HardLoss, KdLoss, OutProjFeatureLossScale, KdLossScale });
+            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues);
 
-        /// <summary>Disposes every tensor of the result.</summary>
+        /// <summary>Disposes every tensor of the result; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()
         {
-            TotalLoss.Dispose();
-            SoftLoss.Dispose();
-            OutProjFeatureLoss.Dispose();
-            HardLoss.Dispose();
-            KdLoss.Dispose();
-            OutProjFeatureLossScale.Dispose();
-            KdLossScale.Dispose();
+            if (__lossDslDisposed) return;
+            __lossDslDisposed = true;
+            foreach (var value in __lossDslValues) value.Dispose();
         }
+
+        private global::TorchSharp.torch.Tensor __LossDslValue(int index)
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues[index];
     }
 
     /// <summary>
@@ -168,55 +167,51 @@ namespace Distillation.Objectives
     public sealed class DynamicBalancingEmaResult : global::LossDsl.ILossResult
     {
         private static readonly string[] s_metricKeys = { "distill/total_loss", "distill/soft_loss", "distill/out_proj_feature_loss", "distill/hard_loss", "distill/kd_loss", "distill/out_proj_feature_loss_scale", "distill/kd_loss_scale" };
+        private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
+        private bool __lossDslDisposed;
 
         internal DynamicBalancingEmaResult(global::TorchSharp.torch.Tensor totalLoss, global::TorchSharp.torch.Tensor softLoss, global::TorchSharp.torch.Tensor outProjFeatureLoss, global::TorchSharp.torch.Tensor hardLoss, global::TorchSharp.torch.Tensor kdLoss, global::TorchSharp.torch.Tensor outProjFeatureLossScale, global::TorchSharp.torch.Tensor kdLossScale)
         {
-            this.TotalLoss = totalLoss;
-            this.SoftLoss = softLoss;
-            this.OutProjFeatureLoss = outProjFeatureLoss;
-            this.HardLoss = hardLoss;
-            this.KdLoss = kdLoss;
-            this.OutProjFeatureLossScale = outProjFeatureLossScale;
-            this.KdLossScale = kdLossScale;
+            this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { totalLoss, softLoss, outProjFeatureLoss, hardLoss, kdLoss, outProjFeatureLossScale, kdLossScale };
         }
 
         /// <summary>The loss: <c>TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss, ema: 0.9)</c>. Metric key <c>distill/total_loss</c>.</summary>
-        public global::TorchSharp.torch.Tensor TotalLoss { get; }
+        public global::TorchSharp.torch.Tensor TotalLoss => __LossDslValue(0);
 
         /// <summary>The term <c>SoftLoss</c>. Metric key <c>distill/soft_loss</c>.</summary>
-        public global::TorchSharp.torch.Tensor SoftLoss { get; }
+        public global::TorchSharp.torch.Tensor SoftLoss => __LossDslValue(1);
 
         /// <summary>The term <c>OutProjFeatureLoss</c>. Metric key <c>distill/out_proj_feature_loss</c>.</summary>
-        public global::TorchSharp.torch.Tensor OutProjFeatureLoss { get; }
+        public global::TorchSharp.torch.Tensor OutProjFeatureLoss => __LossDslValue(2);
 
         /// <summary>The term <c>HardLoss</c>. Metric key <c>distill/hard_loss</c>.</summary>
-        public global::TorchSharp.torch.Tensor HardLoss { get; }
+        public global::TorchSharp.torch.Tensor HardLoss => __LossDslValue(3);
 
         /// <summary><c>KdLoss = SoftLoss + Balance(OutProjFeatureLoss, to: SoftLoss, ema: 0.9)</c>. Metric key <c>distill/kd_loss</c>.</summary>
-        public global::TorchSharp.torch.Tensor KdLoss { get; }
+        public global::TorchSharp.torch.Tensor KdLoss => __LossDslValue(4);
 
         /// <summary>The scale of <c>Balance(OutProjFeatureLoss, to: SoftLoss, ema: 0.9)</c>: the ratio of bias-corrected moving averages of |sg(SoftLoss)| and |sg(OutProjFeatureLoss)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>distill/out_proj_feature_loss_scale</c>.</summary>
-        public global::TorchSharp.torch.Tensor OutProjFeatureLossScale { get; }
+        public global::TorchSharp.torch.Tensor OutProjFeatureLossScale => __LossDslValue(5);
 
         /// <summary>The scale of <c>Balance(KdLoss, to: HardLoss, ema: 0.9)</c>: the ratio of bias-corrected moving averages of |sg(HardLoss)| and |sg(KdLoss)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>distill/kd_loss_scale</c>.</summary>
-        public global::TorchSharp.torch.Tensor KdLossScale { get; }
+        public global::TorchSharp.torch.Tensor KdLossScale => __LossDslValue(6);
 
-        global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => TotalLoss;
+        global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => __LossDslValue(0);
 
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case.</summary>
+        /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, new global::TorchSharp.torch.Tensor[] { TotalLoss, SoftLoss, OutProjFeatureLoss, HardLoss, KdLoss, OutProjFeatureLossScale, KdLossScale });
+            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues);
 
-        /// <summary>Disposes every tensor of the result.</summary>
+        /// <summary>Disposes every tensor of the result; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()
         {
-            TotalLoss.Dispose();
-            SoftLoss.Dispose();
-            OutProjFeatureLoss.Dispose();
-            HardLoss.Dispose();
-            KdLoss.Dispose();
-            OutProjFeatureLossScale.Dispose();
-            KdLossScale.Dispose();
+            if (__lossDslDisposed) return;
+            __lossDslDisposed = true;
+            foreach (var value in __lossDslValues) value.Dispose();
         }
+
+        private global::TorchSharp.torch.Tensor __LossDslValue(int index)
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues[index];
     }
 }

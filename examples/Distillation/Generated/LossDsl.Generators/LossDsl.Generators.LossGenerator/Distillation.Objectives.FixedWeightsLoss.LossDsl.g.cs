@@ -42,40 +42,42 @@ namespace Distillation.Objectives
     public sealed class FixedWeightsResult : global::LossDsl.ILossResult
     {
         private static readonly string[] s_metricKeys = { "distill/total_loss", "distill/soft_loss", "distill/hard_loss", "distill/out_proj_feature_loss" };
+        private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
+        private bool __lossDslDisposed;
 
         internal FixedWeightsResult(global::TorchSharp.torch.Tensor totalLoss, global::TorchSharp.torch.Tensor softLoss, global::TorchSharp.torch.Tensor hardLoss, global::TorchSharp.torch.Tensor outProjFeatureLoss)
         {
-            this.TotalLoss = totalLoss;
-            this.SoftLoss = softLoss;
-            this.HardLoss = hardLoss;
-            this.OutProjFeatureLoss = outProjFeatureLoss;
+            this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { totalLoss, softLoss, hardLoss, outProjFeatureLoss };
         }
 
         /// <summary>The loss: <c>TotalLoss = Alpha * SoftLoss + (1 - Alpha) * HardLoss + Beta * OutProjFeatureLoss</c>. Metric key <c>distill/total_loss</c>.</summary>
-        public global::TorchSharp.torch.Tensor TotalLoss { get; }
+        public global::TorchSharp.torch.Tensor TotalLoss => __LossDslValue(0);
 
         /// <summary>The term <c>SoftLoss</c>. Metric key <c>distill/soft_loss</c>.</summary>
-        public global::TorchSharp.torch.Tensor SoftLoss { get; }
+        public global::TorchSharp.torch.Tensor SoftLoss => __LossDslValue(1);
 
         /// <summary>The term <c>HardLoss</c>. Metric key <c>distill/hard_loss</c>.</summary>
-        public global::TorchSharp.torch.Tensor HardLoss { get; }
+        public global::TorchSharp.torch.Tensor HardLoss => __LossDslValue(2);
 
         /// <summary>The term <c>OutProjFeatureLoss</c>. Metric key <c>distill/out_proj_feature_loss</c>.</summary>
-        public global::TorchSharp.torch.Tensor OutProjFeatureLoss { get; }
+        public global::TorchSharp.torch.Tensor OutProjFeatureLoss => __LossDslValue(3);
 
-        global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => TotalLoss;
+        global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => __LossDslValue(0);
 
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case.</summary>
+        /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, new global::TorchSharp.torch.Tensor[] { TotalLoss, SoftLoss, HardLoss, OutProjFeatureLoss });
+            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues);
 
-        /// <summary>Disposes every tensor of the result.</summary>
+        /// <summary>Disposes every tensor of the result; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()
         {
-            TotalLoss.Dispose();
-            SoftLoss.Dispose();
-            HardLoss.Dispose();
-            OutProjFeatureLoss.Dispose();
+            if (__lossDslDisposed) return;
+            __lossDslDisposed = true;
+            foreach (var value in __lossDslValues) value.Dispose();
         }
+
+        private global::TorchSharp.torch.Tensor __LossDslValue(int index)
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues[index];
     }
 }
