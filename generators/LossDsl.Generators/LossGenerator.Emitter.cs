@@ -99,14 +99,16 @@ public sealed partial class LossGenerator
 
         if (plan.State is StateSpec stateSpec)
         {
-            string sizes = string.Concat(stateSpec.Parameters.Select(p => $", ({SymbolDisplay.FormatLiteral(p.Name, quote: true)}, {p.Length})"));
+            string sites = string.Join(", ", stateSpec.Sites.Select(site =>
+                $"({SymbolDisplay.FormatLiteral(site.Name, quote: true)}, new global::LossDsl.State.{site.StateClass}({(site.Length > 0 ? site.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) : "")}))"));
             w.Line($"private global::LossDsl.LossState? {stateSpec.Field};");
             w.Line();
             w.Line($"/// <summary>");
-            w.Line($"/// The state of <see cref=\"{method.Name}\"/>: running statistics, learnable parameters and the step counter.");
-            w.Line($"/// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.");
+            w.Line($"/// The state of <see cref=\"{method.Name}\"/>, a TorchSharp module: running statistics as buffers, learnable parameters,");
+            w.Line($"/// the step. Register it in your model (or give its parameters to the optimizer), switch it with train()/eval(),");
+            w.Line($"/// advance its step once per optimizer step, and checkpoint it with the model or with Save/Load.");
             w.Line($"/// </summary>");
-            w.Line($"public global::LossDsl.LossState {stateSpec.Property} => global::LossDsl.LossState.Ensure(ref {stateSpec.Field}, {SymbolDisplay.FormatLiteral(stateSpec.Fingerprint, quote: true)}{sizes});");
+            w.Line($"public global::LossDsl.LossState {stateSpec.Property} => global::LossDsl.LossState.Ensure(ref {stateSpec.Field}, static () => new global::LossDsl.LossState({sites}));");
             w.Line();
         }
 
@@ -133,6 +135,10 @@ public sealed partial class LossGenerator
             w.Line($"{Runtime}.EnsureFinite(new[] {{ {names} }}, new {Tensor}[] {{ {values} }});");
         }
 
+        if (plan.State is not null)
+        {
+            w.Line($"{state}.CountCall();");
+        }
         if (method.Result is null)
         {
             w.Line($"return {plan.ScopeVariable}.MoveToOuter({plan.LossVariable});");

@@ -191,7 +191,7 @@ public sealed partial class LossGenerator
                 var parameterSyntax = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as ParameterSyntax;
                 Report(DiagnosticDescriptors.UnusedParameter, parameterSyntax?.Identifier.GetLocation(), parameter.Name, method.Name);
             }
-            PlanBody plan = Lowerer.Lower(declaration, check, formula, checkFinite);
+            PlanBody plan = Lowerer.Lower(declaration, check, checkFinite);
             return (new LossMethodSpec(method.Name, signature, result, plan, Implemented(signature)), check);
         }
 

@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text;
+using System.Threading;
+using LossDsl.State;
 using TorchSharp;
 using TorchSharp.Modules;
 
@@ -10,80 +12,78 @@ namespace LossDsl;
 
 /// <summary>
 /// The state of a loss that uses stateful strategies (<c>Balance(…, ema:)</c>, <c>Uncertainty</c>,
-/// <c>Dwa</c>, <c>CoV</c>) or schedules: learnable parameters, running statistics, and the step
-/// counter. It is a TorchSharp module, so its parameters reach an optimizer
-/// (<c>state.parameters()</c>) and it can be moved with <c>to(device)</c> or registered in a model.
+/// <c>Dwa</c>, <c>CoV</c>) or schedules. It is a TorchSharp module like BatchNorm's running
+/// statistics: one child module per stateful site of the formula, holding its statistics as
+/// registered buffers and <c>Uncertainty</c>'s log-variances as parameters. So
+/// <c>parameters()</c> reach an optimizer, <c>to(device)</c> and <c>to(dtype)</c> move everything,
+/// <c>state_dict()</c>, <c>save</c> and <c>load</c> carry everything, and a model that registers the
+/// state as a child module carries it too.
 /// </summary>
 /// <remarks>
-/// The training loop advances <see cref="Step"/> with <see cref="Advance"/>; schedules read it.
-/// Statistics are updated by every call while <see cref="Updating"/> is true; use
-/// <see cref="Evaluation"/> for calls that must leave the state unchanged (evaluation, or the
-/// extra micro-batches of gradient accumulation). <see cref="Save(string)"/> and
-/// <see cref="Load(string)"/> write and read a checkpoint that is validated as a whole before
-/// anything is changed.
+/// Statistics update only in training mode (<c>train()</c>, the default), as BatchNorm's running
+/// statistics do: <c>eval()</c>, on the state or on a model it is registered in, freezes them.
+/// <see cref="Evaluation"/> freezes them for a scope (the extra micro-batches of gradient
+/// accumulation). Schedules read <see cref="Step"/>, which the training loop advances once per
+/// optimizer step with <see cref="Advance"/>; a state whose schedules read a step that training
+/// calls never advance warns once through <see cref="Warning"/>. <see cref="Save(string)"/> and
+/// <see cref="Load(string)"/> validate a checkpoint as a whole, against this state's layout
+/// (sites, kinds, shapes), before anything changes.
 /// </remarks>
 public sealed class LossState : torch.nn.Module
 {
     private const string Magic = "LOSSDSL-STATE";
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
+    private const string StepSite = "step";
 
-    private readonly Dictionary<string, torch.Tensor> _buffers = new(StringComparer.Ordinal);
-    private readonly List<string> _learnable = new();
-    private readonly Dictionary<string, long> _counters = new(StringComparer.Ordinal);
-
-    /// <summary>Creates the state of a loss; generated code calls this.</summary>
-    /// <param name="fingerprint">Identifies the formula and the layout of its state; checkpoints must match it.</param>
-    /// <param name="parameterSizes">The learnable parameters (name, length), created now so an optimizer can take them before the first call.</param>
-    public LossState(string fingerprint, params (string Name, int Length)[] parameterSizes) : base("LossState")
-    {
-        ArgumentNullException.ThrowIfNull(fingerprint);
-        Fingerprint = fingerprint;
-        foreach (var (name, length) in parameterSizes)
-        {
-            using var initial = torch.zeros(length);
-            Parameter parameter = torch.nn.Parameter(initial);
-            parameter.DetachFromDisposeScope(); // lives as long as the state, not the caller's scope
-            _learnable.Add(name);
-            register_parameter(name, parameter);
-        }
-    }
-
-    /// <summary>What a checkpoint must have been saved from: the formula and the layout of its state.</summary>
-    public string Fingerprint { get; }
-
-    /// <summary>
-    /// The training step, advanced by the training loop with <see cref="Advance"/>; schedules read
-    /// it. Set it to resume schedules without a checkpoint of the state.
-    /// </summary>
-    public long Step
-    {
-        get => _step;
-        set => _step = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The step counter cannot be negative.");
-    }
-
-    private long _step;
+    /// <summary>Training calls without a step change after which a state with schedules warns that Advance() is missing.</summary>
+    public const int FrozenStepWarningCalls = 200;
 
     private static readonly object s_creation = new();
+    private readonly Dictionary<string, SiteState> _sites = new(StringComparer.Ordinal);
     private bool _updating = true;
     private int _evaluationScopes;
+    private long _callsSinceStepChanged;
+    private int _warned;
+
+    /// <summary>Creates the state of a loss; generated code calls this with the formula's sites.</summary>
+    /// <param name="sites">Each stateful site: its name (<c>balance0</c>, <c>dwa0</c>, …) and its state.</param>
+    public LossState(params (string Name, SiteState State)[] sites) : base(nameof(LossState))
+    {
+        ArgumentNullException.ThrowIfNull(sites);
+        foreach (var (name, state) in sites)
+        {
+            _sites.Add(name, state);
+            register_module(name, state);
+        }
+    }
 
     /// <summary>
     /// Returns the state in <paramref name="field"/>, creating it on first use; generated code
     /// calls this. Threads that race to create it get one state, never two.
     /// </summary>
     [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
-    public static LossState Ensure(ref LossState? field, string fingerprint, params (string Name, int Length)[] parameterSizes)
+    public static LossState Ensure(ref LossState? field, Func<LossState> create)
     {
-        LossState? existing = System.Threading.Volatile.Read(ref field);
+        ArgumentNullException.ThrowIfNull(create);
+        LossState? existing = Volatile.Read(ref field);
         if (existing is not null)
         {
             return existing;
         }
         lock (s_creation)
         {
-            return field ??= new LossState(fingerprint, parameterSizes);
+            return field ??= create();
         }
     }
+
+    /// <summary>
+    /// Where LossDsl's warnings about states go unless a state has its own <see cref="Warning"/>
+    /// (a forgotten <see cref="Advance"/>); by default the standard error stream.
+    /// </summary>
+    public static Action<string> DefaultWarning { get; set; } = message => Console.Error.WriteLine(message);
+
+    /// <summary>Where this state's warnings go; <see cref="DefaultWarning"/> unless set. Route them into your logging.</summary>
+    public Action<string>? Warning { get; set; }
 
     /// <summary>
     /// Serialises the calls that share this state: a [Loss] method with state holds it for the
@@ -91,107 +91,137 @@ public sealed class LossState : torch.nn.Module
     /// </summary>
     public object SyncRoot { get; } = new();
 
+    /// <summary>The stateful sites, by name, in formula order.</summary>
+    public IReadOnlyDictionary<string, SiteState> Sites => _sites;
+
     /// <summary>
-    /// Whether calls update running statistics: true by default, false while set so or while an
-    /// <see cref="Evaluation"/> scope is open.
+    /// The training step that schedules read: advanced by the training loop with
+    /// <see cref="Advance"/>, carried by checkpoints. Set it to resume schedules without one.
+    /// </summary>
+    public long Step
+    {
+        get => _sites.TryGetValue(StepSite, out SiteState? step) ? step.Counters["step"] : _stepWithoutSchedules;
+        set
+        {
+            if (value < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The step counter cannot be negative.");
+            }
+            SetStep(value);
+        }
+    }
+
+    private long _stepWithoutSchedules;
+
+    /// <summary>
+    /// Whether calls update running statistics: in training mode (<c>train()</c>, the default),
+    /// while no <see cref="Evaluation"/> scope is open, and unless set to false.
     /// </summary>
     public bool Updating
     {
-        get => _updating && System.Threading.Volatile.Read(ref _evaluationScopes) == 0;
+        get => _updating && training && Volatile.Read(ref _evaluationScopes) == 0;
         set => _updating = value;
     }
 
     /// <summary>Advances the step counter by one. Call it once per optimizer step.</summary>
-    public void Advance() => System.Threading.Interlocked.Increment(ref _step);
+    public void Advance()
+    {
+        lock (SyncRoot)
+        {
+            SetStep(Step + 1);
+        }
+    }
 
     /// <summary>
-    /// Until disposed, calls read the state but do not update it. Scopes nest and may be disposed
-    /// in any order; disposing one twice counts once.
+    /// Until disposed, calls read the state but do not update it: for the extra micro-batches of
+    /// gradient accumulation (for evaluation, <c>eval()</c> is enough). Scopes nest and may be
+    /// disposed in any order; disposing one twice counts once.
     /// </summary>
     public IDisposable Evaluation()
     {
-        System.Threading.Interlocked.Increment(ref _evaluationScopes);
-        return new Restore(() => System.Threading.Interlocked.Decrement(ref _evaluationScopes));
+        Interlocked.Increment(ref _evaluationScopes);
+        return new Restore(() => Interlocked.Decrement(ref _evaluationScopes));
     }
 
-    /// <summary>
-    /// A learnable parameter created by the constructor, as the module holds it now (after
-    /// <c>to(device)</c> or <c>to(dtype)</c> it is a new object).
-    /// </summary>
-    public Parameter LearnableParameter(string name) => get_parameter(name) ?? throw new ArgumentException($"The loss state has no learnable parameter '{name}'.", nameof(name));
+    /// <summary>The site named <paramref name="name"/>; generated code and <see cref="Strategies"/> call this.</summary>
+    public T Site<T>(string name) where T : SiteState
+        => _sites.TryGetValue(name, out SiteState? site) && site is T typed
+            ? typed
+            : throw new ArgumentException($"The loss state has no {typeof(T).Name} site '{name}'.", nameof(name));
 
     /// <summary>
-    /// A running statistic, created on first use from <paramref name="like"/>'s dtype and device
-    /// (and converted once if a loaded checkpoint stored it elsewhere). Not tracked by dispose scopes.
+    /// Records one call of the loss; generated code calls it at the end of each call. A state
+    /// whose schedules read the step warns once when training calls go on without the step moving.
     /// </summary>
-    public torch.Tensor Buffer(string name, torch.Tensor like, long length = 0)
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public void CountCall()
     {
-        // Devices compare by type and index: torch.Device objects are not compared by value.
-        if (!_buffers.TryGetValue(name, out torch.Tensor? buffer) || buffer.dtype != like.dtype
-            || buffer.device_type != like.device_type || buffer.device_index != like.device_index)
+        if (!_sites.ContainsKey(StepSite) || !Updating)
         {
-            torch.Tensor created = buffer is null
-                ? (length == 0 ? torch.zeros(Array.Empty<long>(), like.dtype, like.device) : torch.zeros(new[] { length }, like.dtype, like.device))
-                : buffer.to(like.dtype, like.device);
-            created.DetachFromDisposeScope();
-            SetBuffer(name, created);
-            buffer = created;
+            return;
         }
-        return buffer;
+        if (++_callsSinceStepChanged == FrozenStepWarningCalls && Interlocked.Exchange(ref _warned, 1) == 0)
+        {
+            (Warning ?? DefaultWarning)($"LossDsl: {FrozenStepWarningCalls} training calls of a loss with schedules (Linear, Cosine) have run without its step " +
+                    $"changing from {Step}: the schedules are frozen. Call the state's Advance() once per optimizer step, or set Step.");
+        }
     }
 
-    /// <summary>A host-side counter of the state (saved with it).</summary>
-    public long Counter(string name) => _counters.TryGetValue(name, out long value) ? value : 0;
+    private void SetStep(long value)
+    {
+        if (_sites.TryGetValue(StepSite, out SiteState? step))
+        {
+            step.Counters["step"] = value;
+        }
+        else
+        {
+            _stepWithoutSchedules = value;
+        }
+        _callsSinceStepChanged = 0;
+    }
 
-    /// <summary>Sets a host-side counter.</summary>
-    public void SetCounter(string name, long value) => _counters[name] = value;
+    /// <summary>Everything is registered explicitly, under the names checkpoints use.</summary>
+    protected override void RegisterComponents() { }
 
     /// <summary>Writes the state to <paramref name="path"/>: written beside it and renamed, so a crash never leaves half a file.</summary>
     public void Save(string path)
     {
+        ArgumentNullException.ThrowIfNull(path);
         string temporary = path + ".tmp";
-        using (var file = File.Create(temporary))
+        try
         {
-            Save(file);
-            file.Flush(flushToDisk: true);
+            using (var file = File.Create(temporary))
+            {
+                Save(file);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path, overwrite: true);
         }
-        File.Move(temporary, path, overwrite: true);
+        finally
+        {
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
+        }
     }
 
-    /// <summary>Writes the state to <paramref name="stream"/>.</summary>
+    /// <summary>Writes the state to <paramref name="stream"/>: every entry of <c>state_dict()</c>, with a checksum.</summary>
     public void Save(Stream stream)
     {
+        ArgumentNullException.ThrowIfNull(stream);
+        var body = new MemoryStream();
         lock (SyncRoot)
         {
-            SaveLocked(stream);
-        }
-    }
-
-    private void SaveLocked(Stream stream)
-    {
-        var body = new MemoryStream();
-        using (var scope = torch.NewDisposeScope())
-        using (var writer = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
-        {
+            using var scope = torch.NewDisposeScope();
+            using var writer = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true);
             writer.Write(Magic);
             writer.Write(FormatVersion);
-            writer.Write(Fingerprint);
-            writer.Write(Step);
-            writer.Write(_counters.Count);
-            foreach (var (name, value) in _counters.OrderBy(c => c.Key, StringComparer.Ordinal))
+            var entries = state_dict().OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
+            writer.Write(entries.Count);
+            foreach (var (name, value) in entries)
             {
                 writer.Write(name);
-                writer.Write(value);
-            }
-            var tensors = _learnable.Select(name => (Key: name, Kind: (byte)1, Value: (torch.Tensor)LearnableParameter(name)))
-                .Concat(_buffers.Select(b => (b.Key, Kind: (byte)0, b.Value)))
-                .OrderBy(t => t.Key, StringComparer.Ordinal)
-                .ToList();
-            writer.Write(tensors.Count);
-            foreach (var (name, kind, value) in tensors)
-            {
-                writer.Write(name);
-                writer.Write(kind);
                 writer.Write((int)value.dtype);
                 writer.Write(value.shape.Length);
                 foreach (long dimension in value.shape)
@@ -199,7 +229,6 @@ public sealed class LossState : torch.nn.Module
                     writer.Write(dimension);
                 }
                 double[] data = value.detach().to(torch.ScalarType.Float64, torch.CPU).contiguous().data<double>().ToArray();
-                writer.Write(data.Length);
                 foreach (double v in data)
                 {
                     writer.Write(v);
@@ -213,40 +242,37 @@ public sealed class LossState : torch.nn.Module
 
     /// <summary>
     /// Reads a checkpoint written by <see cref="Save(string)"/>. The whole file is read and checked
-    /// first (checksum, format, fingerprint, parameter shapes); on any mismatch an
-    /// <see cref="InvalidDataException"/> says what does not match and the state is left as it was.
+    /// first (checksum, format, and the layout: the same entries with the same shapes); on any
+    /// mismatch an <see cref="InvalidDataException"/> names the difference and the state is left
+    /// as it was. Options that do not change the layout (an <c>eps</c>, a <c>max:</c>, a
+    /// schedule's length) may differ between the formula that saved and the one that loads.
     /// </summary>
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
     public void Load(string path)
     {
+        ArgumentNullException.ThrowIfNull(path);
         byte[] bytes;
         try
         {
             bytes = File.ReadAllBytes(path);
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {
-            throw new FileNotFoundException($"No loss state checkpoint at '{path}'.", path);
+            throw new FileNotFoundException($"No loss state checkpoint at '{path}'.", path, e);
         }
-        Load(bytes, path);
+        Load(bytes, $"'{path}'");
     }
 
     /// <summary>Reads a checkpoint from <paramref name="stream"/>; see <see cref="Load(string)"/>.</summary>
     public void Load(Stream stream)
     {
+        ArgumentNullException.ThrowIfNull(stream);
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
         Load(copy.ToArray(), "a stream");
     }
 
     private void Load(byte[] bytes, string source)
-    {
-        lock (SyncRoot)
-        {
-            LoadLocked(bytes, source);
-        }
-    }
-
-    private void LoadLocked(byte[] bytes, string source)
     {
         byte[] magic = Encoding.UTF8.GetBytes(Magic);
         if (bytes.Length < magic.Length + 1 || bytes[0] != magic.Length || !bytes.AsSpan(1, magic.Length).SequenceEqual(magic))
@@ -263,148 +289,105 @@ public sealed class LossState : torch.nn.Module
             throw new InvalidDataException($"The loss state checkpoint in {source} is corrupted or truncated: its checksum does not match its content.");
         }
 
-        // Everything is read and checked before the state changes.
-        var counters = new Dictionary<string, long>(StringComparer.Ordinal);
-        var tensors = new List<(string Name, byte Kind, torch.ScalarType Type, long[] Shape, double[] Data)>();
-        long step;
-        using (var reader = new BinaryReader(new MemoryStream(body), Encoding.UTF8))
+        lock (SyncRoot)
         {
-            try
+            Dictionary<string, torch.Tensor> current = state_dict();
+            var stored = Read(body, source, current);
+
+            // Apply: the layout matched entry for entry, so nothing below can fail on the content.
+            using var scope = torch.NewDisposeScope();
+            using (torch.no_grad())
             {
-                reader.ReadString(); // the marker, checked above
-                int version = reader.ReadInt32();
-                if (version != FormatVersion)
+                foreach (var (name, (shape, data)) in stored)
                 {
-                    throw new InvalidDataException($"The loss state checkpoint in {source} has format version {version}; this LossDsl reads version {FormatVersion}.");
+                    torch.Tensor target = current[name];
+                    using var host = torch.tensor(data, shape, torch.ScalarType.Float64);
+                    target.copy_(host.to(target.dtype, target.device));
                 }
-                string fingerprint = reader.ReadString();
-                if (fingerprint != Fingerprint)
+            }
+            _callsSinceStepChanged = 0;
+        }
+    }
+
+    /// <summary>Reads and checks every entry against this state's layout; changes nothing.</summary>
+    private static Dictionary<string, (long[] Shape, double[] Data)> Read(byte[] body, string source, Dictionary<string, torch.Tensor> current)
+    {
+        var stored = new Dictionary<string, (long[] Shape, double[] Data)>(StringComparer.Ordinal);
+        using var reader = new BinaryReader(new MemoryStream(body), Encoding.UTF8);
+        try
+        {
+            reader.ReadString(); // the marker, checked above
+            int version = reader.ReadInt32();
+            if (version != FormatVersion)
+            {
+                throw new InvalidDataException($"The loss state checkpoint in {source} has format version {version}; this LossDsl reads version {FormatVersion}.");
+            }
+            int count = reader.ReadInt32();
+            if (count < 0 || count > body.Length)
+            {
+                throw new InvalidDataException($"The loss state checkpoint in {source} claims {count} entries.");
+            }
+            for (int i = 0; i < count; i++)
+            {
+                string name = reader.ReadString();
+                reader.ReadInt32(); // the dtype it was saved in: values load into this state's dtype
+                int rank = reader.ReadInt32();
+                if (rank < 0 || rank > 8)
+                {
+                    throw new InvalidDataException($"The entry '{name}' of the loss state checkpoint in {source} has {rank} dimensions.");
+                }
+                long[] shape = new long[rank];
+                long size = 1;
+                for (int d = 0; d < rank; d++)
+                {
+                    shape[d] = reader.ReadInt64();
+                    size = shape[d] < 0 || shape[d] > body.Length ? long.MaxValue : size * shape[d];
+                    if (size > body.Length / sizeof(double))
+                    {
+                        throw new InvalidDataException($"The entry '{name}' of the loss state checkpoint in {source} has shape [{string.Join(", ", shape.Take(d + 1))}…], more than the file holds.");
+                    }
+                }
+                if (!current.TryGetValue(name, out torch.Tensor? target))
                 {
                     throw new InvalidDataException(
-                        $"The loss state checkpoint in {source} was saved from another formula or state layout.\n  checkpoint: {fingerprint}\n  this loss:  {Fingerprint}");
+                        $"The loss state checkpoint in {source} has '{name}', which this loss's state does not have: it was saved from a formula with other stateful sites.\n{Layouts(source, stored.Keys.Append(name), current)}");
                 }
-                step = reader.ReadInt64();
-                if (step < 0)
+                if (!shape.SequenceEqual(target.shape))
                 {
-                    throw new InvalidDataException($"The loss state checkpoint in {source} has a negative step counter ({step}).");
+                    throw new InvalidDataException(
+                        $"The entry '{name}' has shape [{string.Join(", ", shape)}] in the loss state checkpoint in {source}, but [{string.Join(", ", target.shape)}] in this loss's state: " +
+                        "the site weighs another number of terms.");
                 }
-                int counterCount = reader.ReadInt32();
-                for (int i = 0; i < counterCount; i++)
+                double[] data = new double[size];
+                for (int k = 0; k < data.Length; k++)
                 {
-                    counters[reader.ReadString()] = reader.ReadInt64();
+                    data[k] = reader.ReadDouble();
                 }
-                int tensorCount = reader.ReadInt32();
-                for (int i = 0; i < tensorCount; i++)
+                if (target.dtype == torch.ScalarType.Int64 && data.Any(v => v < 0 || v != Math.Floor(v) || v > long.MaxValue / 2))
                 {
-                    string name = reader.ReadString();
-                    byte kind = reader.ReadByte();
-                    var type = (torch.ScalarType)reader.ReadInt32();
-                    long[] shape = new long[reader.ReadInt32()];
-                    for (int d = 0; d < shape.Length; d++)
-                    {
-                        shape[d] = reader.ReadInt64();
-                    }
-                    double[] data = new double[reader.ReadInt32()];
-                    for (int k = 0; k < data.Length; k++)
-                    {
-                        data[k] = reader.ReadDouble();
-                    }
-                    tensors.Add((name, kind, type, shape, data));
+                    throw new InvalidDataException($"The counter '{name}' of the loss state checkpoint in {source} holds a value that is not a whole number of 0 or more.");
                 }
-                if (reader.BaseStream.Position != reader.BaseStream.Length)
-                {
-                    throw new InvalidDataException($"The loss state checkpoint in {source} has {reader.BaseStream.Length - reader.BaseStream.Position} unexpected bytes at its end.");
-                }
+                stored[name] = (shape, data);
             }
-            catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or OverflowException or FormatException or DecoderFallbackException)
+            if (reader.BaseStream.Position != reader.BaseStream.Length)
             {
-                throw new InvalidDataException($"The loss state checkpoint in {source} is malformed: {e.Message}", e);
+                throw new InvalidDataException($"The loss state checkpoint in {source} has {reader.BaseStream.Length - reader.BaseStream.Position} unexpected bytes at its end.");
             }
         }
-        foreach (var (name, kind, type, shape, data) in tensors)
+        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or OverflowException or FormatException or DecoderFallbackException)
         {
-            if (kind > 1 || kind == 1 && !_learnable.Contains(name))
-            {
-                throw new InvalidDataException($"The loss state checkpoint in {source} has a learnable parameter '{name}' that this loss does not have.");
-            }
-            if (type is not (torch.ScalarType.Float16 or torch.ScalarType.BFloat16 or torch.ScalarType.Float32 or torch.ScalarType.Float64))
-            {
-                throw new InvalidDataException($"The entry '{name}' of the loss state checkpoint in {source} has the dtype code {(int)type}, which is not a floating-point type.");
-            }
-            if (shape.Any(d => d < 0) || shape.Aggregate(1L, (a, d) => a * d) != data.Length)
-            {
-                throw new InvalidDataException($"The entry '{name}' of the loss state checkpoint in {source} has shape [{string.Join(", ", shape)}] but {data.Length} values.");
-            }
+            throw new InvalidDataException($"The loss state checkpoint in {source} is malformed: {e.Message}", e);
         }
-        foreach (string name in _learnable)
+        if (current.Keys.FirstOrDefault(k => !stored.ContainsKey(k)) is string missing)
         {
-            Parameter parameter = LearnableParameter(name);
-            var stored = tensors.FirstOrDefault(t => t.Name == name && t.Kind == 1);
-            if (stored.Name is null)
-            {
-                throw new InvalidDataException($"The loss state checkpoint in {source} has no learnable parameter '{name}'.");
-            }
-            if (!stored.Shape.SequenceEqual(parameter.shape))
-            {
-                throw new InvalidDataException($"The learnable parameter '{name}' has shape [{string.Join(", ", stored.Shape)}] in {source}, but [{string.Join(", ", parameter.shape)}] in this loss.");
-            }
+            throw new InvalidDataException(
+                $"The loss state checkpoint in {source} has no '{missing}', which this loss's state has: it was saved from a formula with other stateful sites.\n{Layouts(source, stored.Keys, current)}");
         }
-
-        // Apply: nothing below can fail on the content.
-        using (torch.no_grad())
-        {
-            foreach (var (name, kind, type, shape, data) in tensors)
-            {
-                using var host = torch.tensor(data, shape, torch.ScalarType.Float64);
-                if (kind == 1)
-                {
-                    LearnableParameter(name).copy_(host);
-                }
-                else
-                {
-                    torch.Tensor buffer = host.to(type);
-                    buffer.DetachFromDisposeScope();
-                    SetBuffer(name, buffer);
-                }
-            }
-        }
-        foreach (string name in _buffers.Keys.Except(tensors.Where(t => t.Kind == 0).Select(t => t.Name)).ToList())
-        {
-            _buffers[name].Dispose();
-            _buffers.Remove(name);
-        }
-        _counters.Clear();
-        foreach (var (name, value) in counters)
-        {
-            _counters[name] = value;
-        }
-        _step = step;
+        return stored;
     }
 
-    /// <summary>Releases the running statistics with the module's parameters.</summary>
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            foreach (torch.Tensor buffer in _buffers.Values)
-            {
-                buffer.Dispose();
-            }
-            _buffers.Clear();
-        }
-        base.Dispose(disposing);
-    }
-
-    private void SetBuffer(string name, torch.Tensor value)
-    {
-        if (_buffers.TryGetValue(name, out torch.Tensor? old) && !ReferenceEquals(old, value))
-        {
-            old.Dispose();
-        }
-        // Kept here, not registered with the module: checkpoints go through Save and Load, which
-        // also carry the host-side counters and check the whole file before changing anything.
-        _buffers[name] = value;
-    }
+    private static string Layouts(string source, IEnumerable<string> stored, Dictionary<string, torch.Tensor> current)
+        => $"  checkpoint: {string.Join(", ", stored.OrderBy(k => k, StringComparer.Ordinal))}\n  this loss:  {string.Join(", ", current.Keys.OrderBy(k => k, StringComparer.Ordinal).Select(k => $"{k} [{string.Join(", ", current[k].shape)}]"))}";
 
     /// <summary>CRC-32 (IEEE), to find a corrupted or truncated checkpoint.</summary>
     private static uint Checksum(byte[] data)
@@ -427,7 +410,7 @@ public sealed class LossState : torch.nn.Module
 
         public void Dispose()
         {
-            if (System.Threading.Interlocked.Exchange(ref _disposed, 1) == 0)
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
                 restore();
             }

@@ -1,5 +1,6 @@
 using System;
 using System.ComponentModel;
+using LossDsl.State;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,22 +24,24 @@ public static class Strategies
     public static Tensor EmaScale(LossState state, string site, Tensor x, Tensor y, double beta, double epsilon, double? min = null, double? max = null)
     {
         ArgumentNullException.ThrowIfNull(state);
+        EmaBalanceState ema = state.Site<EmaBalanceState>(site);
         using var noGrad = no_grad();
-        Tensor ax = x.abs(), ay = y.abs();
-        long updates = state.Counter(site + ".t");
+        // The statistics are kept in the state's dtype and device; the scale is returned in x's.
+        Tensor mx = ema.Statistic("mx"), my = ema.Statistic("my");
+        Tensor ax = x.abs().to(mx.dtype, mx.device), ay = y.abs().to(my.dtype, my.device);
+        long updates = ema.Counters["t"];
         Tensor sx = ax, sy = ay;
         if (state.Updating)
         {
-            Tensor mx = state.Buffer(site + ".mx", ax), my = state.Buffer(site + ".my", ay);
             mx.mul_(beta).add_(ax, 1 - beta);
             my.mul_(beta).add_(ay, 1 - beta);
-            state.SetCounter(site + ".t", ++updates);
+            ema.Counters["t"] = ++updates;
         }
         if (updates > 0)
         {
             double correction = 1 - Math.Pow(beta, updates);
-            sx = state.Buffer(site + ".mx", ax).div(correction);
-            sy = state.Buffer(site + ".my", ay).div(correction);
+            sx = mx.div(correction);
+            sy = my.div(correction);
         }
         Tensor scale = (min, max) switch
         {
@@ -47,7 +50,7 @@ public static class Strategies
             (null, double high) => sy.div(sx).clamp_max_(high),
             _ => sy.div(sx),
         };
-        return scale.masked_fill_(sx.minimum(sy).le(epsilon), 1.0);
+        return scale.masked_fill_(sx.minimum(sy).le(epsilon), 1.0).to(x.dtype, x.device);
     }
 
     /// <summary>
@@ -58,7 +61,7 @@ public static class Strategies
     public static (Tensor Total, Tensor[] Weights) Uncertainty(LossState state, string site, Tensor[] losses)
     {
         ArgumentNullException.ThrowIfNull(state);
-        Tensor logVariance = state.LearnableParameter(site);
+        Tensor logVariance = state.Site<UncertaintyState>(site).LogVariance;
         Tensor values = stack(losses);
         if (logVariance.device_type != values.device_type || logVariance.device_index != values.device_index)
         {
@@ -78,16 +81,17 @@ public static class Strategies
     public static (Tensor Total, Tensor[] Weights) Dwa(LossState state, string site, Tensor[] losses, double temperature, int window)
     {
         ArgumentNullException.ThrowIfNull(state);
+        DwaState dwa = state.Site<DwaState>(site);
         Tensor values = stack(losses);
         Tensor weights;
         using (no_grad())
         {
-            Tensor observed = values.detach();
-            long windows = state.Counter(site + ".windows");
+            Tensor sum = dwa.Statistic("sum"), previous = dwa.Statistic("previous"), before = dwa.Statistic("before");
+            Tensor observed = values.detach().to(sum.dtype, sum.device);
+            long windows = dwa.Counters["windows"];
             if (windows >= 2)
             {
-                Tensor before = state.Buffer(site + ".before", observed, losses.Length);
-                Tensor ratio = state.Buffer(site + ".previous", observed, losses.Length).div(before).masked_fill_(before.le(1e-12), 1.0);
+                Tensor ratio = previous.div(before).masked_fill_(before.le(1e-12), 1.0);
                 weights = ratio.div_(temperature).softmax(0).mul_(losses.Length);
             }
             else
@@ -96,19 +100,19 @@ public static class Strategies
             }
             if (state.Updating)
             {
-                Tensor sum = state.Buffer(site + ".sum", observed, losses.Length).add_(observed);
-                long count = state.Counter(site + ".count") + 1;
+                sum.add_(observed);
+                long count = dwa.Counters["count"] + 1;
                 if (count == window)
                 {
-                    Tensor previous = state.Buffer(site + ".previous", observed, losses.Length);
-                    state.Buffer(site + ".before", observed, losses.Length).copy_(previous);
+                    before.copy_(previous);
                     previous.copy_(sum).div_(window);
                     sum.zero_();
                     count = 0;
-                    state.SetCounter(site + ".windows", windows + 1);
+                    dwa.Counters["windows"] = windows + 1;
                 }
-                state.SetCounter(site + ".count", count);
+                dwa.Counters["count"] = count;
             }
+            weights = weights.to(values.dtype, values.device);
         }
         return (values.mul(weights).sum(), weights.unbind(0));
     }
@@ -123,12 +127,14 @@ public static class Strategies
     public static (Tensor Total, Tensor[] Weights) CoV(LossState state, string site, Tensor[] losses)
     {
         ArgumentNullException.ThrowIfNull(state);
+        CovState cov = state.Site<CovState>(site);
         Tensor values = stack(losses);
         Tensor weights;
         using (no_grad())
         {
-            Tensor observed = values.detach();
-            long updates = state.Counter(site + ".t");
+            Tensor meanLoss = cov.Statistic("mean_loss"), meanRatio = cov.Statistic("mean_ratio"), m2Ratio = cov.Statistic("m2_ratio");
+            Tensor observed = values.detach().to(meanLoss.dtype, meanLoss.device);
+            long updates = cov.Counters["t"];
             Tensor uniform = full_like(observed, 1.0 / losses.Length);
             if (updates < 2)
             {
@@ -136,17 +142,12 @@ public static class Strategies
             }
             else
             {
-                Tensor variation = state.Buffer(site + ".m2_ratio", observed, losses.Length).div(updates).sqrt()
-                    .div(state.Buffer(site + ".mean_ratio", observed, losses.Length));
+                Tensor variation = m2Ratio.div(updates).sqrt().div(meanRatio);
                 Tensor total = variation.sum();
                 weights = where(total.gt(1e-12), variation.div(total), uniform);
             }
             if (state.Updating)
             {
-                // The buffers are made here, on the first update: an evaluation call adds nothing to the state.
-                Tensor meanLoss = state.Buffer(site + ".mean_loss", observed, losses.Length);
-                Tensor meanRatio = state.Buffer(site + ".mean_ratio", observed, losses.Length);
-                Tensor m2Ratio = state.Buffer(site + ".m2_ratio", observed, losses.Length);
                 // A running mean of zero (a loss that was exactly 0 so far) gives a ratio of 1, not
                 // 0/0, which would poison the statistics for good.
                 Tensor ratio = updates == 0 ? ones_like(observed) : observed.div(meanLoss).masked_fill_(meanLoss.le(1e-12), 1.0);
@@ -155,8 +156,9 @@ public static class Strategies
                 Tensor delta = ratio.sub(meanRatio);
                 meanRatio.add_(delta.div(count));
                 m2Ratio.add_(delta.mul(ratio.sub(meanRatio)));
-                state.SetCounter(site + ".t", count);
+                cov.Counters["t"] = count;
             }
+            weights = weights.to(values.dtype, values.device);
         }
         return (values.mul(weights).sum(), weights.unbind(0));
     }

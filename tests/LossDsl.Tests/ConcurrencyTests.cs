@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using System.Threading.Tasks;
+using LossDsl.State;
 using LossDsl.Tests.Fixtures;
 using TorchSharp;
 using Xunit;
@@ -57,10 +58,12 @@ public class ConcurrencyTests
         });
 
         int calls = Threads * CallsPerThread;
-        Assert.Equal(calls, ema.ComputeState.Counter("balance0.t"));
+        var emaSite = ema.ComputeState.Site<EmaBalanceState>("balance0");
+        var dwaSite = dwa.ComputeState.Site<DwaState>("dwa0");
+        Assert.Equal(calls, emaSite.Counters["t"]);
         // Dwa(window: 3): every update is either in a complete window or in the open one.
-        Assert.Equal(calls, 3 * dwa.ComputeState.Counter("dwa0.windows") + dwa.ComputeState.Counter("dwa0.count"));
-        Assert.True(torch.isfinite(ema.ComputeState.Buffer("balance0.mx", tensor(0.0))).item<bool>());
+        Assert.Equal(calls, 3 * dwaSite.Counters["windows"] + dwaSite.Counters["count"]);
+        Assert.True(torch.isfinite(emaSite.Statistic("mx")).item<bool>());
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using LossDsl.Testing;
+using LossDsl.State;
 using LossDsl.Tests.Fixtures;
 using TorchSharp;
 using Xunit;
@@ -82,8 +83,8 @@ public class LossStateTests
             other.Compute(tensor(1.0), tensor(2.0), tensor(3.0)).Dispose();
         }
         error = Assert.Throws<InvalidDataException>(() => loss.ComputeState.Load(new MemoryStream(Snapshot(other.ComputeState))));
-        Assert.Contains("another formula", error.Message);
-        Assert.Contains("Total=Dwa(hard,soft,feature,temperature:2,window:3)", error.Message);
+        Assert.Contains("this loss's state", error.Message); // the layouts differ: the message names the entry
+        Assert.Contains("dwa0.", error.Message);
         Assert.Equal(saved, Snapshot(loss.ComputeState));
 
         error = Assert.Throws<InvalidDataException>(() => loss.ComputeState.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes("{ \"not\": \"a checkpoint\" }"))));
@@ -144,12 +145,47 @@ public class LossStateTests
     }
 
     [Fact]
-    public void AReformattedFormulaKeepsItsCheckpointsValid()
+    public void ACheckpointLoadsIntoTheSameLayoutWithOtherOptions()
     {
-        // The fingerprint leaves out white space and comments.
-        Assert.Equal(
-            "formula: Total=hard+Balance(soft,to:hard,ema:0.9) | state: balance0(ema 0.9)",
-            new EmaBalanceLoss().ComputeState.Fingerprint);
+        // Keyed by layout, not by formula text: a changed eps leaves the sites and shapes as they were.
+        var saved = new EmaBalanceLoss();
+        Run(saved, 5);
+        var loading = new EmaBalanceLossOtherEps();
+
+        loading.ComputeState.Load(new MemoryStream(Snapshot(saved.ComputeState)));
+
+        Assert.Equal(Snapshot(saved.ComputeState), Snapshot(loading.ComputeState));
+    }
+
+    [Fact]
+    public void ACheckpointOfAnotherLayoutIsRefusedNamingTheDifferenceAndChangesNothing()
+    {
+        var two = new DwaTwoLoss();
+        var three = new DwaThreeLoss();
+        using (var scope = NewDisposeScope())
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                using var r2 = two.Compute(tensor(1.0 + i), tensor(2.0));
+                using var r3 = three.Compute(tensor(1.0 + i), tensor(2.0), tensor(3.0));
+            }
+        }
+        byte[] before = Snapshot(three.ComputeState);
+
+        var error = Assert.Throws<InvalidDataException>(() => three.ComputeState.Load(new MemoryStream(Snapshot(two.ComputeState))));
+
+        Assert.Contains("'dwa0.before' has shape [2]", error.Message);
+        Assert.Contains("but [3] in this loss's state", error.Message);
+        Assert.Equal(before, Snapshot(three.ComputeState));
+    }
+
+    private static void Run(EmaBalanceLoss loss, int calls)
+    {
+        using var scope = NewDisposeScope();
+        for (int i = 0; i < calls; i++)
+        {
+            using var result = loss.Compute(tensor(1.0 + i), tensor(0.5 * i + 0.1));
+        }
     }
 
     [Fact]
@@ -165,18 +201,15 @@ public class LossStateTests
     }
 
     [Fact]
-    public void AStatisticIsOneTensorReusedByEveryCall()
+    public void AStatisticIsOneRegisteredBufferReusedByEveryCall()
     {
-        // Regression: Device objects compare by reference, so a device check by != recreated
-        // (copied) every running statistic on every call.
-        var state = new LossState("test");
-        using var scope = NewDisposeScope();
+        var loss = new EmaBalanceLoss();
+        var site = loss.ComputeState.Site<EmaBalanceState>("balance0");
+        Tensor before = site.Statistic("mx");
+        Run(loss, 3);
 
-        Tensor first = state.Buffer("statistic", tensor(1.0));
-        Tensor second = state.Buffer("statistic", tensor(2.0));
-
-        Assert.Same(first, second);
-        Assert.NotSame(first, state.Buffer("statistic", tensor(1.0f))); // another dtype converts once
+        Assert.Same(before, site.Statistic("mx"));
+        Assert.Contains(loss.ComputeState.named_buffers(), b => b.name == "balance0.mx");
     }
 
     private static double Train(AllStrategiesLoss loss, optim.Optimizer optimizer, double[] values)

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using LossDsl.State;
 using LossDsl.Tests.Fixtures;
 using TorchSharp;
 using Xunit;
@@ -22,6 +23,7 @@ public class StrategyTests
     public void EmaBalanceFollowsBiasCorrectedMovingAverages()
     {
         var loss = new EmaBalanceLoss();
+        loss.ComputeState.to(ScalarType.Float64); // the references are computed in double precision
         var random = new Random(1);
         double mx = 0, my = 0, beta = 0.9;
         for (int t = 1; t <= Steps; t++)
@@ -75,6 +77,7 @@ public class StrategyTests
     public void DwaWeighsByTheRatioOfTheLastTwoWindows()
     {
         var loss = new DwaLoss();
+        loss.ComputeState.to(ScalarType.Float64); // the references are computed in double precision
         var random = new Random(3);
         const int window = 3, k = 3;
         const double temperature = 2;
@@ -120,6 +123,7 @@ public class StrategyTests
     public void CovWeighsByTheCoefficientOfVariationOfLossRatios()
     {
         var loss = new CovLoss();
+        loss.ComputeState.to(ScalarType.Float64); // the references are computed in double precision
         var random = new Random(4);
         const int k = 3;
         double[] meanLoss = new double[k], meanRatio = new double[k], m2Ratio = new double[k];
@@ -159,6 +163,7 @@ public class StrategyTests
         // Regression: a running mean of 0 made the ratio 0/0, and the NaN kept the weights
         // uniform for ever.
         var loss = new CovLoss();
+        loss.ComputeState.to(ScalarType.Float64); // the references are computed in double precision
         using var scope = NewDisposeScope();
         for (int t = 0; t < 3; t++)
         {
@@ -181,6 +186,7 @@ public class StrategyTests
     public void SchedulesFollowTheStepCounter()
     {
         var loss = new ScheduledLoss();
+        loss.ComputeState.to(ScalarType.Float64); // the references are computed in double precision
         var random = new Random(5);
         for (int step = 0; step < Steps; step++)
         {
@@ -206,7 +212,7 @@ public class StrategyTests
             using var scope = NewDisposeScope();
             Tensor hard = tensor(RandomLoss(random), requires_grad: true), soft = tensor(RandomLoss(random), requires_grad: true), feature = tensor(RandomLoss(random), requires_grad: true);
             using var result = loss.Compute(hard, soft, feature);
-            var logVariance = loss.ComputeState.LearnableParameter("uncertainty0");
+            var logVariance = loss.ComputeState.Site<UncertaintyState>("uncertainty0").LogVariance;
             logVariance.grad?.zero_();
 
             result.Total.backward();

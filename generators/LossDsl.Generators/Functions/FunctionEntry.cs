@@ -77,8 +77,8 @@ internal sealed class FunctionEntry
     /// <summary>The option that makes a call stateful, where only some calls are (Balance's ema:): messages about state point at it.</summary>
     public string? StateOption { get; init; }
 
-    /// <summary>Whether the state holds learnable parameters for the call, one per argument (Uncertainty's log-variances).</summary>
-    public bool LearnsParameters { get; init; }
+    /// <summary>The runtime class (in LossDsl.State) that holds a call's state: EmaBalanceState, DwaState, ….</summary>
+    public string? StateClass { get; init; }
 
     /// <summary>How a message names the stateful use: "Balance(…, ema:)".</summary>
     public string StateDescription { get; init; } = "";

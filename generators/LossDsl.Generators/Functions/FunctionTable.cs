@@ -37,6 +37,7 @@ internal static class FunctionTable
             },
             KeepsState = static call => call.Options.ContainsKey("ema"),
             StateOption = "ema",
+            StateClass = "EmaBalanceState",
             StateDescription = "Balance(…, ema:)",
             Check = CheckBalance,
             Lower = static (lowerer, call) => lowerer.Balance(call),
@@ -51,13 +52,13 @@ internal static class FunctionTable
             Lower = static (lowerer, call) => lowerer.Detach(call),
             StopsGradients = true,
         },
-        Weighting("Uncertainty", "Uncertainty(a, b, …)", stopsGradients: false, learnsParameters: true,
+        Weighting("Uncertainty", "Uncertainty(a, b, …)", stopsGradients: false, stateClass: "UncertaintyState",
             explain: static step => $"sum of (L * exp(-s) + s) / 2, one learnable log-variance s per term   [state: {step.Site}]"),
-        Weighting("Dwa", "Dwa(a, b, …, temperature: 2, window: 1)", stopsGradients: true, learnsParameters: false,
+        Weighting("Dwa", "Dwa(a, b, …, temperature: 2, window: 1)", stopsGradients: true, stateClass: "DwaState",
             explain: static step => $"sum of w * L, w = K * softmax(r / {Literals.Number(step.Options[0].Value)}), r = mean L of the last window of {(long)step.Options[1].Value} / of the window before; w = 1 until two windows   [state: {step.Site}, no gradient through w]",
             new OptionSpec("temperature", ValueKind.Number, NumberRule.Positive, 2.0), // Liu et al.'s temperature
             new OptionSpec("window", ValueKind.Number, NumberRule.WholeAtLeastOne, 1)),
-        Weighting("CoV", "CoV(a, b, …)", stopsGradients: true, learnsParameters: false,
+        Weighting("CoV", "CoV(a, b, …)", stopsGradients: true, stateClass: "CovState",
             explain: static step => $"sum of a * L, a = (std / mean of l) / sum of the same, l = L / running mean of L; uniform for the first two updates   [state: {step.Site}, no gradient through a]"),
         Schedule("Linear"),
         Schedule("Cosine"),
@@ -76,7 +77,7 @@ internal static class FunctionTable
         return list.Count <= 1 ? string.Concat(list) : string.Join(", ", list.Take(list.Count - 1)) + " and " + list[list.Count - 1];
     }
 
-    private static FunctionEntry Weighting(string name, string usage, bool stopsGradients, bool learnsParameters, Func<WeightingStep, string> explain, params OptionSpec[] options) => new()
+    private static FunctionEntry Weighting(string name, string usage, bool stopsGradients, string stateClass, Func<WeightingStep, string> explain, params OptionSpec[] options) => new()
     {
         Name = name,
         Usage = usage,
@@ -92,7 +93,7 @@ internal static class FunctionTable
         Runtime = "global::LossDsl.Strategies." + name,
         Explain = explain,
         StopsGradients = stopsGradients,
-        LearnsParameters = learnsParameters,
+        StateClass = stateClass,
     };
 
     private static FunctionEntry Schedule(string name) => new()

@@ -14,9 +14,7 @@ internal sealed partial class Lowerer
     private readonly Dictionary<string, Local> _magnitudes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Local> _detached = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TensorExpr> _scales = new(StringComparer.Ordinal);
-    private readonly List<string> _stateSites = new();
-    private readonly List<StateParameterSpec> _stateParameters = new();
-    private bool _usesState;
+    private readonly List<StateSiteSpec> _stateSites = new();
 
     private string StateProperty => _declaration.MethodName + "State";
 
@@ -59,7 +57,7 @@ internal sealed partial class Lowerer
             {
                 string site = Site("balance");
                 _steps.Add(new EmaScaleStep(variable, x, y, site, beta.Value, epsilon, min, max));
-                UseState($"{site}(ema {Literals.Number(beta.Value)})");
+                _stateSites.Add(new StateSiteSpec(site, call.Function.StateClass!, 0));
             }
             _scaleMembers.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Scale, ""));
             scale = TensorExpr.Var(variable);
@@ -106,12 +104,7 @@ internal sealed partial class Lowerer
         _steps.Add(new WeightingStep(function.Name, total, weights, weightLocals.ToEquatableArray(), site, arguments.ToEquatableArray(), options));
         if (site is not null)
         {
-            string optionText = options.Count == 0 ? "" : $"({string.Join(", ", options.Select(o => $"{o.Name} {(o.IsWhole ? ((long)o.Value).ToString(System.Globalization.CultureInfo.InvariantCulture) : Literals.Number(o.Value))}"))})";
-            UseState($"{site}[{arguments.Count}]{optionText}");
-            if (function.LearnsParameters)
-            {
-                _stateParameters.Add(new StateParameterSpec(site, arguments.Count));
-            }
+            _stateSites.Add(new StateSiteSpec(site, function.StateClass!, arguments.Count));
         }
         return Tensor(total);
     }
@@ -119,27 +112,18 @@ internal sealed partial class Lowerer
     private string Site(string kind)
     {
         string prefix = kind.ToLowerInvariant();
-        return $"{prefix}{_stateSites.Count(s => s.StartsWith(prefix, StringComparison.Ordinal))}";
+        return $"{prefix}{_stateSites.Count(s => s.Name.StartsWith(prefix, StringComparison.Ordinal))}";
     }
 
-    private void UseState(string site)
+    /// <summary>Schedules read the step: its site is added once, where the first schedule is.</summary>
+    private void UseStep()
     {
-        _usesState = true;
-        _stateSites.Add(site);
-    }
-
-    private StateSpec? State(string formulaText)
-    {
-        if (!_usesState)
+        if (!_stateSites.Any(s => s.Name == "step"))
         {
-            return null;
+            _stateSites.Add(new StateSiteSpec("step", "StepState", 0));
         }
-        // The formula without comments and white space: reformatting it keeps checkpoints valid.
-        // Every C# line break ends a comment, as the lexer reads them.
-        string[] lines = formulaText.Split(new[] { "\r\n", "\r", "\n", "\u0085", "\u2028", "\u2029" }, StringSplitOptions.None);
-        string formula = string.Concat(string.Join("\n", lines.Select(line => line.IndexOf("//", StringComparison.Ordinal) is int comment and >= 0 ? line.Substring(0, comment) : line))
-            .Where(c => !char.IsWhiteSpace(c)));
-        string fingerprint = $"formula: {formula} | state: {string.Join(", ", _stateSites)}";
-        return new StateSpec(StateProperty, "__lossDsl" + StateProperty, fingerprint, _stateParameters.ToEquatableArray());
     }
+
+    private StateSpec? State()
+        => _stateSites.Count == 0 ? null : new StateSpec(StateProperty, "__lossDsl" + StateProperty, _stateSites.ToEquatableArray());
 }

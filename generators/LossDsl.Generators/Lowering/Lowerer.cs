@@ -36,10 +36,10 @@ internal sealed partial class Lowerer
     public Namer Names => _names;
 
     /// <summary>The plan of <paramref name="formula"/> and the result's members, loss first.</summary>
-    public static PlanBody Lower(LossDeclaration declaration, CheckedFormula formula, string formulaText, bool checkFinite)
-        => new Lowerer(declaration).Run(formula, formulaText, checkFinite);
+    public static PlanBody Lower(LossDeclaration declaration, CheckedFormula formula, bool checkFinite)
+        => new Lowerer(declaration).Run(formula, checkFinite);
 
-    private PlanBody Run(CheckedFormula formula, string formulaText, bool checkFinite)
+    private PlanBody Run(CheckedFormula formula, bool checkFinite)
     {
         string scope = _names.LocalName("scope");
         string result = _names.LocalName("result");
@@ -59,7 +59,7 @@ internal sealed partial class Lowerer
         members.AddRange(_terms);
         members.AddRange(_boundTensors.Where(m => m.Variable.Name != lossVariable));
         members.AddRange(_scaleMembers);
-        return new PlanBody(members.ToEquatableArray(), _steps.ToEquatableArray(), lossVariable, scope, result, checkFinite, State(formulaText));
+        return new PlanBody(members.ToEquatableArray(), _steps.ToEquatableArray(), lossVariable, scope, result, checkFinite, State());
     }
 
     /// <summary>Lowers one line; returns the variable holding its value when it is a tensor.</summary>
@@ -116,9 +116,9 @@ internal sealed partial class Lowerer
     private LoweredNumber LowerNumberValue(NumberExpr value)
     {
         // Schedules read the state's step counter.
-        if (Numbers.ReadsStep(value) && !_stateSites.Contains("step"))
+        if (Numbers.ReadsStep(value))
         {
-            UseState("step");
+            UseStep();
         }
         return new LoweredNumber(Numbers.Rewrite(value, ResolveNumberBinding));
     }

@@ -85,11 +85,15 @@ internal sealed record StubBody(string Message, EquatableArray<ResultMemberSpec>
 
 /// <summary>
 /// The state of a [Loss] method that uses stateful strategies or schedules: the property that
-/// holds it, the fingerprint checkpoints must match, and the learnable parameters (name, length).
+/// holds it, and its sites in formula order (each a child module of the LossState).
 /// </summary>
-internal sealed record StateSpec(string Property, string Field, string Fingerprint, EquatableArray<StateParameterSpec> Parameters);
+internal sealed record StateSpec(string Property, string Field, EquatableArray<StateSiteSpec> Sites);
 
-internal sealed record StateParameterSpec(string Name, int Length);
+/// <summary>
+/// One stateful site: its name in the state (<c>balance0</c>, <c>dwa0</c>, <c>step</c>), the
+/// runtime class that holds it (LossDsl.State.{StateClass}), and how many terms it weighs (0 for one).
+/// </summary>
+internal sealed record StateSiteSpec(string Name, string StateClass, int Length);
 
 /// <summary>
 /// What the transform makes of one [Loss] method, for the emission side of the pipeline.

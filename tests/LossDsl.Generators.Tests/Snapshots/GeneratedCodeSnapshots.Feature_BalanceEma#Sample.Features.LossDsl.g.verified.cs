@@ -16,10 +16,11 @@ namespace Sample
         private global::LossDsl.LossState? __lossDslComputeState;
 
         /// <summary>
-        /// The state of <see cref="Compute"/>: running statistics, learnable parameters and the step counter.
-        /// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.
+        /// The state of <see cref="Compute"/>, a TorchSharp module: running statistics as buffers, learnable parameters,
+        /// the step. Register it in your model (or give its parameters to the optimizer), switch it with train()/eval(),
+        /// advance its step once per optimizer step, and checkpoint it with the model or with Save/Load.
         /// </summary>
-        public global::LossDsl.LossState ComputeState => global::LossDsl.LossState.Ensure(ref __lossDslComputeState, "formula: Total=Hard+Balance(Soft,to:Hard,ema:0.9,max:100) | state: balance0(ema 0.9)");
+        public global::LossDsl.LossState ComputeState => global::LossDsl.LossState.Ensure(ref __lossDslComputeState, static () => new global::LossDsl.LossState(("balance0", new global::LossDsl.State.EmaBalanceState())));
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)
@@ -36,6 +37,7 @@ namespace Sample
                 var softScale = global::LossDsl.Strategies.EmaScale(this.ComputeState, "balance0", soft, hard, 0.9, 1E-08, max: 100.0);
                 var total = hard.addcmul(soft, softScale, 1.0);
 
+                this.ComputeState.CountCall();
                 var result = new global::Sample.FeaturesResult(total, hard, soft, softScale);
                 scope.MoveToOuter(total, hard, soft);
                 scope.MoveToOuter(softScale);

@@ -17,10 +17,11 @@ namespace Sample
         private global::LossDsl.LossState? __lossDslComputeState;
 
         /// <summary>
-        /// The state of <see cref="Compute"/>: running statistics, learnable parameters and the step counter.
-        /// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.
+        /// The state of <see cref="Compute"/>, a TorchSharp module: running statistics as buffers, learnable parameters,
+        /// the step. Register it in your model (or give its parameters to the optimizer), switch it with train()/eval(),
+        /// advance its step once per optimizer step, and checkpoint it with the model or with Save/Load.
         /// </summary>
-        public global::LossDsl.LossState ComputeState => global::LossDsl.LossState.Ensure(ref __lossDslComputeState, "formula: Total=Hard+Linear(Alpha,0.9,1000)*Soft+Cosine(1,0,500)*Feature | state: step");
+        public global::LossDsl.LossState ComputeState => global::LossDsl.LossState.Ensure(ref __lossDslComputeState, static () => new global::LossDsl.LossState(("step", new global::LossDsl.State.StepState())));
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)
@@ -38,6 +39,7 @@ namespace Sample
                 global::LossDsl.LossRuntime.EnsureScalar(feature, "Feature", "Term");
                 var total = hard.add(soft, global::LossDsl.Schedules.Linear(this.Alpha, 0.9, 1000.0, this.ComputeState.Step)).add(feature, global::LossDsl.Schedules.Cosine(1.0, 0.0, 500.0, this.ComputeState.Step));
 
+                this.ComputeState.CountCall();
                 var result = new global::Sample.FeaturesResult(total, hard, soft, feature);
                 scope.MoveToOuter(total, hard, soft);
                 scope.MoveToOuter(feature);

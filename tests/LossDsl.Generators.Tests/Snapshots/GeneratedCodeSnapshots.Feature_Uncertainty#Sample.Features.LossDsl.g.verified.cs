@@ -17,10 +17,11 @@ namespace Sample
         private global::LossDsl.LossState? __lossDslComputeState;
 
         /// <summary>
-        /// The state of <see cref="Compute"/>: running statistics, learnable parameters and the step counter.
-        /// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.
+        /// The state of <see cref="Compute"/>, a TorchSharp module: running statistics as buffers, learnable parameters,
+        /// the step. Register it in your model (or give its parameters to the optimizer), switch it with train()/eval(),
+        /// advance its step once per optimizer step, and checkpoint it with the model or with Save/Load.
         /// </summary>
-        public global::LossDsl.LossState ComputeState => global::LossDsl.LossState.Ensure(ref __lossDslComputeState, "formula: Total=Uncertainty(Hard,Soft,Feature) | state: uncertainty0[3]", ("uncertainty0", 3));
+        public global::LossDsl.LossState ComputeState => global::LossDsl.LossState.Ensure(ref __lossDslComputeState, static () => new global::LossDsl.LossState(("uncertainty0", new global::LossDsl.State.UncertaintyState(3))));
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)
@@ -42,6 +43,7 @@ namespace Sample
                 var featureUncertaintyWeight = uncertaintyWeights[2];
                 var total = uncertainty.alias();
 
+                this.ComputeState.CountCall();
                 var result = new global::Sample.FeaturesResult(total, hard, soft, feature, hardUncertaintyWeight, softUncertaintyWeight, featureUncertaintyWeight);
                 scope.MoveToOuter(total, hard, soft);
                 scope.MoveToOuter(feature, hardUncertaintyWeight, softUncertaintyWeight);

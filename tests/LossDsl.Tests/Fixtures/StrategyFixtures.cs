@@ -12,6 +12,25 @@ public partial class EmaBalanceLoss
     public partial EmaBalanceResult Compute(Tensor hard, Tensor soft);
 }
 
+/// <summary>The same layout as <see cref="EmaBalanceLoss"/>, with another eps: checkpoints load across.</summary>
+public partial class EmaBalanceLossOtherEps
+{
+    [Loss("Total = hard + Balance(soft, to: hard, ema: 0.9, eps: 1e-6)")]
+    public partial EmaBalanceOtherEpsResult Compute(Tensor hard, Tensor soft);
+}
+
+public partial class DwaTwoLoss
+{
+    [Loss("Total = Dwa(a, b)")]
+    public partial Tensor Compute(Tensor a, Tensor b);
+}
+
+public partial class DwaThreeLoss
+{
+    [Loss("Total = Dwa(a, b, c)")]
+    public partial Tensor Compute(Tensor a, Tensor b, Tensor c);
+}
+
 public partial class UncertaintyLoss
 {
     [Loss("Total = Uncertainty(hard, soft, feature)")]

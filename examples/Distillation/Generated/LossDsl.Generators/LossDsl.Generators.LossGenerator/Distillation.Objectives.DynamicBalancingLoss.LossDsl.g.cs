@@ -68,10 +68,11 @@ namespace Distillation.Objectives
         private global::LossDsl.LossState? __lossDslComputeEmaState;
 
         /// <summary>
-        /// The state of <see cref="ComputeEma"/>: running statistics, learnable parameters and the step counter.
-        /// Advance it once per optimizer step; give its parameters to the optimizer; save and load it with checkpoints.
+        /// The state of <see cref="ComputeEma"/>, a TorchSharp module: running statistics as buffers, learnable parameters,
+        /// the step. Register it in your model (or give its parameters to the optimizer), switch it with train()/eval(),
+        /// advance its step once per optimizer step, and checkpoint it with the model or with Save/Load.
         /// </summary>
-        public global::LossDsl.LossState ComputeEmaState => global::LossDsl.LossState.Ensure(ref __lossDslComputeEmaState, "formula: KdLoss=SoftLoss+Balance(OutProjFeatureLoss,to:SoftLoss,ema:0.9)TotalLoss=HardLoss+Alpha*Balance(KdLoss,to:HardLoss,ema:0.9) | state: balance0(ema 0.9), balance1(ema 0.9)");
+        public global::LossDsl.LossState ComputeEmaState => global::LossDsl.LossState.Ensure(ref __lossDslComputeEmaState, static () => new global::LossDsl.LossState(("balance0", new global::LossDsl.State.EmaBalanceState()), ("balance1", new global::LossDsl.State.EmaBalanceState())));
 
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "0.1.0")]
         public partial global::Distillation.Objectives.DynamicBalancingEmaResult ComputeEma(global::TorchSharp.torch.Tensor studentLogits, global::TorchSharp.torch.Tensor teacherLogits, global::TorchSharp.torch.Tensor labels, global::TorchSharp.torch.Tensor studentFeatures, global::TorchSharp.torch.Tensor teacherFeatures)
@@ -94,6 +95,7 @@ namespace Distillation.Objectives
                 var kdLossScale = global::LossDsl.Strategies.EmaScale(this.ComputeEmaState, "balance1", kdLoss, hardLoss, 0.9, 1E-08);
                 var totalLoss = hardLoss.addcmul(kdLoss, kdLossScale, this.Alpha);
 
+                this.ComputeEmaState.CountCall();
                 var result = new global::Distillation.Objectives.DynamicBalancingEmaResult(totalLoss, softLoss, outProjFeatureLoss, hardLoss, kdLoss, outProjFeatureLossScale, kdLossScale);
                 scope.MoveToOuter(totalLoss, softLoss, outProjFeatureLoss);
                 scope.MoveToOuter(hardLoss, kdLoss, outProjFeatureLossScale);
