@@ -201,6 +201,28 @@ public class LossStateTests
     }
 
     [Fact]
+    public void PathErrorsAreTheDocumentedExceptionsAndSaveLeavesNoTemporaryFile()
+    {
+        var loss = new EmaBalanceLoss();
+        Run(loss, 2);
+        string folder = Path.Combine(Path.GetTempPath(), $"lossdsl-paths-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            Assert.Throws<FileNotFoundException>(() => loss.ComputeState.Load(folder));
+            Assert.Throws<FileNotFoundException>(() => loss.ComputeState.Load(Path.Combine(folder, "missing", "state.bin")));
+
+            // Saving onto a folder fails, and leaves no '<path>.tmp' behind.
+            Assert.ThrowsAny<IOException>(() => loss.ComputeState.Save(folder));
+            Assert.False(File.Exists(folder + ".tmp"));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void AStatisticIsOneRegisteredBufferReusedByEveryCall()
     {
         var loss = new EmaBalanceLoss();

@@ -209,4 +209,23 @@ public class StateModuleTests
 
         Assert.Empty(warnings);
     }
+
+    [Fact]
+    public void DisposingTheStateReleasesEveryTensorItHeld()
+    {
+        long before = LossDsl.Testing.LiveTensors.Count;
+        var loss = new AllStrategiesLoss();
+        using (var scope = NewDisposeScope())
+        {
+            for (int call = 0; call < 3; call++)
+            {
+                using var result = loss.Compute(tensor(1.0 + call), tensor(0.5), tensor(0.25));
+            }
+        }
+        Assert.True(LossDsl.Testing.LiveTensors.Count > before); // statistics, counters, log-variances
+
+        loss.ComputeState.Dispose();
+
+        Assert.Equal(before, LossDsl.Testing.LiveTensors.Count);
+    }
 }
