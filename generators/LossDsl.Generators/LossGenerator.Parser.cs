@@ -37,6 +37,7 @@ public sealed partial class LossGenerator
         private readonly List<DiagnosticInfo> _diagnostics = new();
         private readonly List<DiagnosticInfo> _typeDiagnostics = new();
         private readonly string _hintName = DeclarationReader.HintName(type);
+        private readonly string _typeKey = DeclarationReader.TypeKey(type);
 
         public LossMethodResult Read(string? foreignAttribute)
         {
@@ -65,9 +66,9 @@ public sealed partial class LossGenerator
                 check = null;
             }
 
-            var model = new LossMethodModel(_hintName, _hintName, Namespace(), DeclarationReader.ContainingTypes(type).ToEquatableArray(), typeTakesCode, spec, copy is not null);
+            var model = new LossMethodModel(_typeKey, _hintName, Namespace(), DeclarationReader.ContainingTypes(type).ToEquatableArray(), typeTakesCode, spec, copy is not null);
             var report = new LossMethodReport(
-                _hintName, type.Name, method.Name,
+                _typeKey, type.Name, method.Name,
                 _diagnostics.ToEquatableArray(), _typeDiagnostics.ToEquatableArray(), declaredTerms,
                 (check?.UsedTerms ?? Array.Empty<string>()).OrderBy(t => t, StringComparer.Ordinal).ToEquatableArray(),
                 Bound: check is { Failed: false },

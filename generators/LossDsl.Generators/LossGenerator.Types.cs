@@ -60,26 +60,27 @@ public sealed partial class LossGenerator
             }
         }
 
-        // Hint names must be unique ignoring case (N.Loss and N.LOSS are two types but would be one file name).
-        var clashes = new HashSet<string>(types.GroupBy(t => t.First.HintName, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).SelectMany(g => g.Select(t => t.First.HintName)));
+        // Hint names must be unique ignoring case: N.Loss and N.LOSS are two types, and so are N.A.B
+        // nested and B in namespace N.A, but each pair would be one file name.
+        var clashes = new HashSet<string>(types.GroupBy(t => t.First.HintName, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).SelectMany(g => g.Select(t => t.First.TypeKey)));
         foreach (var (first, methods) in types)
         {
-            yield return new LossTypeSpec(HintName(first.HintName, clashes), first.Namespace, first.Types, methods.ToEquatableArray());
+            yield return new LossTypeSpec(HintName(first, clashes), first.Namespace, first.Types, methods.ToEquatableArray());
         }
     }
 
-    private static string HintName(string hint, HashSet<string> clashes)
+    private static string HintName(LossMethodModel type, HashSet<string> clashes)
     {
-        if (!clashes.Contains(hint))
+        if (!clashes.Contains(type.TypeKey))
         {
-            return hint + ".LossDsl.g.cs";
+            return type.HintName + ".LossDsl.g.cs";
         }
-        uint hash = 2166136261; // FNV-1a of the exact name: stable, and distinct for names that differ by case
-        foreach (char c in hint)
+        uint hash = 2166136261; // FNV-1a of the type's identity: stable, and distinct for every type
+        foreach (char c in type.TypeKey)
         {
             hash = unchecked((hash ^ c) * 16777619);
         }
-        return $"{hint}.{hash:x8}.LossDsl.g.cs";
+        return $"{type.HintName}.{hash:x8}.LossDsl.g.cs";
     }
 
     private static void Report(SourceProductionContext context, EquatableArray<LossMethodReport> reports, Compilation compilation)

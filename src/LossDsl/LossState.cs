@@ -107,7 +107,10 @@ public sealed class LossState : torch.nn.Module
             {
                 throw new ArgumentOutOfRangeException(nameof(value), value, "The step counter cannot be negative.");
             }
-            SetStep(value);
+            lock (SyncRoot)
+            {
+                SetStep(value);
+            }
         }
     }
 

@@ -102,7 +102,7 @@ public static class Strategies
             {
                 sum.add_(observed);
                 long count = dwa.Counters["count"] + 1;
-                if (count == window)
+                if (count >= window) // >=: a checkpoint from a formula with a longer window: close it now
                 {
                     before.copy_(previous);
                     previous.copy_(sum).div_(window);

@@ -151,4 +151,17 @@ public class GeneratedNamesTests
         Diagnostic error = Assert.Single(run.GeneratorDiagnostics, d => d.Id == "LD0008");
         Assert.Contains("'ComputeState' for its state, but 'Clash' already uses it", error.GetMessage());
     }
+
+    [Fact]
+    public void ANamespaceWithAnEscapedKeywordGetsALegalFileName()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            namespace Training.@event;
+
+            public partial class Loss { [Term] Tensor Hard(Tensor x) => x.mean(); [Loss("Total = Hard")] public partial LossResult Compute(Tensor x); }
+            """);
+
+        Assert.Empty(run.Errors);
+        Assert.Equal("Training.event.Loss.LossDsl.g.cs", Assert.Single(run.Sources).Key);
+    }
 }

@@ -179,6 +179,27 @@ public class LossStateTests
         Assert.Equal(before, Snapshot(three.ComputeState));
     }
 
+    [Fact]
+    public void ADwaCheckpointWithAFullerWindowThanTheNewWindowClosesItAtTheNextUpdate()
+    {
+        var saved = new DwaLoss(); // window: 3
+        using var scope = NewDisposeScope();
+        for (int i = 0; i < 2; i++)
+        {
+            saved.Compute(tensor(1.0 + i), tensor(2.0), tensor(3.0)).Dispose();
+        }
+        var shorter = new DwaShortWindowLoss(); // window: 2, the same layout
+        shorter.ComputeState.Load(new MemoryStream(Snapshot(saved.ComputeState)));
+
+        shorter.Compute(tensor(1.0), tensor(2.0), tensor(3.0)).Dispose();
+
+        // The open window held 2 updates, as many as the new window: the third update closes it
+        // (with '==' instead of '>=' the count went on to 3, 4, … and no window ever closed).
+        var dwa = shorter.ComputeState.Site<DwaState>("dwa0");
+        Assert.Equal(1, dwa.Counters["windows"]);
+        Assert.Equal(0, dwa.Counters["count"]);
+    }
+
     private static void Run(EmaBalanceLoss loss, int calls)
     {
         using var scope = NewDisposeScope();

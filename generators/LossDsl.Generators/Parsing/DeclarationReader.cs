@@ -177,8 +177,10 @@ internal static class DeclarationReader
     }
 
     /// <summary>
-    /// Namespace.Outer`1.Inner (the file is that plus .LossDsl.g.cs): each level keeps its own generic arity, so hint names
-    /// stay unique and legal (a clash that differs only by case is handled when the file is added).
+    /// Namespace.Outer`1.Inner (the file is that plus .LossDsl.g.cs): each level keeps its own
+    /// generic arity, and names are written without their '@' (legal in a file name). Two types
+    /// can still share a hint (N.A.B nested, and B in namespace N.A; or names that differ only by
+    /// case): the file names are made unique when the types are collected.
     /// </summary>
     public static string HintName(INamedTypeSymbol type)
     {
@@ -187,7 +189,27 @@ internal static class DeclarationReader
         {
             levels.Push(current.Arity > 0 ? $"{current.Name}`{current.Arity}" : current.Name);
         }
-        string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString() + ".";
-        return ns + string.Join(".", levels);
+        return string.Join(".", NamespaceParts(type).Concat(levels));
+    }
+
+    /// <summary>The type's identity, unique in the compilation: namespace, then each nesting level with its arity.</summary>
+    public static string TypeKey(INamedTypeSymbol type)
+    {
+        var levels = new Stack<string>();
+        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
+        {
+            levels.Push($"{current.Name}`{current.Arity}");
+        }
+        return string.Join(".", NamespaceParts(type)) + "::" + string.Join("+", levels);
+    }
+
+    private static IEnumerable<string> NamespaceParts(INamedTypeSymbol type)
+    {
+        var parts = new Stack<string>();
+        for (INamespaceSymbol? ns = type.ContainingNamespace; ns is not null && !ns.IsGlobalNamespace; ns = ns.ContainingNamespace)
+        {
+            parts.Push(ns.Name);
+        }
+        return parts;
     }
 }

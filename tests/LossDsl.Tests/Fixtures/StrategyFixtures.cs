@@ -19,6 +19,13 @@ public partial class EmaBalanceLossOtherEps
     public partial EmaBalanceOtherEpsResult Compute(Tensor hard, Tensor soft);
 }
 
+/// <summary>The layout of <see cref="DwaLoss"/> with a shorter window.</summary>
+public partial class DwaShortWindowLoss
+{
+    [Loss("Total = Dwa(hard, soft, feature, temperature: 2, window: 2)")]
+    public partial Tensor Compute(Tensor hard, Tensor soft, Tensor feature);
+}
+
 public partial class DwaTwoLoss
 {
     [Loss("Total = Dwa(a, b)")]
