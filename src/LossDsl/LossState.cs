@@ -35,6 +35,12 @@ public sealed class LossState : torch.nn.Module
     private const int FormatVersion = 2;
     private const string StepSite = "step";
 
+    /// <summary>
+    /// The largest step and counter value (2^53): checkpoints store values as float64, which holds
+    /// every whole number up to it exactly, so a state never saves what it could not load.
+    /// </summary>
+    public const long MaxCount = 1L << 53;
+
     /// <summary>Training calls without a step change after which a state with schedules warns that Advance() is missing.</summary>
     public const int FrozenStepWarningCalls = 200;
 
@@ -103,9 +109,9 @@ public sealed class LossState : torch.nn.Module
         get => _sites.TryGetValue(StepSite, out SiteState? step) ? step.Counters["step"] : _stepWithoutSchedules;
         set
         {
-            if (value < 0)
+            if (value < 0 || value > MaxCount)
             {
-                throw new ArgumentOutOfRangeException(nameof(value), value, "The step counter cannot be negative.");
+                throw new ArgumentOutOfRangeException(nameof(value), value, $"The step counter must be from 0 to {MaxCount}.");
             }
             lock (SyncRoot)
             {
@@ -131,7 +137,12 @@ public sealed class LossState : torch.nn.Module
     {
         lock (SyncRoot)
         {
-            SetStep(Step + 1);
+            long step = Step;
+            if (step >= MaxCount)
+            {
+                throw new InvalidOperationException($"The step counter is at its largest value, {MaxCount}.");
+            }
+            SetStep(step + 1);
         }
     }
 
@@ -366,9 +377,9 @@ public sealed class LossState : torch.nn.Module
                 {
                     data[k] = reader.ReadDouble();
                 }
-                if (target.dtype == torch.ScalarType.Int64 && data.Any(v => v < 0 || v != Math.Floor(v) || v > long.MaxValue / 2))
+                if (target.dtype == torch.ScalarType.Int64 && data.Any(v => !(v >= 0 && v <= MaxCount) || v != Math.Floor(v)))
                 {
-                    throw new InvalidDataException($"The counter '{name}' of the loss state checkpoint in {source} holds a value that is not a whole number of 0 or more.");
+                    throw new InvalidDataException($"The counter '{name}' of the loss state checkpoint in {source} holds a value that is not a whole number from 0 to {MaxCount}.");
                 }
                 stored[name] = (shape, data);
             }

@@ -200,6 +200,19 @@ public class LossStateTests
         Assert.Equal(0, dwa.Counters["count"]);
     }
 
+    [Fact]
+    public void TheStepStopsAtItsLargestValueSoEverySavedCheckpointLoads()
+    {
+        var loss = new ScheduledLoss();
+        loss.ComputeState.Step = LossState.MaxCount;
+
+        Assert.Throws<InvalidOperationException>(() => loss.ComputeState.Advance());
+        Assert.Throws<ArgumentOutOfRangeException>(() => loss.ComputeState.Step = LossState.MaxCount + 1);
+        var resumed = new ScheduledLoss();
+        resumed.ComputeState.Load(new MemoryStream(Snapshot(loss.ComputeState)));
+        Assert.Equal(LossState.MaxCount, resumed.ComputeState.Step);
+    }
+
     private static void Run(EmaBalanceLoss loss, int calls)
     {
         using var scope = NewDisposeScope();
