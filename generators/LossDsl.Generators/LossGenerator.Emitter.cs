@@ -124,7 +124,7 @@ public sealed partial class LossGenerator
         w.Line($"using var {plan.ScopeVariable} = global::TorchSharp.torch.NewDisposeScope();");
         foreach (PlanStep step in plan.Steps)
         {
-            EmitStep(w, step, state);
+            EmitStep(w, step, state, plan.ScopeVariable);
         }
         w.Line();
 
@@ -161,7 +161,7 @@ public sealed partial class LossGenerator
         w.Close();
     }
 
-    private static void EmitStep(SourceWriter w, PlanStep step, string state)
+    private static void EmitStep(SourceWriter w, PlanStep step, string state, string scope)
     {
         switch (step)
         {
@@ -171,8 +171,9 @@ public sealed partial class LossGenerator
                 break;
             case TermStep term:
                 string receiver = term.IsStatic ? "" : "this.";
-                w.Line($"var {term.Variable.Name} = {receiver}{Naming.Identifier(term.Method)}({string.Join(", ", term.Arguments.Select(Naming.Identifier))});");
-                w.Line($"{Runtime}.EnsureScalar({term.Variable.Name}, {SymbolDisplay.FormatLiteral(term.Method, quote: true)}, \"Term\");");
+                // Term checks the value is 0-dim and aliases one the call did not create, so the result owns what it disposes.
+                w.Line($"var {term.Variable.Name} = {Runtime}.Term({receiver}{Naming.Identifier(term.Method)}({string.Join(", ", term.Arguments.Select(Naming.Identifier))}), " +
+                       $"{SymbolDisplay.FormatLiteral(term.Method, quote: true)}, {scope});");
                 break;
             case ExternalTensorStep external:
                 if (external.Kind != ExternalKind.Parameter)

@@ -30,6 +30,18 @@ public static class LossRuntime
     }
 
     /// <summary>
+    /// Checks a term's value like <see cref="EnsureScalar"/>, and makes it the call's own: a term
+    /// that returns a tensor it did not create in this call (its input, a member, a cache) gets an
+    /// alias, so disposing the result never disposes the caller's tensor. Reads metadata only.
+    /// </summary>
+    public static torch.Tensor Term(torch.Tensor value, string name, DisposeScope scope)
+    {
+        EnsureScalar(value, name, "Term");
+        ArgumentNullException.ThrowIfNull(scope);
+        return scope.Contains(value) ? value : value.alias();
+    }
+
+    /// <summary>
     /// Fetches every value to the host in one transfer: the values are stacked on their device,
     /// converted to float64, and copied once.
     /// </summary>

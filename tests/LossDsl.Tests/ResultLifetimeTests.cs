@@ -37,4 +37,18 @@ public class ResultLifetimeTests
 
         Assert.True(total.IsInvalid);
     }
+
+    [Fact]
+    public void DisposingTheResultLeavesATensorATermReturnedAsItIs()
+    {
+        using var scope = NewDisposeScope();
+        Tensor x = tensor(3.0);
+        var result = new IdentityTermLoss().Compute(x);
+        Assert.NotSame(x, result.Given);
+
+        result.Dispose();
+
+        Assert.False(x.IsInvalid);
+        Assert.Equal(3.0, x.item<double>());
+    }
 }

@@ -16,10 +16,8 @@ partial class SharedResult
         using var scope = global::TorchSharp.torch.NewDisposeScope();
 
         // Total = Hard + Soft
-        var hard = this.Hard(x);
-        global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-        var soft = this.Soft(x);
-        global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
+        var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
+        var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
         var total = hard.add(soft);
 
         var result = new global::LossResult(total, hard, soft);

@@ -15,8 +15,7 @@ partial class UnusedTerm
         using var scope = global::TorchSharp.torch.NewDisposeScope();
 
         // Total = Hard
-        var hard = this.Hard(x);
-        global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
+        var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
         var total = hard.alias();
 
         return scope.MoveToOuter(total);

@@ -19,13 +19,11 @@ namespace Sample
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // Base = Hard
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
+            var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
             var @base = hard.alias();
 
             // Total = Base + Soft
-            var soft = this.Soft(x);
-            global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
+            var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
             var total = @base.add(soft);
 
             var result = new global::Sample.FeaturesResult(total, hard, soft, @base);

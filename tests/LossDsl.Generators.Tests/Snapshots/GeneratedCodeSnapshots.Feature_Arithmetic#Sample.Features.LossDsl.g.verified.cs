@@ -19,12 +19,9 @@ namespace Sample
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // Total = -(Hard - Soft) / 2 + 3 * Feature * Soft - Hard / Feature
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-            var soft = this.Soft(x);
-            global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
-            var feature = Feature(y);
-            global::LossDsl.LossRuntime.EnsureScalar(feature, "Feature", "Term");
+            var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
+            var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
+            var feature = global::LossDsl.LossRuntime.Term(Feature(y), "Feature", scope);
             var total = hard.sub(soft).neg().div(2.0).add(feature.mul(3.0).mul(soft)).sub(hard.div(feature));
 
             var result = new global::Sample.FeaturesResult(total, hard, soft, feature);

@@ -19,10 +19,8 @@ namespace Sample
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // Total = Hard + Balance(Soft, to: Hard)
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-            var soft = this.Soft(x);
-            global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
+            var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
+            var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
             global::TorchSharp.torch.Tensor softMagnitude, hardMagnitude, softScale;
             using (global::TorchSharp.torch.no_grad())
             {

@@ -30,10 +30,8 @@ namespace Sample
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
 
                 // Total = Hard + Balance(Soft, to: Hard, ema: 0.9, max: 100)
-                var hard = this.Hard(x);
-                global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-                var soft = this.Soft(x);
-                global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
+                var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
+                var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
                 var softScale = global::LossDsl.Strategies.EmaScale(this.ComputeState, "balance0", soft, hard, 0.9, 1E-08, max: 100.0);
                 var total = hard.addcmul(soft, softScale, 1.0);
 

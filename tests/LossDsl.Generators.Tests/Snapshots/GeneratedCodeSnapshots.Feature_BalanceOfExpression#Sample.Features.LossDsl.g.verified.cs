@@ -20,12 +20,9 @@ namespace Sample
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // Total = Balance(Hard + Soft, to: Feature) + Feature
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-            var soft = this.Soft(x);
-            global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
-            var feature = Feature(y);
-            global::LossDsl.LossRuntime.EnsureScalar(feature, "Feature", "Term");
+            var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
+            var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
+            var feature = global::LossDsl.LossRuntime.Term(Feature(y), "Feature", scope);
             var balanceInput = hard.add(soft);
             global::TorchSharp.torch.Tensor balanceInputMagnitude, featureMagnitude, balanceScale;
             using (global::TorchSharp.torch.no_grad())

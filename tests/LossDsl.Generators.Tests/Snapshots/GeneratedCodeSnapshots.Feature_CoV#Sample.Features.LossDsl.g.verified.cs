@@ -31,12 +31,9 @@ namespace Sample
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
 
                 // Total = CoV(Hard, Soft + Feature)
-                var hard = this.Hard(x);
-                global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-                var soft = this.Soft(x);
-                global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
-                var feature = Feature(y);
-                global::LossDsl.LossRuntime.EnsureScalar(feature, "Feature", "Term");
+                var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
+                var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
+                var feature = global::LossDsl.LossRuntime.Term(Feature(y), "Feature", scope);
                 var weighted = soft.add(feature);
                 var (cov, covWeights) = global::LossDsl.Strategies.CoV(this.ComputeState, "cov0", new global::TorchSharp.torch.Tensor[] { hard, weighted });
                 var hardCovWeight = covWeights[0];

@@ -20,15 +20,12 @@ namespace Sample
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // Kd = Soft + Feature
-            var soft = this.Soft(x);
-            global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
-            var feature = Feature(y);
-            global::LossDsl.LossRuntime.EnsureScalar(feature, "Feature", "Term");
+            var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
+            var feature = global::LossDsl.LossRuntime.Term(Feature(y), "Feature", scope);
             var kd = soft.add(feature);
 
             // Total = Hard + Kd
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
+            var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
             var total = hard.add(kd);
 
             var result = new global::Sample.FeaturesResult(total, soft, feature, hard, kd);

@@ -19,10 +19,8 @@ namespace Sample
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // Total = Hard * Detach(Soft)
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-            var soft = this.Soft(x);
-            global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
+            var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
+            var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
             var softDetached = soft.detach();
             var total = hard.mul(softDetached);
 

@@ -31,12 +31,9 @@ namespace Sample
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
 
                 // Total = Dwa(Hard, Soft, Feature, temperature: 2, window: 5)
-                var hard = this.Hard(x);
-                global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-                var soft = this.Soft(x);
-                global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
-                var feature = Feature(y);
-                global::LossDsl.LossRuntime.EnsureScalar(feature, "Feature", "Term");
+                var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
+                var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
+                var feature = global::LossDsl.LossRuntime.Term(Feature(y), "Feature", scope);
                 var (dwa, dwaWeights) = global::LossDsl.Strategies.Dwa(this.ComputeState, "dwa0", new global::TorchSharp.torch.Tensor[] { hard, soft, feature }, temperature: 2.0, window: 5);
                 var hardDwaWeight = dwaWeights[0];
                 var softDwaWeight = dwaWeights[1];

@@ -17,8 +17,7 @@ namespace Sample
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // Total = Hard * (2 * 3 - 1) / 4
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
+            var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
             var total = hard.mul(5.0).div(4.0);
 
             var result = new global::Sample.FeaturesResult(total, hard);

@@ -25,10 +25,8 @@ namespace Sample
             // Half = 0.5
 
             // Total = W * Hard + Half * Soft
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-            var soft = this.Soft(x);
-            global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
+            var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
+            var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
             var total = hard.mul(w).add(soft, 0.5);
 
             var result = new global::Sample.FeaturesResult(total, hard, soft);

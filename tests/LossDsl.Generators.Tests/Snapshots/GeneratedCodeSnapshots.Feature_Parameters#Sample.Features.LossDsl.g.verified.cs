@@ -17,8 +17,7 @@ namespace Sample
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // Total = weight * Hard + given
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
+            var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
             global::LossDsl.LossRuntime.EnsureScalar(given, "given", "Parameter");
             var total = given.add(hard, weight);
 

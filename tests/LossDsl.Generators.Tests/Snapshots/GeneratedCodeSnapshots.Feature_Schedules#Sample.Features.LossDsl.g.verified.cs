@@ -31,12 +31,9 @@ namespace Sample
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
 
                 // Total = Hard + Linear(Alpha, 0.9, 1000) * Soft + Cosine(1, 0, 500) * Feature
-                var hard = this.Hard(x);
-                global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-                var soft = this.Soft(x);
-                global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
-                var feature = Feature(y);
-                global::LossDsl.LossRuntime.EnsureScalar(feature, "Feature", "Term");
+                var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
+                var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
+                var feature = global::LossDsl.LossRuntime.Term(Feature(y), "Feature", scope);
                 var total = hard.add(soft, global::LossDsl.Schedules.Linear(this.Alpha, 0.9, 1000.0, this.ComputeState.Step)).add(feature, global::LossDsl.Schedules.Cosine(1.0, 0.0, 500.0, this.ComputeState.Step));
 
                 this.ComputeState.CountCall();

@@ -20,13 +20,11 @@ namespace Sample
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // A = Hard
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
+            var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
             var a = hard.alias();
 
             // B = A + Soft
-            var soft = this.Soft(x);
-            global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
+            var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
             var b = a.add(soft);
 
             // Total = B * 2

@@ -17,8 +17,7 @@ namespace Sample
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // Total = Hard * Prior
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
+            var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
             var prior = this.Prior;
             global::LossDsl.LossRuntime.EnsureScalar(prior, "Prior", "Member");
             var total = hard.mul(prior);

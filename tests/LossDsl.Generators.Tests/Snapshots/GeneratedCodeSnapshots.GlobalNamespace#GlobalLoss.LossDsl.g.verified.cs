@@ -15,8 +15,7 @@ partial class GlobalLoss
         using var scope = global::TorchSharp.torch.NewDisposeScope();
 
         // Total = Hard * 2
-        var hard = this.Hard(x);
-        global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
+        var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
         var total = hard.mul(2.0);
 
         var result = new global::GlobalLossResult(total, hard);

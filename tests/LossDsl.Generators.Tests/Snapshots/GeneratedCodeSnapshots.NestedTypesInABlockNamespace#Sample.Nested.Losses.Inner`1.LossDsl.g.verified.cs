@@ -21,10 +21,8 @@ namespace Sample.Nested
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
 
                 // Total = Hard + Balance(Soft, to: Hard)
-                var hard = Hard(x);
-                global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-                var soft = Soft(x);
-                global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
+                var hard = global::LossDsl.LossRuntime.Term(Hard(x), "Hard", scope);
+                var soft = global::LossDsl.LossRuntime.Term(Soft(x), "Soft", scope);
                 global::TorchSharp.torch.Tensor softMagnitude, hardMagnitude, softScale;
                 using (global::TorchSharp.torch.no_grad())
                 {

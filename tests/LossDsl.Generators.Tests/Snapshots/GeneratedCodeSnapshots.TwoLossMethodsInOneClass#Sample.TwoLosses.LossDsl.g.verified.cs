@@ -18,10 +18,8 @@ namespace Sample
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // Total = Hard + Alpha * Soft
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
-            var soft = this.Soft(x);
-            global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
+            var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
+            var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
             var total = hard.add(soft, this.Alpha);
 
             var result = new global::Sample.TrainingResult(total, hard, soft);
@@ -41,8 +39,7 @@ namespace Sample
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // Total = Hard
-            var hard = this.Hard(x);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
+            var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
             var total = hard.alias();
 
             return scope.MoveToOuter(total);

@@ -64,3 +64,12 @@ public partial class CheckedLoss
     [Loss("Total = Hard + Soft", CheckFinite = true)]
     public partial CheckedLossResult Compute(Tensor hardInput, Tensor softInput);
 }
+
+/// <summary>A term that returns its input as it is: the result must not own (and dispose) the caller's tensor.</summary>
+public partial class IdentityTermLoss
+{
+    [Term] Tensor Given(Tensor x) => x;
+
+    [Loss("Total = Given * 2")]
+    public partial IdentityTermResult Compute(Tensor x);
+}

@@ -22,10 +22,8 @@ namespace Distillation.Objectives
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // KdLoss = SoftLoss + Balance(OutProjFeatureLoss, to: SoftLoss)
-            var softLoss = this.SoftLoss(studentLogits, teacherLogits);
-            global::LossDsl.LossRuntime.EnsureScalar(softLoss, "SoftLoss", "Term");
-            var outProjFeatureLoss = this.OutProjFeatureLoss(studentFeatures, teacherFeatures);
-            global::LossDsl.LossRuntime.EnsureScalar(outProjFeatureLoss, "OutProjFeatureLoss", "Term");
+            var softLoss = global::LossDsl.LossRuntime.Term(this.SoftLoss(studentLogits, teacherLogits), "SoftLoss", scope);
+            var outProjFeatureLoss = global::LossDsl.LossRuntime.Term(this.OutProjFeatureLoss(studentFeatures, teacherFeatures), "OutProjFeatureLoss", scope);
             global::TorchSharp.torch.Tensor outProjFeatureLossMagnitude, softLossMagnitude, outProjFeatureLossScale;
             using (global::TorchSharp.torch.no_grad())
             {
@@ -36,8 +34,7 @@ namespace Distillation.Objectives
             var kdLoss = softLoss.addcmul(outProjFeatureLoss, outProjFeatureLossScale, 1.0);
 
             // TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss)
-            var hardLoss = this.HardLoss(studentLogits, labels);
-            global::LossDsl.LossRuntime.EnsureScalar(hardLoss, "HardLoss", "Term");
+            var hardLoss = global::LossDsl.LossRuntime.Term(this.HardLoss(studentLogits, labels), "HardLoss", scope);
             global::TorchSharp.torch.Tensor kdLossMagnitude, hardLossMagnitude, kdLossScale;
             using (global::TorchSharp.torch.no_grad())
             {
@@ -82,16 +79,13 @@ namespace Distillation.Objectives
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
 
                 // KdLoss = SoftLoss + Balance(OutProjFeatureLoss, to: SoftLoss, ema: 0.9)
-                var softLoss = this.SoftLoss(studentLogits, teacherLogits);
-                global::LossDsl.LossRuntime.EnsureScalar(softLoss, "SoftLoss", "Term");
-                var outProjFeatureLoss = this.OutProjFeatureLoss(studentFeatures, teacherFeatures);
-                global::LossDsl.LossRuntime.EnsureScalar(outProjFeatureLoss, "OutProjFeatureLoss", "Term");
+                var softLoss = global::LossDsl.LossRuntime.Term(this.SoftLoss(studentLogits, teacherLogits), "SoftLoss", scope);
+                var outProjFeatureLoss = global::LossDsl.LossRuntime.Term(this.OutProjFeatureLoss(studentFeatures, teacherFeatures), "OutProjFeatureLoss", scope);
                 var outProjFeatureLossScale = global::LossDsl.Strategies.EmaScale(this.ComputeEmaState, "balance0", outProjFeatureLoss, softLoss, 0.9, 1E-08);
                 var kdLoss = softLoss.addcmul(outProjFeatureLoss, outProjFeatureLossScale, 1.0);
 
                 // TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss, ema: 0.9)
-                var hardLoss = this.HardLoss(studentLogits, labels);
-                global::LossDsl.LossRuntime.EnsureScalar(hardLoss, "HardLoss", "Term");
+                var hardLoss = global::LossDsl.LossRuntime.Term(this.HardLoss(studentLogits, labels), "HardLoss", scope);
                 var kdLossScale = global::LossDsl.Strategies.EmaScale(this.ComputeEmaState, "balance1", kdLoss, hardLoss, 0.9, 1E-08);
                 var totalLoss = hardLoss.addcmul(kdLoss, kdLossScale, this.Alpha);
 

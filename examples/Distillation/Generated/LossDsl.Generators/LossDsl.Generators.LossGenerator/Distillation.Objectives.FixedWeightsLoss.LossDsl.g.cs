@@ -19,12 +19,9 @@ namespace Distillation.Objectives
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // TotalLoss = Alpha * SoftLoss + (1 - Alpha) * HardLoss + Beta * OutProjFeatureLoss
-            var softLoss = this.SoftLoss(studentLogits, teacherLogits);
-            global::LossDsl.LossRuntime.EnsureScalar(softLoss, "SoftLoss", "Term");
-            var hardLoss = this.HardLoss(studentLogits, labels);
-            global::LossDsl.LossRuntime.EnsureScalar(hardLoss, "HardLoss", "Term");
-            var outProjFeatureLoss = this.OutProjFeatureLoss(studentFeatures, teacherFeatures);
-            global::LossDsl.LossRuntime.EnsureScalar(outProjFeatureLoss, "OutProjFeatureLoss", "Term");
+            var softLoss = global::LossDsl.LossRuntime.Term(this.SoftLoss(studentLogits, teacherLogits), "SoftLoss", scope);
+            var hardLoss = global::LossDsl.LossRuntime.Term(this.HardLoss(studentLogits, labels), "HardLoss", scope);
+            var outProjFeatureLoss = global::LossDsl.LossRuntime.Term(this.OutProjFeatureLoss(studentFeatures, teacherFeatures), "OutProjFeatureLoss", scope);
             var totalLoss = softLoss.mul(this.Alpha).add(hardLoss, (1.0 - this.Alpha)).add(outProjFeatureLoss, this.Beta);
 
             var result = new global::Distillation.Objectives.FixedWeightsResult(totalLoss, softLoss, hardLoss, outProjFeatureLoss);

@@ -22,10 +22,8 @@ namespace Consumer
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // Kd = Soft + Balance(Feature, to: Soft)
-            var soft = this.Soft(studentLogits, teacherLogits);
-            global::LossDsl.LossRuntime.EnsureScalar(soft, "Soft", "Term");
-            var feature = this.Feature(studentFeatures, teacherFeatures);
-            global::LossDsl.LossRuntime.EnsureScalar(feature, "Feature", "Term");
+            var soft = global::LossDsl.LossRuntime.Term(this.Soft(studentLogits, teacherLogits), "Soft", scope);
+            var feature = global::LossDsl.LossRuntime.Term(this.Feature(studentFeatures, teacherFeatures), "Feature", scope);
             global::TorchSharp.torch.Tensor featureMagnitude, softMagnitude, featureScale;
             using (global::TorchSharp.torch.no_grad())
             {
@@ -36,8 +34,7 @@ namespace Consumer
             var kd = soft.addcmul(feature, featureScale, 1.0);
 
             // Total = Hard + Alpha * Balance(Kd, to: Hard)
-            var hard = this.Hard(studentLogits, labels);
-            global::LossDsl.LossRuntime.EnsureScalar(hard, "Hard", "Term");
+            var hard = global::LossDsl.LossRuntime.Term(this.Hard(studentLogits, labels), "Hard", scope);
             global::TorchSharp.torch.Tensor kdMagnitude, hardMagnitude, kdScale;
             using (global::TorchSharp.torch.no_grad())
             {
