@@ -56,12 +56,14 @@ public sealed partial class LossGenerator
 
         // A cref to the loss type from namespace scope: Outer.Inner{T}.
         string owner = string.Join(".", spec.Types.Select(t => t.Name.Replace('<', '{').Replace('>', '}')));
+        bool first = implemented.Count == 0;
         foreach (LossMethodSpec method in spec.Methods.Where(m => m.Result is { Owned: true }))
         {
-            if (implemented.Count > 0 || method != spec.Methods.First(m => m.Result is { Owned: true }))
+            if (!first)
             {
                 w.Line();
             }
+            first = false;
             EmitResultType(w, method, owner);
         }
 

@@ -49,21 +49,24 @@ public sealed partial class LossGenerator
             }
             var declaredTerms = terms.Values.Where(t => t.DeclaredInLossType && t.Problem is null).Select(t => new TermDeclaration(t.Name, t.Location)).ToEquatableArray();
 
-            var (spec, check) = foreignAttribute is null ? ReadMethod(terms) : (ForeignAttributeStub(foreignAttribute), null);
+            // A compiled copy of earlier generated code implements the method already: nothing to read.
             string? copy = CompiledCopy();
+            LossMethodSpec? spec = null;
+            CheckedFormula? check = null;
             if (copy is not null)
             {
-                // The build compiles an earlier copy of the generated code: it implements the method already.
                 typeTakesCode = false;
                 string root = System.IO.Path.GetDirectoryName(System.IO.Path.GetDirectoryName(System.IO.Path.GetDirectoryName(copy) ?? "") ?? "") ?? "";
-                _diagnostics.Clear();
                 _typeDiagnostics.Clear();
                 // At the type, so a type with several [Loss] methods gets one error.
                 Location at = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>()
                     .FirstOrDefault(d => d.SyntaxTree.FilePath != copy)?.Identifier.GetLocation() ?? syntax.Identifier.GetLocation();
                 _typeDiagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GeneratedCodeCompiled, LocationInfo.From(at),
                     copy, type.Name, System.IO.Path.GetFileName(root)));
-                check = null;
+            }
+            else
+            {
+                (spec, check) = foreignAttribute is null ? ReadMethod(terms) : (ForeignAttributeStub(foreignAttribute), null);
             }
 
             var model = new LossMethodModel(_typeKey, _hintName, Namespace(), DeclarationReader.ContainingTypes(type).ToEquatableArray(), typeTakesCode, spec, copy is not null);
@@ -72,7 +75,6 @@ public sealed partial class LossGenerator
                 _diagnostics.ToEquatableArray(), _typeDiagnostics.ToEquatableArray(), declaredTerms,
                 (check?.UsedTerms ?? Array.Empty<string>()).OrderBy(t => t, StringComparer.Ordinal).ToEquatableArray(),
                 Bound: check is { Failed: false },
-                typeTakesCode,
                 spec?.Result?.FullName,
                 LocationInfo.From(syntax.ReturnType.GetLocation()));
             return new LossMethodResult(model, report);
@@ -193,7 +195,7 @@ public sealed partial class LossGenerator
                 Report(DiagnosticDescriptors.UnusedParameter, parameterSyntax?.Identifier.GetLocation(), parameter.Name, method.Name);
             }
             PlanBody plan = Lowerer.Lower(declaration, check, checkFinite);
-            return (new LossMethodSpec(method.Name, signature, result, plan, Implemented(signature)), check);
+            return (new LossMethodSpec(method.Name, signature, result, plan, Implemented), check);
         }
 
         /// <summary>A stub for a method whose [Loss] is some other attribute (a missing <c>using LossDsl;</c>).</summary>
@@ -212,7 +214,7 @@ public sealed partial class LossGenerator
         }
 
         /// <summary>C# forbids an implementation of a value-returning partial method declared without accessibility (CS8796).</summary>
-        private bool Implemented(MethodSignatureSpec signature)
+        private bool Implemented
             => syntax.Modifiers.Any(m => m.IsKind(SyntaxKind.PublicKeyword) || m.IsKind(SyntaxKind.InternalKeyword) || m.IsKind(SyntaxKind.PrivateKeyword) || m.IsKind(SyntaxKind.ProtectedKeyword));
 
         private LossMethodSpec Stub(MethodSignatureSpec signature, ResultTypeSpec? result, IReadOnlyList<BindingSyntax> bindings, string? reason)
@@ -226,7 +228,7 @@ public sealed partial class LossGenerator
                 .Where(names.Add)
                 .Select(p => new ResultMemberSpec(Naming.Identifier(p), new Local("", p), "", MemberRole.Binding, p))
                 .ToEquatableArray();
-            return new LossMethodSpec(method.Name, signature, result, new StubBody(message, members), Implemented(signature));
+            return new LossMethodSpec(method.Name, signature, result, new StubBody(message, members), Implemented);
         }
 
         /// <summary>Checks the [Loss] method's declaration; false when only a stub can be generated for it.</summary>
@@ -253,9 +255,8 @@ public sealed partial class LossGenerator
             else if (method.ReturnType.TypeKind == TypeKind.Error && syntax.ReturnType is IdentifierNameSyntax identifier && method.ReturnType.ContainingType is null)
             {
                 // The result type does not exist yet: LossDsl generates it beside the loss type.
-                string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString() + ".";
                 string resultName = Naming.Identifier(identifier.Identifier.ValueText);
-                result = new ResultTypeSpec(resultName, "global::" + ns + resultName);
+                result = new ResultTypeSpec(resultName, "global::" + (Namespace().Length == 0 ? "" : Namespace() + ".") + resultName);
                 returnType = result.FullName;
             }
             else

@@ -37,16 +37,12 @@ public sealed partial class LossGenerator
                 if (method.Result is ResultTypeSpec result)
                 {
                     string owner = $"{model.Types[model.Types.Count - 1].Name}.{method.Name}";
-                    if (owners.TryGetValue(result.FullName, out string? existing))
+                    if (EarlierClaim(owners, result.FullName, owner) is string existing)
                     {
                         // LD0007: the type exists already; this method only returns it.
                         string message = method.Body is StubBody stub ? stub.Message
                             : $"LossDsl did not implement [Loss] method '{owner}' because LD0007: its result type '{result.Name}' is generated for '{existing}' already. Fix the compile-time errors and rebuild.";
                         method = method with { Result = result with { Owned = false }, Body = new StubBody(message, EquatableArray<ResultMemberSpec>.Empty) };
-                    }
-                    else
-                    {
-                        owners[result.FullName] = owner;
                     }
                 }
                 if (method.Implemented || method.Result is { Owned: true })
@@ -83,12 +79,22 @@ public sealed partial class LossGenerator
         return $"{type.HintName}.{hash:x8}.LossDsl.g.cs";
     }
 
+    /// <summary>
+    /// The first claimer of a result type owns it: returns the owner when <paramref name="owner"/>
+    /// comes later (LD0007), else records it. Emission and reporting both ask here, in the same order.
+    /// </summary>
+    private static string? EarlierClaim(Dictionary<string, string> owners, string resultType, string owner)
+    {
+        if (owners.TryGetValue(resultType, out string? existing))
+        {
+            return existing;
+        }
+        owners[resultType] = owner;
+        return null;
+    }
+
     private static void Report(SourceProductionContext context, EquatableArray<LossMethodReport> reports, Compilation compilation)
     {
-        if (!reports.Any(r => r.Diagnostics.Count > 0 || r.TypeDiagnostics.Count > 0 || r.DeclaredTerms.Count > 0 || r.ResultTypeFullName is not null))
-        {
-            return;
-        }
         var diagnostics = new List<DiagnosticInfo>();
         var owners = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var group in reports.GroupBy(r => r.TypeKey, StringComparer.Ordinal))
@@ -97,18 +103,11 @@ public sealed partial class LossGenerator
             foreach (LossMethodReport report in group)
             {
                 diagnostics.AddRange(report.Diagnostics);
-                if (report.ResultTypeFullName is string result && report.TypeTakesCode)
+                if (report.ResultTypeFullName is string result
+                    && EarlierClaim(owners, result, $"{report.TypeName}.{report.MethodName}") is string existing)
                 {
-                    string owner = $"{report.TypeName}.{report.MethodName}";
-                    if (owners.TryGetValue(result, out string? existing))
-                    {
-                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateResultType, report.ResultTypeLocation,
-                            report.MethodName, result.Substring(Math.Max(result.LastIndexOf('.'), result.LastIndexOf(':')) + 1), existing));
-                    }
-                    else
-                    {
-                        owners[result] = owner;
-                    }
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateResultType, report.ResultTypeLocation,
+                        report.MethodName, result.Substring(Math.Max(result.LastIndexOf('.'), result.LastIndexOf(':')) + 1), existing));
                 }
             }
             // Unused terms are reported only when every formula bound: a broken one may be what uses them.

@@ -89,6 +89,33 @@ public class OneMistakeOneErrorTests
     }
 
     [Fact]
+    public void AResultTypeClaimedByATypeThatIsNotPartialIsStillClaimed()
+    {
+        // The type that cannot take code still generates its result type, so the second claimer
+        // gets LD0007 (the stub and the report decide alike).
+        GeneratorRun run = GeneratorHarness.Run($$"""
+            namespace N;
+
+            public class First
+            {
+            {{Terms}}
+                [Loss("Total = Hard + Soft")]
+                public partial LossResult Compute(Tensor x);
+            }
+
+            public partial class Second
+            {
+            {{Terms}}
+                [Loss("Total = Hard * Soft")]
+                public partial LossResult Compute(Tensor x);
+            }
+            """);
+
+        Assert.Contains(run.GeneratorDiagnostics, d => d.Id == "LD0007" && d.GetMessage().Contains("'First.Compute'"));
+        Assert.DoesNotContain(run.CompilationDiagnostics, d => d.Id == "CS0246");
+    }
+
+    [Fact]
     public void BalancingAnAliasToWhatItRenamesIsAnError()
     {
         GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms("\"S = Soft\\nTotal = Hard + Balance(S, to: Soft) + Feature\""));

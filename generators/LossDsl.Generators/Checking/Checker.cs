@@ -37,8 +37,6 @@ internal sealed partial class Checker
         _formulaText = formulaText;
     }
 
-    public LossDeclaration Declaration => _declaration;
-
     public static CheckedFormula Check(LossDeclaration declaration, FormulaSyntax formula, string formulaText)
         => new Checker(declaration, formula, formulaText).Check();
 

@@ -26,8 +26,8 @@ internal sealed class NumberRule(Func<double, bool> accepts, string text, bool w
 
 /// <summary>
 /// An option of a function, <c>name: value</c>. A tensor option (<c>to:</c>) takes any tensor
-/// expression; a number option takes a number the formula fixes at compile time (a literal, or
-/// arithmetic and number bindings that fold to one), checked against <see cref="Rule"/>.
+/// expression; a number option takes a number written in the formula (a literal, optionally
+/// negated or in parentheses), checked against <see cref="Rule"/>.
 /// </summary>
 internal sealed class OptionSpec(string name, ValueKind kind, NumberRule? rule = null, double? @default = null, bool required = false, params string[] aliases)
 {

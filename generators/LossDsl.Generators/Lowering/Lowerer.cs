@@ -33,8 +33,6 @@ internal sealed partial class Lowerer
         _names = new Namer(declaration);
     }
 
-    public Namer Names => _names;
-
     /// <summary>The plan of <paramref name="formula"/> and the result's members, loss first.</summary>
     public static PlanBody Lower(LossDeclaration declaration, CheckedFormula formula, bool checkFinite)
         => new Lowerer(declaration).Run(formula, checkFinite);
@@ -153,10 +151,6 @@ internal sealed partial class Lowerer
         }
         return variable;
     }
-
-    public void Add(PlanStep step) => _steps.Add(step);
-
-    public void AddScaleMember(ResultMemberSpec member) => _scaleMembers.Add(member);
 
     /// <summary>Gives a tensor expression a variable of its own, so it can be reused.</summary>
     public Local Materialize(TensorExpr expression, string hint)

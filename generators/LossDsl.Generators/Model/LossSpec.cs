@@ -125,7 +125,6 @@ internal sealed record LossMethodReport(
     EquatableArray<TermDeclaration> DeclaredTerms,
     EquatableArray<string> UsedTerms,
     bool Bound,
-    bool TypeTakesCode,
     string? ResultTypeFullName,
     LocationInfo? ResultTypeLocation);
 

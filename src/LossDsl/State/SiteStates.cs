@@ -1,5 +1,4 @@
 using System;
-using System.Linq;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,14 +21,15 @@ public abstract class SiteState : nn.Module
             Tensor buffer = (length == 0 ? zeros(Array.Empty<long>()) : zeros(length)).DetachFromDisposeScope();
             register_buffer(name, buffer);
         }
-        register_module("counters", new CpuCounters(counters));
+        Counters = new CpuCounters(counters);
+        register_module("counters", Counters);
     }
 
     /// <summary>How many terms the site weighs (0 for a single scale).</summary>
     public long Length { get; }
 
-    /// <summary>The site's whole-number counters.</summary>
-    public CpuCounters Counters => (CpuCounters)named_children().First(c => c.name == "counters").module;
+    /// <summary>The site's whole-number counters (a child module: to() moves modules in place, so this stays the one registered).</summary>
+    public CpuCounters Counters { get; }
 
     /// <summary>Everything is registered explicitly, under the names checkpoints use.</summary>
     protected override void RegisterComponents() { }
@@ -37,8 +37,6 @@ public abstract class SiteState : nn.Module
     /// <summary>A running statistic, as the module holds it now (after <c>to()</c> it is a new tensor).</summary>
     public Tensor Statistic(string name) => get_buffer(name) ?? throw new ArgumentException($"The site has no statistic '{name}'.", nameof(name));
 
-    /// <summary>The layout of the site, for checkpoint messages: its kind and length.</summary>
-    public string Describe() => Length == 0 ? GetName() : $"{GetName()}[{Length}]";
 }
 
 /// <summary><c>Balance(x, to: y, ema: β)</c>: moving averages of |sg(x)| and |sg(y)|, and the number of updates.</summary>
