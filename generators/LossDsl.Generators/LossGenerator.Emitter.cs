@@ -189,32 +189,35 @@ public sealed partial class LossGenerator
                 w.Line($"var {detach.Variable.Name} = {detach.Source.Name}.detach();");
                 break;
             case ScaleStep scale:
-                // Autograd off: the magnitudes and the ratio record no graph, so no gradient
+                // Autograd off: the bounds, magnitudes and the ratio record no graph, so no gradient
                 // flows through the scale (a stop-gradient without a detach() handle per value).
-                var declared = scale.NewMagnitudes.Select(m => m.Variable.Name).Append(scale.Variable.Name);
+                var declared = scale.NewBounds.Select(b => b.Variable.Name).Concat(scale.NewMagnitudes.Select(m => m.Variable.Name)).Append(scale.Variable.Name);
                 w.Line($"{Tensor} {string.Join(", ", declared)};");
                 w.Open("using (global::TorchSharp.torch.no_grad())");
+                EmitBounds(w, scale.NewBounds, state);
                 foreach (Magnitude magnitude in scale.NewMagnitudes)
                 {
-                    w.Line($"{magnitude.Variable.Name} = {magnitude.Source.Name}.abs();");
+                    // A value within rounding of the magnitudes it was computed from counts as 0.
+                    w.Line(magnitude.Bound is Local bound
+                        ? $"{magnitude.Variable.Name} = {Runtime}.Significant({magnitude.Source.Name}.abs(), {bound.Name});"
+                        : $"{magnitude.Variable.Name} = {magnitude.Source.Name}.abs();");
                 }
-                string clamp = (scale.Min, scale.Max) switch
-                {
-                    (null, null) => "",
-                    (double min, null) => $".clamp_min_({Literals.Number(min)})",
-                    (null, double max) => $".clamp_max_({Literals.Number(max)})",
-                    (double min, double max) => $".clamp_({Literals.Number(min)}, {Literals.Number(max)})",
-                };
-                // Where either magnitude is at most eps the scale is 1: a vanishing loss passes through.
-                // The ratio is a fresh tensor, so the clamp and the guard can work in place.
-                w.Line($"{scale.Variable.Name} = {scale.TargetMagnitude.Name}.div({scale.SourceMagnitude.Name}){clamp}" +
-                       $".masked_fill_({scale.SourceMagnitude.Name}.minimum({scale.TargetMagnitude.Name}).le({Literals.Number(scale.Epsilon)}), 1.0);");
+                // The ratio, clamped to [min, max] when given and to the dtype's positive finite range;
+                // 1 where either magnitude is at most eps: a vanishing loss passes through.
+                w.Line($"{scale.Variable.Name} = {Runtime}.BalanceScale({scale.SourceMagnitude.Name}, {scale.TargetMagnitude.Name}, {Literals.Number(scale.Epsilon)}{MinMax(scale.Min, scale.Max)});");
                 w.Close();
                 break;
             case EmaScaleStep ema:
-                string bounds = (ema.Min is double lo ? $", min: {Literals.Number(lo)}" : "") + (ema.Max is double hi ? $", max: {Literals.Number(hi)}" : "");
+                if (ema.NewBounds.Count > 0)
+                {
+                    w.Line($"{Tensor} {string.Join(", ", ema.NewBounds.Select(b => b.Variable.Name))};");
+                    w.Open("using (global::TorchSharp.torch.no_grad())");
+                    EmitBounds(w, ema.NewBounds, state);
+                    w.Close();
+                }
+                string boundArguments = (ema.SourceBound is Local sourceBound ? $", xBound: {sourceBound.Name}" : "") + (ema.TargetBound is Local targetBound ? $", yBound: {targetBound.Name}" : "");
                 w.Line($"var {ema.Variable.Name} = global::LossDsl.Strategies.EmaScale({state}, \"{ema.Site}\", {ema.Source.Name}, {ema.Target.Name}, " +
-                       $"{Literals.Number(ema.Beta)}, {Literals.Number(ema.Epsilon)}{bounds});");
+                       $"{Literals.Number(ema.Beta)}, {Literals.Number(ema.Epsilon)}{MinMax(ema.Min, ema.Max)}{boundArguments});");
                 break;
             case WeightingStep weighting:
                 string runtime = Functions.FunctionTable.Find(weighting.Function)!.Runtime!;
@@ -239,6 +242,18 @@ public sealed partial class LossGenerator
         }
     }
 
+    /// <summary>The rounding bounds a scale needs first, in dependency order; inside a no_grad block.</summary>
+    private static void EmitBounds(SourceWriter w, EquatableArray<RoundingBound> bounds, string state)
+    {
+        foreach (RoundingBound bound in bounds)
+        {
+            w.Line($"{bound.Variable.Name} = {Render(bound.Value, state)};");
+        }
+    }
+
+    private static string MinMax(double? min, double? max)
+        => (min is double lo ? $", min: {Literals.Number(lo)}" : "") + (max is double hi ? $", max: {Literals.Number(hi)}" : "");
+
     /// <summary>A lowered expression as one TorchSharp method chain.</summary>
     private static string Render(TensorExpr e, string state) => e.Op switch
     {
@@ -257,6 +272,7 @@ public sealed partial class LossGenerator
         TensorOp.AddScaled => $"{Render(e.Left!, state)}.add({Render(e.Right!, state)}, {Render(e.Number!, state)})",
         TensorOp.AddProduct => $"{Render(e.Left!, state)}.addcmul({Render(e.Right!, state)}, {e.Variable!.Name}, {Render(e.Number!, state)})",
         TensorOp.Product => $"{Render(e.Left!, state)}.mul({e.Variable!.Name})",
+        TensorOp.Abs => $"{Render(e.Left!, state)}.abs()",
         _ => throw new System.InvalidOperationException($"No emission for {e.Op}."),
     };
 
@@ -266,6 +282,7 @@ public sealed partial class LossGenerator
         NumberConstant constant => constant.Value < 0 ? $"({Literals.Number(constant.Value)})" : Literals.Number(constant.Value),
         NumberRead read => Read(read),
         NumberNegate negate => $"(-{Render(negate.Operand, state)})",
+        NumberAbs abs => $"global::System.Math.Abs({Render(abs.Operand, state)})",
         NumberBinary binary => $"({Render(binary.Left, state)} {binary.Operator} {Render(binary.Right, state)})",
         ScheduleValue schedule => $"global::LossDsl.Schedules.{schedule.Kind}({Render(schedule.Start, state)}, {Render(schedule.End, state)}, {Render(schedule.Steps, state)}, {state}.Step)",
         _ => throw new System.InvalidOperationException($"No emission for {number.GetType().Name}."),

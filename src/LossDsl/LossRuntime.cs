@@ -99,4 +99,67 @@ public static class LossRuntime
             throw new ArithmeticException($"The loss produced non-finite values in: {string.Join(", ", bad)}.");
         }
     }
+
+    /// <summary>
+    /// How close to 0, relative to the magnitudes it was computed from, a value is rounding
+    /// residue: 1e-5 for float32 and float64 (so both dtypes decide alike; float32's rounding of a
+    /// sum of a few dozen values stays below it), 8 units in the last place for float16 (7.8e-3)
+    /// and bfloat16 (6.3e-2).
+    /// </summary>
+    public static double RoundingTolerance(torch.ScalarType dtype) => dtype switch
+    {
+        torch.ScalarType.Float16 => 8 * 0.0009765625,
+        torch.ScalarType.BFloat16 => 8 * 0.0078125,
+        _ => 1e-5,
+    };
+
+    /// <summary>
+    /// <paramref name="magnitude"/> (|x|, a fresh tensor, changed in place), or 0 where it is at
+    /// most <see cref="RoundingTolerance"/> times <paramref name="bound"/>, the magnitudes x was
+    /// computed from: such an x is rounding residue of a cancellation, not a loss to balance.
+    /// Runs on the device; call it with autograd off.
+    /// </summary>
+    public static torch.Tensor Significant(torch.Tensor magnitude, torch.Tensor bound)
+    {
+        ArgumentNullException.ThrowIfNull(magnitude);
+        ArgumentNullException.ThrowIfNull(bound);
+        using var threshold = bound.mul(RoundingTolerance(magnitude.dtype));
+        using var residue = magnitude.le(threshold);
+        return magnitude.masked_fill_(residue, 0.0);
+    }
+
+    /// <summary>
+    /// The scale of <c>Balance</c>: <paramref name="targetMagnitude"/> / <paramref name="sourceMagnitude"/>,
+    /// clamped to [<paramref name="min"/>, <paramref name="max"/>] when given and always to the
+    /// dtype's positive normal range (so a scale is never 0 by underflow nor infinite by overflow),
+    /// and 1 where either magnitude is at most <paramref name="epsilon"/>. NaN stays NaN. Runs on
+    /// the device; call it with autograd off.
+    /// </summary>
+    public static torch.Tensor BalanceScale(torch.Tensor sourceMagnitude, torch.Tensor targetMagnitude, double epsilon, double? min = null, double? max = null)
+    {
+        ArgumentNullException.ThrowIfNull(sourceMagnitude);
+        ArgumentNullException.ThrowIfNull(targetMagnitude);
+        torch.Tensor scale = targetMagnitude.div(sourceMagnitude);
+        if (min is double low)
+        {
+            scale.clamp_min_(low);
+        }
+        if (max is double high)
+        {
+            scale.clamp_max_(high);
+        }
+        var (smallest, largest) = NormalRange(scale.dtype);
+        scale.clamp_(smallest, largest);
+        using var smaller = sourceMagnitude.minimum(targetMagnitude);
+        using var vanishing = smaller.le(epsilon);
+        return scale.masked_fill_(vanishing, 1.0);
+    }
+
+    private static (double Smallest, double Largest) NormalRange(torch.ScalarType dtype) => dtype switch
+    {
+        torch.ScalarType.Float16 => (6.103515625e-05, 65504.0),
+        torch.ScalarType.BFloat16 => (1.1754943508222875e-38, 3.3895313892515355e+38),
+        torch.ScalarType.Float32 => (1.1754943508222875e-38, 3.4028234663852886e+38),
+        _ => (2.2250738585072014e-308, double.MaxValue),
+    };
 }

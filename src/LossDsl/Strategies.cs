@@ -19,16 +19,20 @@ public static class Strategies
     /// <c>Balance(x, to: y, ema: β)</c>: bias-corrected exponential moving averages of |sg(x)| and
     /// |sg(y)| per site, m ← βm + (1 − β)v and m̂ = m / (1 − βᵗ) after t updates; the scale is
     /// m̂_y / m̂_x, clamped to [min, max] when given, and 1 where either is at most eps. Before any
-    /// update (an evaluation call first) the current magnitudes are used.
+    /// update (an evaluation call first) the current magnitudes are used. <paramref name="xBound"/>
+    /// and <paramref name="yBound"/>, when given, are the magnitudes x and y were computed from:
+    /// a value within rounding of its bound counts as 0 (<see cref="LossRuntime.Significant"/>).
+    /// The scale stays within the dtype's positive normal range (<see cref="LossRuntime.BalanceScale"/>).
     /// </summary>
-    public static Tensor EmaScale(LossState state, string site, Tensor x, Tensor y, double beta, double epsilon, double? min = null, double? max = null)
+    public static Tensor EmaScale(LossState state, string site, Tensor x, Tensor y, double beta, double epsilon, double? min = null, double? max = null, Tensor? xBound = null, Tensor? yBound = null)
     {
         ArgumentNullException.ThrowIfNull(state);
         EmaBalanceState ema = state.Site<EmaBalanceState>(site);
         using var noGrad = no_grad();
         // The statistics are kept in the state's dtype and device; the scale is returned in x's.
         Tensor mx = ema.Statistic("mx"), my = ema.Statistic("my");
-        Tensor ax = x.abs().to(mx.dtype, mx.device), ay = y.abs().to(my.dtype, my.device);
+        // Residue is judged in the values' own dtype, where it arose.
+        Tensor ax = Magnitude(x, xBound).to(mx.dtype, mx.device), ay = Magnitude(y, yBound).to(my.dtype, my.device);
         long updates = ema.Counters["t"];
         Tensor sx = ax, sy = ay;
         if (state.Updating)
@@ -43,15 +47,11 @@ public static class Strategies
             sx = mx.div(correction);
             sy = my.div(correction);
         }
-        Tensor scale = (min, max) switch
-        {
-            (double low, double high) => sy.div(sx).clamp_(low, high),
-            (double low, null) => sy.div(sx).clamp_min_(low),
-            (null, double high) => sy.div(sx).clamp_max_(high),
-            _ => sy.div(sx),
-        };
-        return scale.masked_fill_(sx.minimum(sy).le(epsilon), 1.0).to(x.dtype, x.device);
+        return LossRuntime.BalanceScale(sx.to(x.dtype, x.device), sy.to(x.dtype, x.device), epsilon, min, max);
     }
+
+    private static Tensor Magnitude(Tensor value, Tensor? bound)
+        => bound is null ? value.abs() : LossRuntime.Significant(value.abs(), bound);
 
     /// <summary>
     /// <c>Uncertainty(a, b, …)</c> (Kendall et al. 2018, as LibMTL's UW):

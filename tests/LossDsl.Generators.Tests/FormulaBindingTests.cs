@@ -91,7 +91,7 @@ public class FormulaBindingTests
         Assert.Empty(run.Errors);
         string source = run.Source;
         Assert.Single(source.Split('\n'), line => line.Contains("= hard.add(soft);"));
-        Assert.Single(source.Split('\n'), line => line.Contains(".masked_fill_("));
+        Assert.Single(source.Split('\n'), line => line.Contains("LossRuntime.BalanceScale("));
         Assert.Contains("public global::TorchSharp.torch.Tensor BalanceScale => __LossDslValue(", source);
         Assert.DoesNotContain("BalanceInput", source);
         Assert.Contains("|sg(Feature)| / |sg((Hard + Soft))|", source);

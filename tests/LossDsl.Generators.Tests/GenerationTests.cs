@@ -42,7 +42,7 @@ public class GenerationTests
         Assert.Equal(1, Count(source, "this.Soft("));
         Assert.Equal(1, Count(source, "this.Feature("));
         Assert.Equal(1, Count(source, "this.Hard("));
-        Assert.Equal(1, Count(source, ".masked_fill_("));     // the one scale, reused
+        Assert.Equal(1, Count(source, "LossRuntime.BalanceScale("));     // the one scale, reused
         Assert.Equal(2, Count(source, ".abs();"));           // |sg(Feature)| and |sg(Soft)|, once each
     }
 
@@ -73,7 +73,7 @@ public class GenerationTests
 
         Assert.Empty(run.Errors);
         Assert.Contains("var total = hard.addcmul(soft, softScale, (-this.Alpha));", run.Source);
-        Assert.Contains(".clamp_(0.1, 10.0).masked_fill_(", run.Source);
+        Assert.Contains("softScale = global::LossDsl.LossRuntime.BalanceScale(softMagnitude, hardMagnitude, 1E-08, min: 0.1, max: 10.0);", run.Source);
     }
 
     [Fact]

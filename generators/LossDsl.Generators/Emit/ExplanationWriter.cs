@@ -26,12 +26,14 @@ internal static class ExplanationWriter
                     lines.Add($"sg({detach.Source.Display}) = {detach.Source.Display}.detach()");
                     break;
                 case ScaleStep scale:
+                    AddBounds(lines, scale.NewBounds);
                     lines.Add($"{scale.Variable.Display} = |sg({scale.Target.Display})| / |sg({scale.Source.Display})|{Clamp(scale.Min, scale.Max)}, " +
-                              $"or 1 where either magnitude <= {Literals.Number(scale.Epsilon)}   [no gradient]");
+                              $"or 1 where either magnitude <= {Literals.Number(scale.Epsilon)}{Residue(scale.Source, scale.SourceBound, scale.Target, scale.TargetBound)}   [no gradient]");
                     break;
                 case EmaScaleStep ema:
+                    AddBounds(lines, ema.NewBounds);
                     lines.Add($"{ema.Variable.Display} = m(|sg({ema.Target.Display})|) / m(|sg({ema.Source.Display})|){Clamp(ema.Min, ema.Max)}, " +
-                              $"m a bias-corrected moving average (beta {Literals.Number(ema.Beta)}), or 1 where either is <= {Literals.Number(ema.Epsilon)}   [state: {ema.Site}, no gradient]");
+                              $"m a bias-corrected moving average (beta {Literals.Number(ema.Beta)}), or 1 where either is <= {Literals.Number(ema.Epsilon)}{Residue(ema.Source, ema.SourceBound, ema.Target, ema.TargetBound)}   [state: {ema.Site}, no gradient]");
                     break;
                 case WeightingStep weighting:
                     lines.Add($"{weighting.Total.Display} = {FunctionTable.Find(weighting.Function)!.Explain!(weighting)}");
@@ -58,6 +60,30 @@ internal static class ExplanationWriter
             ? "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host."
             : "No step synchronises with the host.");
         return lines;
+    }
+
+    private static void AddBounds(List<string> lines, EquatableArray<RoundingBound> bounds)
+    {
+        foreach (RoundingBound bound in bounds)
+        {
+            lines.Add($"{bound.Variable.Display} = {Describe(bound.Value)}   [rounding bound, no gradient]");
+        }
+    }
+
+    /// <summary>Which magnitudes count as 0 within rounding of what they were computed from.</summary>
+    private static string Residue(Local source, Local? sourceBound, Local target, Local? targetBound)
+    {
+        var parts = new List<string>();
+        if (sourceBound is not null)
+        {
+            parts.Add($"|sg({source.Display})|");
+        }
+        if (targetBound is not null)
+        {
+            parts.Add($"|sg({target.Display})|");
+        }
+        string bounds = string.Join(" and ", new[] { sourceBound, targetBound }.Where(b => b is not null).Select(b => b!.Display));
+        return parts.Count == 0 ? "" : $"; {string.Join(" and ", parts)} {(parts.Count == 1 ? "counts" : "count")} as 0 within rounding of {bounds}";
     }
 
     private static string Clamp(double? min, double? max) => (min, max) switch
@@ -97,11 +123,12 @@ internal static class ExplanationWriter
             ? $"{Describe(e.Left!)} + {Group(e.Right!)} * {e.Variable!.Display}"
             : $"{Describe(e.Left!)} + {Describe(e.Number!)} * {Group(e.Right!)} * {e.Variable!.Display}",
         TensorOp.Product => $"{Group(e.Left!)} * {e.Variable!.Display}",
+        TensorOp.Abs => $"|{Describe(e.Left!)}|",
         _ => throw new System.InvalidOperationException($"No description for {e.Op}."),
     };
 
     private static string Group(TensorExpr e)
-        => e.Op is TensorOp.Variable or TensorOp.Alias or TensorOp.Multiply or TensorOp.Product or TensorOp.MulNumber
+        => e.Op is TensorOp.Variable or TensorOp.Alias or TensorOp.Abs or TensorOp.Multiply or TensorOp.Product or TensorOp.MulNumber
             ? Describe(e)
             : $"({Describe(e)})";
 
@@ -111,6 +138,7 @@ internal static class ExplanationWriter
         NumberConstant constant => constant.Name ?? Literals.Display(constant.Value),
         NumberRead read => read.Name,
         NumberNegate negate => $"-{Describe(negate.Operand)}",
+        NumberAbs abs => $"|{Describe(abs.Operand)}|",
         NumberBinary binary => $"({Describe(binary.Left)} {binary.Operator} {Describe(binary.Right)})",
         ScheduleValue schedule => $"{schedule.Kind}({Describe(schedule.Start)}, {Describe(schedule.End)}, {Describe(schedule.Steps)})",
         _ => throw new System.InvalidOperationException($"No description for {number.GetType().Name}."),

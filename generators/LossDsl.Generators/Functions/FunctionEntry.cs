@@ -101,5 +101,8 @@ internal sealed class FunctionEntry
     /// <summary>Whether the function's weights or scales carry no gradient (the explanation's sg(x) note).</summary>
     public bool StopsGradients { get; init; }
 
+    /// <summary>Whether a weighting's total is exactly Σ wᵢ·aᵢ with weights of at least 0 (for the rounding bounds of Balance).</summary>
+    public bool IsWeightedSum { get; init; }
+
     public OptionSpec? Option(string name) => Options.FirstOrDefault(o => o.Name == name);
 }

@@ -93,6 +93,8 @@ internal static class FunctionTable
         Runtime = "global::LossDsl.Strategies." + name,
         Explain = explain,
         StopsGradients = stopsGradients,
+        // Dwa and CoV weigh with constants; Uncertainty's total also adds its log-variances.
+        IsWeightedSum = stopsGradients,
         StateClass = stateClass,
     };
 

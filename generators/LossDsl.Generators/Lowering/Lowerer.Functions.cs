@@ -25,6 +25,7 @@ internal sealed partial class Lowerer
         {
             detached = _names.Local(source.Name.TrimStart('@') + "Detached", $"sg({source.Display})");
             _steps.Add(new DetachStep(detached, source));
+            Define(detached, TensorExpr.Var(source));
             _detached[source.Name] = detached;
         }
         return Tensor(detached);
@@ -46,17 +47,19 @@ internal sealed partial class Lowerer
                 ? (_names.PropertyTaken(xName + "Scale") && Namer.IsPlainName(yName) ? $"{xName}To{yName}Scale" : $"{xName}Scale")
                 : "BalanceScale");
             Local variable = _names.Local(Naming.Camel(property), property);
+            var newBounds = new List<RoundingBound>();
+            Local? xBound = RoundingBound(x, newBounds), yBound = RoundingBound(y, newBounds);
             if (beta is null)
             {
                 var newMagnitudes = new List<Magnitude>();
-                Local xMagnitude = Magnitude(x, newMagnitudes);
-                Local yMagnitude = Magnitude(y, newMagnitudes);
-                _steps.Add(new ScaleStep(variable, x, y, newMagnitudes.ToEquatableArray(), xMagnitude, yMagnitude, epsilon, min, max));
+                Local xMagnitude = Magnitude(x, xBound, newMagnitudes);
+                Local yMagnitude = Magnitude(y, yBound, newMagnitudes);
+                _steps.Add(new ScaleStep(variable, x, y, newBounds.ToEquatableArray(), newMagnitudes.ToEquatableArray(), xMagnitude, yMagnitude, xBound, yBound, epsilon, min, max));
             }
             else
             {
                 string site = Site("balance");
-                _steps.Add(new EmaScaleStep(variable, x, y, site, beta.Value, epsilon, min, max));
+                _steps.Add(new EmaScaleStep(variable, x, y, site, beta.Value, epsilon, min, max, newBounds.ToEquatableArray(), xBound, yBound));
                 _stateSites.Add(new StateSiteSpec(site, call.Function.StateClass!, 0));
             }
             _scaleMembers.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Scale, ""));
@@ -67,12 +70,12 @@ internal sealed partial class Lowerer
     }
 
     /// <summary>The local holding |sg(x)|; a new one is added to <paramref name="added"/> to be computed with the scale.</summary>
-    private Local Magnitude(Local variable, List<Magnitude> added)
+    private Local Magnitude(Local variable, Local? bound, List<Magnitude> added)
     {
         if (!_magnitudes.TryGetValue(variable.Name, out Local? magnitude))
         {
             magnitude = _names.Local(variable.Name.TrimStart('@') + "Magnitude", $"|sg({variable.Display})|");
-            added.Add(new Magnitude(magnitude, variable));
+            added.Add(new Magnitude(magnitude, variable, bound));
             _magnitudes[variable.Name] = magnitude;
         }
         return magnitude;
@@ -102,6 +105,10 @@ internal sealed partial class Lowerer
             .Select(o => new OptionValue(o.Name, call.Number(o.Name)!.Value, o.Rule?.IsWhole == true))
             .ToEquatableArray();
         _steps.Add(new WeightingStep(function.Name, total, weights, weightLocals.ToEquatableArray(), site, arguments.ToEquatableArray(), options));
+        if (function.IsWeightedSum)
+        {
+            DefineWeightedSum(total, arguments, weightLocals);
+        }
         if (site is not null)
         {
             _stateSites.Add(new StateSiteSpec(site, function.StateClass!, arguments.Count));

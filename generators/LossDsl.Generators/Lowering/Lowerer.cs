@@ -72,6 +72,7 @@ internal sealed partial class Lowerer
                 // A bare name becomes its own handle, so the result never holds one tensor twice.
                 TensorExpr expression = tensor.Expr.Op == TensorOp.Variable ? new TensorExpr(TensorOp.Alias, Left: tensor.Expr) : tensor.Expr;
                 _steps.Add(new TensorStep(variable, expression, binding.Name, binding.IsLoss));
+                Define(variable, expression);
                 _bindings[binding.Name] = variable;
                 string property = _names.Property(Naming.Pascal(binding.Name));
                 string written = string.Join(" ", binding.Line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
@@ -164,6 +165,7 @@ internal sealed partial class Lowerer
         {
             Local local = _names.Local(hint, $"({ExplanationWriter.Describe(expression)})");
             _steps.Add(new TensorStep(local, expression));
+            Define(local, expression);
             variable = TensorExpr.Var(local);
             _materialized[expression] = variable;
         }

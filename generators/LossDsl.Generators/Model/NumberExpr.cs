@@ -33,6 +33,9 @@ internal sealed record NumberRead(NumberSource Source, string Name, bool IsDoubl
 
 internal sealed record NumberNegate(NumberExpr Operand) : NumberExpr;
 
+/// <summary>|Operand|: the magnitude of a number, for the rounding bounds of a balanced value.</summary>
+internal sealed record NumberAbs(NumberExpr Operand) : NumberExpr;
+
 /// <summary><c>Left op Right</c> with op one of <c>+ - * /</c>.</summary>
 internal sealed record NumberBinary(char Operator, NumberExpr Left, NumberExpr Right) : NumberExpr;
 
@@ -53,6 +56,12 @@ internal static class Numbers
             : operand is NumberNegate negate ? negate.Operand
             : new NumberNegate(operand);
 
+    public static NumberExpr Abs(NumberExpr operand)
+        => operand is NumberConstant constant ? new NumberConstant(Math.Abs(constant.Value))
+            : operand is NumberNegate negate ? Abs(negate.Operand)
+            : operand is NumberAbs ? operand
+            : new NumberAbs(operand);
+
     public static NumberExpr Combine(char op, NumberExpr left, NumberExpr right)
     {
         if (left.Constant is double a && right.Constant is double b)
@@ -72,6 +81,7 @@ internal static class Numbers
         null or NumberConstant or NumberRead => false,
         ScheduleValue => true,
         NumberNegate negate => ReadsStep(negate.Operand),
+        NumberAbs abs => ReadsStep(abs.Operand),
         NumberBinary binary => ReadsStep(binary.Left) || ReadsStep(binary.Right),
         _ => throw new InvalidOperationException($"ReadsStep does not know {number.GetType().Name}."),
     };
@@ -81,6 +91,7 @@ internal static class Numbers
     {
         NumberRead read => resolve(read),
         NumberNegate negate => Negate(Rewrite(negate.Operand, resolve)),
+        NumberAbs abs => Abs(Rewrite(abs.Operand, resolve)),
         NumberBinary binary => Combine(binary.Operator, Rewrite(binary.Left, resolve), Rewrite(binary.Right, resolve)),
         ScheduleValue schedule => schedule with { Start = Rewrite(schedule.Start, resolve), End = Rewrite(schedule.End, resolve), Steps = Rewrite(schedule.Steps, resolve) },
         NumberConstant => number,

@@ -35,8 +35,18 @@ internal sealed record ExternalTensorStep(Local Variable, ExternalKind Kind, str
 /// <summary><c>sg(x)</c> for an explicit <c>Detach(x)</c>.</summary>
 internal sealed record DetachStep(Local Variable, Local Source) : PlanStep;
 
-/// <summary><c>|sg(x)|</c>: a magnitude a scale is built from, computed where no gradient is recorded.</summary>
-internal sealed record Magnitude(Local Variable, Local Source);
+/// <summary>
+/// <c>|sg(x)|</c>: a magnitude a scale is built from, computed where no gradient is recorded.
+/// When x was computed with + or − from other values, <see cref="Bound"/> holds the magnitude of
+/// what it was computed from, and |x| counts as 0 within rounding of it (LossDsl.LossRuntime.Significant).
+/// </summary>
+internal sealed record Magnitude(Local Variable, Local Source, Local? Bound);
+
+/// <summary>
+/// The magnitudes a value was computed from (|a| + |b| for a ± b, and so on): its rounding error
+/// is at most a few units in the last place of this. Computed with autograd off.
+/// </summary>
+internal sealed record RoundingBound(Local Variable, TensorExpr Value);
 
 /// <summary>
 /// The scale of <c>Balance(x, to: y)</c>: |sg(y)| / |sg(x)| where both exceed <see cref="Epsilon"/>,
@@ -48,9 +58,12 @@ internal sealed record ScaleStep(
     Local Variable,
     Local Source,
     Local Target,
+    EquatableArray<RoundingBound> NewBounds,
     EquatableArray<Magnitude> NewMagnitudes,
     Local SourceMagnitude,
     Local TargetMagnitude,
+    Local? SourceBound,
+    Local? TargetBound,
     double Epsilon,
     double? Min,
     double? Max) : PlanStep;
@@ -58,8 +71,21 @@ internal sealed record ScaleStep(
 /// <summary>
 /// The scale of <c>Balance(x, to: y, ema: β)</c>: from bias-corrected moving averages of the
 /// magnitudes, kept in the loss's state at <see cref="Site"/> (LossDsl.Strategies.EmaScale).
+/// <see cref="SourceBound"/> and <see cref="TargetBound"/> are the operands' rounding bounds, when
+/// they were computed with + or −, and <see cref="NewBounds"/> the bounds to compute first.
 /// </summary>
-internal sealed record EmaScaleStep(Local Variable, Local Source, Local Target, string Site, double Beta, double Epsilon, double? Min, double? Max) : PlanStep;
+internal sealed record EmaScaleStep(
+    Local Variable,
+    Local Source,
+    Local Target,
+    string Site,
+    double Beta,
+    double Epsilon,
+    double? Min,
+    double? Max,
+    EquatableArray<RoundingBound> NewBounds,
+    Local? SourceBound,
+    Local? TargetBound) : PlanStep;
 
 /// <summary>A numeric option passed to a weighting function's runtime method, by name.</summary>
 internal sealed record OptionValue(string Name, double Value, bool IsWhole);
@@ -108,6 +134,7 @@ internal enum TensorOp
     AddScaled,   // Left + Number * Right            (add with alpha)
     AddProduct,  // Left + Number * Right * Scale    (addcmul)
     Product,     // Left * Scale                     (a balanced value on its own)
+    Abs,         // |Left|                           (rounding bounds only)
 }
 
 /// <summary>

@@ -12,7 +12,8 @@ namespace Sample
             "FeatureScale = |sg(Soft)| / |sg(Feature)|, or 1 where either magnitude <= 1E-08   [no gradient]\n" +
             "Kd = Soft + Feature * FeatureScale\n" +
             "Hard = Hard(studentLogits, labels)   [term, called once]\n" +
-            "KdScale = |sg(Hard)| / |sg(Kd)|, or 1 where either magnitude <= 1E-08   [no gradient]\n" +
+            "bound(Kd) = |Soft| + |Feature| * FeatureScale   [rounding bound, no gradient]\n" +
+            "KdScale = |sg(Hard)| / |sg(Kd)|, or 1 where either magnitude <= 1E-08; |sg(Kd)| count as 0 within rounding of bound(Kd)   [no gradient]\n" +
             "Total = Hard + Alpha * Kd * KdScale   [the loss]\n" +
             "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 
@@ -29,18 +30,19 @@ namespace Sample
             {
                 featureMagnitude = feature.abs();
                 softMagnitude = soft.abs();
-                featureScale = softMagnitude.div(featureMagnitude).masked_fill_(featureMagnitude.minimum(softMagnitude).le(1E-08), 1.0);
+                featureScale = global::LossDsl.LossRuntime.BalanceScale(featureMagnitude, softMagnitude, 1E-08);
             }
             var kd = soft.addcmul(feature, featureScale, 1.0);
 
             // Total = Hard + Alpha * Balance(Kd, to: Hard)
             var hard = global::LossDsl.LossRuntime.Term(this.Hard(studentLogits, labels), "Hard", scope);
-            global::TorchSharp.torch.Tensor kdMagnitude, hardMagnitude, kdScale;
+            global::TorchSharp.torch.Tensor kdBound, kdMagnitude, hardMagnitude, kdScale;
             using (global::TorchSharp.torch.no_grad())
             {
-                kdMagnitude = kd.abs();
+                kdBound = soft.abs().addcmul(feature.abs(), featureScale, 1.0);
+                kdMagnitude = global::LossDsl.LossRuntime.Significant(kd.abs(), kdBound);
                 hardMagnitude = hard.abs();
-                kdScale = hardMagnitude.div(kdMagnitude).masked_fill_(kdMagnitude.minimum(hardMagnitude).le(1E-08), 1.0);
+                kdScale = global::LossDsl.LossRuntime.BalanceScale(kdMagnitude, hardMagnitude, 1E-08);
             }
             var total = hard.addcmul(kd, kdScale, this.Alpha);
 

@@ -26,7 +26,7 @@ namespace Sample
             {
                 softMagnitude = soft.abs();
                 hardMagnitude = hard.abs();
-                softScale = hardMagnitude.div(softMagnitude).masked_fill_(softMagnitude.minimum(hardMagnitude).le(1E-08), 1.0);
+                softScale = global::LossDsl.LossRuntime.BalanceScale(softMagnitude, hardMagnitude, 1E-08);
             }
             var total = hard.addcmul(soft, softScale, 1.0);
 

@@ -10,7 +10,8 @@ namespace Sample
             "Hard = Hard(x)   [term, called once]\n" +
             "Soft = Soft(x)   [term, called once]\n" +
             "Feature = Feature(y)   [term, called once]\n" +
-            "BalanceScale = |sg(Feature)| / |sg((Hard + Soft))|, or 1 where either magnitude <= 1E-08   [no gradient]\n" +
+            "bound((Hard + Soft)) = |Hard| + |Soft|   [rounding bound, no gradient]\n" +
+            "BalanceScale = |sg(Feature)| / |sg((Hard + Soft))|, or 1 where either magnitude <= 1E-08; |sg((Hard + Soft))| count as 0 within rounding of bound((Hard + Soft))   [no gradient]\n" +
             "Total = Feature + (Hard + Soft) * BalanceScale   [the loss]\n" +
             "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 
@@ -24,12 +25,13 @@ namespace Sample
             var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
             var feature = global::LossDsl.LossRuntime.Term(Feature(y), "Feature", scope);
             var balanceInput = hard.add(soft);
-            global::TorchSharp.torch.Tensor balanceInputMagnitude, featureMagnitude, balanceScale;
+            global::TorchSharp.torch.Tensor balanceInputBound, balanceInputMagnitude, featureMagnitude, balanceScale;
             using (global::TorchSharp.torch.no_grad())
             {
-                balanceInputMagnitude = balanceInput.abs();
+                balanceInputBound = hard.abs().add(soft.abs());
+                balanceInputMagnitude = global::LossDsl.LossRuntime.Significant(balanceInput.abs(), balanceInputBound);
                 featureMagnitude = feature.abs();
-                balanceScale = featureMagnitude.div(balanceInputMagnitude).masked_fill_(balanceInputMagnitude.minimum(featureMagnitude).le(1E-08), 1.0);
+                balanceScale = global::LossDsl.LossRuntime.BalanceScale(balanceInputMagnitude, featureMagnitude, 1E-08);
             }
             var total = feature.addcmul(balanceInput, balanceScale, 1.0);
 

@@ -26,7 +26,7 @@ namespace Sample
             {
                 softMagnitude = soft.abs();
                 hardMagnitude = hard.abs();
-                softScale = hardMagnitude.div(softMagnitude).clamp_(0.1, 10.0).masked_fill_(softMagnitude.minimum(hardMagnitude).le(1E-06), 1.0);
+                softScale = global::LossDsl.LossRuntime.BalanceScale(softMagnitude, hardMagnitude, 1E-06, min: 0.1, max: 10.0);
             }
             var total = hard.addcmul(soft, softScale, 1.0);
 

@@ -11,7 +11,8 @@ namespace Sample
             "Feature = Feature(y)   [term, called once]\n" +
             "Kd = Soft + Feature\n" +
             "Hard = Hard(x)   [term, called once]\n" +
-            "KdScale = |sg(Hard)| / |sg(Kd)|, or 1 where either magnitude <= 1E-08   [no gradient]\n" +
+            "bound(Kd) = |Soft| + |Feature|   [rounding bound, no gradient]\n" +
+            "KdScale = |sg(Hard)| / |sg(Kd)|, or 1 where either magnitude <= 1E-08; |sg(Kd)| count as 0 within rounding of bound(Kd)   [no gradient]\n" +
             "Total = Hard + Kd * KdScale   [the loss]\n" +
             "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 
@@ -27,12 +28,13 @@ namespace Sample
 
             // Total = Hard + Balance(Kd, to: Hard)
             var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
-            global::TorchSharp.torch.Tensor kdMagnitude, hardMagnitude, kdScale;
+            global::TorchSharp.torch.Tensor kdBound, kdMagnitude, hardMagnitude, kdScale;
             using (global::TorchSharp.torch.no_grad())
             {
-                kdMagnitude = kd.abs();
+                kdBound = soft.abs().add(feature.abs());
+                kdMagnitude = global::LossDsl.LossRuntime.Significant(kd.abs(), kdBound);
                 hardMagnitude = hard.abs();
-                kdScale = hardMagnitude.div(kdMagnitude).masked_fill_(kdMagnitude.minimum(hardMagnitude).le(1E-08), 1.0);
+                kdScale = global::LossDsl.LossRuntime.BalanceScale(kdMagnitude, hardMagnitude, 1E-08);
             }
             var total = hard.addcmul(kd, kdScale, 1.0);
 
