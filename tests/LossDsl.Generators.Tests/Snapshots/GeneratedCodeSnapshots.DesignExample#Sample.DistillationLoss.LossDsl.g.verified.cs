@@ -13,7 +13,7 @@ namespace Sample
             "Kd = Soft + Feature * FeatureScale\n" +
             "Hard = Hard(studentLogits, labels)   [term, called once]\n" +
             "bound(Kd) = |Soft| + |Feature| * FeatureScale   [rounding bound, no gradient]\n" +
-            "KdScale = |sg(Hard)| / |sg(Kd)|, or 1 where either magnitude <= 1E-08; |sg(Kd)| count as 0 within rounding of bound(Kd)   [no gradient]\n" +
+            "KdScale = |sg(Hard)| / |sg(Kd)|, or 1 where either magnitude <= 1E-08; |sg(Kd)| counts as 0 within rounding of bound(Kd)   [no gradient]\n" +
             "Total = Hard + Alpha * Kd * KdScale   [the loss]\n" +
             "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 

@@ -11,7 +11,7 @@ namespace Sample
             "Soft = Soft(x)   [term, called once]\n" +
             "Feature = Feature(y)   [term, called once]\n" +
             "bound((Hard + Soft)) = |Hard| + |Soft|   [rounding bound, no gradient]\n" +
-            "BalanceScale = |sg(Feature)| / |sg((Hard + Soft))|, or 1 where either magnitude <= 1E-08; |sg((Hard + Soft))| count as 0 within rounding of bound((Hard + Soft))   [no gradient]\n" +
+            "BalanceScale = |sg(Feature)| / |sg((Hard + Soft))|, or 1 where either magnitude <= 1E-08; |sg((Hard + Soft))| counts as 0 within rounding of bound((Hard + Soft))   [no gradient]\n" +
             "Total = Feature + (Hard + Soft) * BalanceScale   [the loss]\n" +
             "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 

@@ -12,7 +12,8 @@ namespace Distillation.Objectives
             "OutProjFeatureLossScale = |sg(SoftLoss)| / |sg(OutProjFeatureLoss)|, or 1 where either magnitude <= 1E-08   [no gradient]\n" +
             "KdLoss = SoftLoss + OutProjFeatureLoss * OutProjFeatureLossScale\n" +
             "HardLoss = HardLoss(studentLogits, labels)   [term, called once]\n" +
-            "KdLossScale = |sg(HardLoss)| / |sg(KdLoss)|, or 1 where either magnitude <= 1E-08   [no gradient]\n" +
+            "bound(KdLoss) = |SoftLoss| + |OutProjFeatureLoss| * OutProjFeatureLossScale   [rounding bound, no gradient]\n" +
+            "KdLossScale = |sg(HardLoss)| / |sg(KdLoss)|, or 1 where either magnitude <= 1E-08; |sg(KdLoss)| counts as 0 within rounding of bound(KdLoss)   [no gradient]\n" +
             "TotalLoss = HardLoss + Alpha * KdLoss * KdLossScale   [the loss]\n" +
             "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 
@@ -29,18 +30,19 @@ namespace Distillation.Objectives
             {
                 outProjFeatureLossMagnitude = outProjFeatureLoss.abs();
                 softLossMagnitude = softLoss.abs();
-                outProjFeatureLossScale = softLossMagnitude.div(outProjFeatureLossMagnitude).masked_fill_(outProjFeatureLossMagnitude.minimum(softLossMagnitude).le(1E-08), 1.0);
+                outProjFeatureLossScale = global::LossDsl.LossRuntime.BalanceScale(outProjFeatureLossMagnitude, softLossMagnitude, 1E-08);
             }
             var kdLoss = softLoss.addcmul(outProjFeatureLoss, outProjFeatureLossScale, 1.0);
 
             // TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss)
             var hardLoss = global::LossDsl.LossRuntime.Term(this.HardLoss(studentLogits, labels), "HardLoss", scope);
-            global::TorchSharp.torch.Tensor kdLossMagnitude, hardLossMagnitude, kdLossScale;
+            global::TorchSharp.torch.Tensor kdLossBound, kdLossMagnitude, hardLossMagnitude, kdLossScale;
             using (global::TorchSharp.torch.no_grad())
             {
-                kdLossMagnitude = kdLoss.abs();
+                kdLossBound = softLoss.abs().addcmul(outProjFeatureLoss.abs(), outProjFeatureLossScale, 1.0);
+                kdLossMagnitude = global::LossDsl.LossRuntime.Significant(kdLoss.abs(), kdLossBound);
                 hardLossMagnitude = hardLoss.abs();
-                kdLossScale = hardLossMagnitude.div(kdLossMagnitude).masked_fill_(kdLossMagnitude.minimum(hardLossMagnitude).le(1E-08), 1.0);
+                kdLossScale = global::LossDsl.LossRuntime.BalanceScale(kdLossMagnitude, hardLossMagnitude, 1E-08);
             }
             var totalLoss = hardLoss.addcmul(kdLoss, kdLossScale, this.Alpha);
 
@@ -58,7 +60,8 @@ namespace Distillation.Objectives
             "OutProjFeatureLossScale = m(|sg(SoftLoss)|) / m(|sg(OutProjFeatureLoss)|), m a bias-corrected moving average (beta 0.9), or 1 where either is <= 1E-08   [state: balance0, no gradient]\n" +
             "KdLoss = SoftLoss + OutProjFeatureLoss * OutProjFeatureLossScale\n" +
             "HardLoss = HardLoss(studentLogits, labels)   [term, called once]\n" +
-            "KdLossScale = m(|sg(HardLoss)|) / m(|sg(KdLoss)|), m a bias-corrected moving average (beta 0.9), or 1 where either is <= 1E-08   [state: balance1, no gradient]\n" +
+            "bound(KdLoss) = |SoftLoss| + |OutProjFeatureLoss| * OutProjFeatureLossScale   [rounding bound, no gradient]\n" +
+            "KdLossScale = m(|sg(HardLoss)|) / m(|sg(KdLoss)|), m a bias-corrected moving average (beta 0.9), or 1 where either is <= 1E-08; |sg(KdLoss)| counts as 0 within rounding of bound(KdLoss)   [state: balance1, no gradient]\n" +
             "TotalLoss = HardLoss + Alpha * KdLoss * KdLossScale   [the loss]\n" +
             "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 
@@ -86,7 +89,12 @@ namespace Distillation.Objectives
 
                 // TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss, ema: 0.9)
                 var hardLoss = global::LossDsl.LossRuntime.Term(this.HardLoss(studentLogits, labels), "HardLoss", scope);
-                var kdLossScale = global::LossDsl.Strategies.EmaScale(this.ComputeEmaState, "balance1", kdLoss, hardLoss, 0.9, 1E-08);
+                global::TorchSharp.torch.Tensor kdLossBound;
+                using (global::TorchSharp.torch.no_grad())
+                {
+                    kdLossBound = softLoss.abs().addcmul(outProjFeatureLoss.abs(), outProjFeatureLossScale, 1.0);
+                }
+                var kdLossScale = global::LossDsl.Strategies.EmaScale(this.ComputeEmaState, "balance1", kdLoss, hardLoss, 0.9, 1E-08, xBound: kdLossBound);
                 var totalLoss = hardLoss.addcmul(kdLoss, kdLossScale, this.Alpha);
 
                 this.ComputeEmaState.CountCall();
