@@ -114,12 +114,21 @@ internal sealed partial class Checker
         return null;
     }
 
+    // "Did you mean" compares a name with every name in scope: bounded per formula, so a formula
+    // with thousands of unknown names costs time linear in its size, not quadratic.
+    private const int SuggestionBudget = 32;
+    private int _suggestionsMade;
+
     private void ReportUnknownName(string name, FormulaSpan span)
     {
         string hint;
         if (_declaration.OtherMethodNames.Contains(name))
         {
             hint = $"; to use the method '{name}' as a term, mark it with [Term]";
+        }
+        else if (_suggestionsMade++ >= SuggestionBudget)
+        {
+            hint = "";
         }
         else
         {
