@@ -61,6 +61,13 @@ internal sealed record ScaleStep(
 /// </summary>
 internal sealed record EmaScaleStep(Local Variable, Local Source, Local Target, string Site, double Beta, double Epsilon, double? Min, double? Max) : PlanStep;
 
+/// <summary>
+/// The number of observations the state's statistics skipped because they were not finite, over
+/// every site, as of this call (LossDsl.LossState.SkippedUpdates), on the device of
+/// <see cref="LossVariable"/>. Only in a formula with a site that keeps statistics.
+/// </summary>
+internal sealed record SkippedUpdatesStep(Local Variable, string LossVariable) : PlanStep;
+
 /// <summary>A numeric option passed to a weighting function's runtime method, by name.</summary>
 internal sealed record OptionValue(string Name, double Value, bool IsWhole);
 
