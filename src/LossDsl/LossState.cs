@@ -27,7 +27,10 @@ namespace LossDsl;
 /// optimizer step with <see cref="Advance"/>; a state whose schedules read a step that training
 /// calls never advance warns once through <see cref="Warning"/>. <see cref="Save(string)"/> and
 /// <see cref="Load(string)"/> validate a checkpoint as a whole, against this state's layout
-/// (sites, kinds, shapes), before anything changes.
+/// (sites, kinds, shapes) and each site's invariants, before anything changes. An observation
+/// that is not finite, or whose update would make a statistic non-finite, is left out of the
+/// statistics and counted in its site's <c>skipped</c>; a call that throws changes nothing
+/// (<see cref="BeginCall"/>).
 /// </remarks>
 public sealed class LossState : torch.nn.Module
 {
@@ -309,9 +312,9 @@ public sealed class LossState : torch.nn.Module
 
     /// <summary>
     /// Reads a checkpoint written by <see cref="Save(string)"/>. The whole file is read and checked
-    /// first (checksum, format, and the layout: the same entries with the same shapes); on any
-    /// mismatch an <see cref="InvalidDataException"/> names the difference and the state is left
-    /// as it was. Options that do not change the layout (an <c>eps</c>, a <c>max:</c>, a
+    /// first (checksum, format, the layout: the same entries with the same shapes, and every value
+    /// in the dtype it loads into: finite, and within its site's invariants); on any mismatch an
+    /// <see cref="InvalidDataException"/> names the entry and the state is left as it was. Options that do not change the layout (an <c>eps</c>, a <c>max:</c>, a
     /// schedule's length) may differ between the formula that saved and the one that loads.
     /// </summary>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>

@@ -91,6 +91,23 @@ public class FailedCallTests
         Assert.Equal(threads * calls / 2, 2 * dwa.Counters["windows"] + dwa.Counters["count"]);
     }
 
+    [Fact]
+    public void AStrategyUpdatesOnlyInsideACallOfItsLoss()
+    {
+        // Updates are staged in the open call; without one there is nowhere to stage them, and
+        // writing them at once would bring back the half-updated state of a failed call.
+        var loss = new EmaBalanceLoss();
+        using var scope = NewDisposeScope();
+
+        var error = Assert.Throws<InvalidOperationException>(() => Strategies.EmaScale(loss.ComputeState, "balance0", tensor(1.0), tensor(2.0), 0.9, 1e-8));
+
+        Assert.Contains("BeginCall", error.Message);
+        using (loss.ComputeState.Evaluation())
+        {
+            Assert.Equal(2.0, Strategies.EmaScale(loss.ComputeState, "balance0", tensor(1.0), tensor(2.0), 0.9, 1e-8).item<double>()); // reading needs no call
+        }
+    }
+
     private static byte[] Snapshot(LossState state)
     {
         var stream = new MemoryStream();
