@@ -314,8 +314,9 @@ public sealed class LossState : torch.nn.Module
     /// Reads a checkpoint written by <see cref="Save(string)"/>. The whole file is read and checked
     /// first (checksum, format, the layout: the same entries with the same shapes, and every value
     /// in the dtype it loads into: finite, and within its site's invariants); on any mismatch an
-    /// <see cref="InvalidDataException"/> names the entry and the state is left as it was. Options that do not change the layout (an <c>eps</c>, a <c>max:</c>, a
-    /// schedule's length) may differ between the formula that saved and the one that loads.
+    /// <see cref="InvalidDataException"/> names the entry and the state is left as it was.
+    /// Options that do not change the layout (an <c>eps</c>, a <c>max:</c>, a schedule's length)
+    /// may differ between the formula that saved and the one that loads.
     /// </summary>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
     public void Load(string path)
