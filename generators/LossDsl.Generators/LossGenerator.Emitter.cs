@@ -120,8 +120,10 @@ public sealed partial class LossGenerator
         string state = plan.State is null ? "" : "this." + plan.State.Property;
         if (plan.State is not null)
         {
-            // Calls that share the state run one after the other: no update is lost, no statistic torn.
-            w.Open($"lock ({state}.SyncRoot)");
+            // Calls that share the state run one after the other (the scope holds its lock): no
+            // update is lost, no statistic torn. Updates are staged until Complete, so a call that
+            // throws changes no state.
+            w.Open($"using (var {plan.State.CallVariable} = {state}.BeginCall())");
         }
         w.Line($"using var {plan.ScopeVariable} = global::TorchSharp.torch.NewDisposeScope();");
         foreach (PlanStep step in plan.Steps)
@@ -139,7 +141,7 @@ public sealed partial class LossGenerator
 
         if (plan.State is not null)
         {
-            w.Line($"{state}.CountCall();");
+            w.Line($"{plan.State.CallVariable}.Complete();");
         }
         if (method.Result is null)
         {
@@ -231,6 +233,11 @@ public sealed partial class LossGenerator
                 break;
             case TensorStep tensor:
                 w.Line($"var {tensor.Variable.Name} = {Render(tensor.Value, state)};");
+                break;
+            case SkippedUpdatesStep skipped:
+                w.Line();
+                w.Line("// How many observations the state's statistics have skipped, for the result");
+                w.Line($"var {skipped.Variable.Name} = {state}.SkippedUpdates({skipped.LossVariable});");
                 break;
             case NumberStep { Variable: Local variable } number:
                 w.Line($"double {variable.Name} = {Render(number.Value, state)};");
@@ -387,6 +394,8 @@ public sealed partial class LossGenerator
                 return $"The term <c>{DocComment.Text(member.Source)}</c>.";
             case MemberRole.Weight:
                 return $"The weight of <c>{DocComment.Text(member.Source)}</c> in <c>{member.Function}</c>. Carries no gradient.";
+            case MemberRole.SkippedUpdates:
+                return "How many observations the state's statistics have left out so far because they, or their update, were not finite. Carries no gradient.";
         }
         foreach (PlanStep step in plan.Steps)
         {

@@ -14,8 +14,9 @@ public static class LossRuntime
 {
     /// <summary>
     /// Throws an <see cref="ArgumentException"/> naming <paramref name="name"/> and the shape of
-    /// <paramref name="value"/> unless it is a scalar (0-dim) tensor. Reads metadata only: no
-    /// host synchronisation.
+    /// <paramref name="value"/> unless it is a scalar (0-dim) tensor, or naming its dtype unless it
+    /// is a floating-point one (float16, bfloat16, float32 or float64: a bool, integer or complex
+    /// loss has no gradient or no order). Reads metadata only: no host synchronisation.
     /// </summary>
     public static void EnsureScalar(torch.Tensor value, string name, string kind)
     {
@@ -25,6 +26,13 @@ public static class LossRuntime
             throw new ArgumentException(
                 $"{kind} '{name}' must be a scalar (0-dim) tensor, but it has shape [{string.Join(", ", value.shape)}]. " +
                 "Reduce it (for example with .mean()) before it enters the loss.",
+                name);
+        }
+        if (value.dtype is not (torch.ScalarType.Float16 or torch.ScalarType.BFloat16 or torch.ScalarType.Float32 or torch.ScalarType.Float64))
+        {
+            throw new ArgumentException(
+                $"{kind} '{name}' must be a floating-point tensor (Float16, BFloat16, Float32 or Float64), but its dtype is {value.dtype}. " +
+                "Convert it (for example with .to(ScalarType.Float32)) before it enters the loss.",
                 name);
         }
     }

@@ -27,12 +27,15 @@ namespace LossDsl;
 /// optimizer step with <see cref="Advance"/>; a state whose schedules read a step that training
 /// calls never advance warns once through <see cref="Warning"/>. <see cref="Save(string)"/> and
 /// <see cref="Load(string)"/> validate a checkpoint as a whole, against this state's layout
-/// (sites, kinds, shapes), before anything changes.
+/// (sites, kinds, shapes) and each site's invariants, before anything changes. An observation
+/// that is not finite, or whose update would make a statistic non-finite, is left out of the
+/// statistics and counted in its site's <c>skipped</c>; a call that throws changes nothing
+/// (<see cref="BeginCall"/>).
 /// </remarks>
 public sealed class LossState : torch.nn.Module
 {
     private const string Magic = "LOSSDSL-STATE";
-    private const int FormatVersion = 2;
+    private const int FormatVersion = 3;
     private const string StepSite = "step";
 
     /// <summary>
@@ -50,6 +53,7 @@ public sealed class LossState : torch.nn.Module
     private int _evaluationScopes;
     private long _callsSinceStepChanged;
     private int _warned;
+    private CallScope? _call;
 
     /// <summary>Creates the state of a loss; generated code calls this with the formula's sites.</summary>
     /// <param name="sites">Each stateful site: its name (<c>balance0</c>, <c>dwa0</c>, …) and its state.</param>
@@ -164,11 +168,63 @@ public sealed class LossState : torch.nn.Module
             : throw new ArgumentException($"The loss state has no {typeof(T).Name} site '{name}'.", nameof(name));
 
     /// <summary>
-    /// Records one call of the loss; generated code calls it at the end of each call. A state
-    /// whose schedules read the step warns once when training calls go on without the step moving.
+    /// Opens a call of the loss: takes <see cref="SyncRoot"/> until the scope is disposed, so calls
+    /// that share this state run one after the other. Generated code wraps every call in one.
+    /// Inside it the strategies stage their updates instead of writing them;
+    /// <see cref="CallScope.Complete"/> writes them all, and disposing a scope that was not
+    /// completed (the call threw) drops them: a failed call changes no state.
     /// </summary>
     [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
-    public void CountCall()
+    public CallScope BeginCall()
+    {
+        Monitor.Enter(SyncRoot);
+        _call = new CallScope(this, _call);
+        return _call;
+    }
+
+    /// <summary>
+    /// The number of observations the state's statistics left out because they were not finite
+    /// (or their update would have been), over every site, as of this call's staged updates: a
+    /// 0-dim tensor in the statistics' dtype on <paramref name="like"/>'s device. Generated code
+    /// reports it as the result's <c>SkippedUpdates</c>; no host synchronisation.
+    /// </summary>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public torch.Tensor SkippedUpdates(torch.Tensor like)
+    {
+        ArgumentNullException.ThrowIfNull(like);
+        using var noGrad = torch.no_grad();
+        torch.Tensor? total = null;
+        foreach (SiteState site in _sites.Values)
+        {
+            if (site.Skipped is not torch.Tensor skipped)
+            {
+                continue;
+            }
+            torch.Tensor current = _call is not null && _call.Staged(site) is torch.Tensor staged ? staged : skipped;
+            total = total is null ? current.sum() : total.add(current.sum());
+        }
+        return total is null ? torch.zeros(Array.Empty<long>(), torch.ScalarType.Float64, like.device) : total.to(like.device);
+    }
+
+    /// <summary>
+    /// Stages an update of <paramref name="site"/> in the open call: <paramref name="commit"/>
+    /// writes it when the call completes. <paramref name="skipped"/> is the site's skipped count
+    /// after the update, for <see cref="SkippedUpdates"/>.
+    /// </summary>
+    internal void Stage(SiteState site, torch.Tensor skipped, Action commit)
+    {
+        if (_call is null || !Monitor.IsEntered(SyncRoot))
+        {
+            throw new InvalidOperationException("The loss state updates only inside a call of its loss (LossState.BeginCall), which generated code opens.");
+        }
+        _call.Stage(site, skipped, commit);
+    }
+
+    /// <summary>
+    /// Counts a training call; a state whose schedules read the step warns once when training
+    /// calls go on without the step moving.
+    /// </summary>
+    private void CountCall()
     {
         if (!_sites.ContainsKey(StepSite) || !Updating)
         {
@@ -256,10 +312,11 @@ public sealed class LossState : torch.nn.Module
 
     /// <summary>
     /// Reads a checkpoint written by <see cref="Save(string)"/>. The whole file is read and checked
-    /// first (checksum, format, and the layout: the same entries with the same shapes); on any
-    /// mismatch an <see cref="InvalidDataException"/> names the difference and the state is left
-    /// as it was. Options that do not change the layout (an <c>eps</c>, a <c>max:</c>, a
-    /// schedule's length) may differ between the formula that saved and the one that loads.
+    /// first (checksum, format, the layout: the same entries with the same shapes, and every value
+    /// in the dtype it loads into: finite, and within its site's invariants); on any mismatch an
+    /// <see cref="InvalidDataException"/> names the entry and the state is left as it was.
+    /// Options that do not change the layout (an <c>eps</c>, a <c>max:</c>, a schedule's length)
+    /// may differ between the formula that saved and the one that loads.
     /// </summary>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
     public void Load(string path)
@@ -308,20 +365,59 @@ public sealed class LossState : torch.nn.Module
             Dictionary<string, torch.Tensor> current = state_dict();
             var stored = Read(body, source, current);
 
-            // Apply: the layout matched entry for entry, so nothing below can fail on the content.
             using var scope = torch.NewDisposeScope();
+            Dictionary<string, torch.Tensor> prepared = Prepare(stored, source, current);
+
+            // Apply: every value was checked in this state's dtypes, so nothing below can fail on the content.
             using (torch.no_grad())
             {
-                foreach (var (name, (shape, data)) in stored)
+                foreach (var (name, value) in prepared)
                 {
-                    torch.Tensor target = current[name];
-                    using var host = torch.tensor(data, shape, torch.ScalarType.Float64);
-                    target.copy_(host.to(target.dtype, target.device));
+                    current[name].copy_(value);
                 }
             }
             _callsSinceStepChanged = 0;
         }
     }
+
+    /// <summary>
+    /// Converts every stored value to the dtype of the entry it loads into, on the host, and
+    /// checks the result: finite statistics and parameters, and each site's invariants. Changes nothing.
+    /// </summary>
+    private Dictionary<string, torch.Tensor> Prepare(Dictionary<string, (long[] Shape, double[] Data)> stored, string source, Dictionary<string, torch.Tensor> current)
+    {
+        var prepared = new Dictionary<string, torch.Tensor>(StringComparer.Ordinal);
+        var converted = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (var (name, (shape, data)) in stored)
+        {
+            torch.Tensor target = current[name];
+            torch.Tensor value = torch.tensor(data, shape, torch.ScalarType.Float64).to(target.dtype);
+            double[] values = value.to(torch.ScalarType.Float64).data<double>().ToArray();
+            int bad = Array.FindIndex(values, v => !double.IsFinite(v));
+            if (bad >= 0)
+            {
+                throw Invalid(source, name, shape, bad, data[bad], $"a statistic or parameter must be finite, and this is not finite in this state's dtype, {target.dtype}");
+            }
+            prepared[name] = value;
+            converted[name] = values;
+        }
+        foreach (var (siteName, site) in _sites)
+        {
+            string prefix = siteName + ".";
+            var values = converted.Where(e => e.Key.StartsWith(prefix, StringComparison.Ordinal))
+                .ToDictionary(e => e.Key[prefix.Length..], e => e.Value, StringComparer.Ordinal);
+            if (site.Check(values) is SiteProblem problem)
+            {
+                string name = prefix + problem.Entry;
+                throw Invalid(source, name, stored[name].Shape, problem.Index, stored[name].Data[problem.Index], problem.Rule);
+            }
+        }
+        return prepared;
+    }
+
+    private static InvalidDataException Invalid(string source, string name, long[] shape, int index, double value, string rule)
+        => new($"The entry '{name}' of the loss state checkpoint in {source} holds {value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}" +
+               $"{(shape.Length == 0 ? "" : $" at index {index}")}: {rule}.");
 
     /// <summary>Reads and checks every entry against this state's layout; changes nothing.</summary>
     private static Dictionary<string, (long[] Shape, double[] Data)> Read(byte[] body, string source, Dictionary<string, torch.Tensor> current)
@@ -416,6 +512,87 @@ public sealed class LossState : torch.nn.Module
             }
         }
         return ~crc;
+    }
+
+    /// <summary>
+    /// One call of a loss with state (<see cref="BeginCall"/>): it holds <see cref="SyncRoot"/>
+    /// and the updates the call staged. <see cref="Complete"/> writes them; <see cref="Dispose"/>
+    /// releases the lock, dropping them when the call did not complete.
+    /// </summary>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public sealed class CallScope : IDisposable
+    {
+        private readonly LossState _state;
+        private readonly CallScope? _outer;
+        private readonly List<(SiteState Site, torch.Tensor Skipped, Action Commit)> _staged = new();
+        private bool _completed;
+        private bool _disposed;
+
+        internal CallScope(LossState state, CallScope? outer)
+        {
+            _state = state;
+            _outer = outer;
+        }
+
+        internal void Stage(SiteState site, torch.Tensor skipped, Action commit)
+        {
+            if (_completed || _disposed)
+            {
+                throw new InvalidOperationException("The call of the loss is over: it takes no more updates.");
+            }
+            if (_staged.Exists(s => ReferenceEquals(s.Site, site)))
+            {
+                throw new InvalidOperationException("A stateful site updates once per call of its loss.");
+            }
+            _staged.Add((site, skipped, commit));
+        }
+
+        internal torch.Tensor? Staged(SiteState site)
+        {
+            foreach (var staged in _staged)
+            {
+                if (ReferenceEquals(staged.Site, site))
+                {
+                    return staged.Skipped;
+                }
+            }
+            return null;
+        }
+
+        /// <summary>
+        /// Ends the call successfully: writes every staged update and counts the call. Generated
+        /// code calls it after the last check that can throw (<c>CheckFinite</c>).
+        /// </summary>
+        public void Complete()
+        {
+            if (_completed || _disposed)
+            {
+                throw new InvalidOperationException("The call of the loss was already completed or disposed.");
+            }
+            _completed = true;
+            using (torch.no_grad())
+            {
+                foreach (var (_, _, commit) in _staged)
+                {
+                    commit();
+                }
+            }
+            _staged.Clear();
+            _state.CountCall();
+        }
+
+        /// <summary>Releases the state's lock; a call that did not complete leaves the state as it was.</summary>
+        public void Dispose()
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            _staged.Clear();
+            _state._call = _outer;
+            Monitor.Exit(_state.SyncRoot);
+        }
     }
 
     private sealed class Restore(Action restore) : IDisposable

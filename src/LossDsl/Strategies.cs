@@ -8,21 +8,28 @@ namespace LossDsl;
 
 /// <summary>
 /// The stateful balancing strategies the generated code calls. Every statistic stays on the
-/// values' device and is updated in place with autograd off; nothing synchronises with the host.
-/// Statistics change only while <see cref="LossState.Updating"/> is true. Weights and scales are
-/// constants for autograd, except <see cref="Uncertainty"/>'s learnable log-variances.
+/// values' device and nothing synchronises with the host. Statistics change only while
+/// <see cref="LossState.Updating"/> is true, and only when the call completes
+/// (<see cref="LossState.BeginCall"/>): a call stages its updates, so one that throws changes
+/// nothing. An observation that is not finite, or whose update would make a statistic
+/// non-finite, is not an update: the statistics and counts it would have changed stay as they
+/// were (decided on the device, per term), and the site's <c>skipped</c> count grows by one.
+/// Weights and scales are constants for autograd, except <see cref="Uncertainty"/>'s learnable
+/// log-variances.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class Strategies
 {
     /// <summary>
     /// <c>Balance(x, to: y, ema: β)</c>: bias-corrected exponential moving averages of |sg(x)| and
-    /// |sg(y)| per site, m ← βm + (1 − β)v and m̂ = m / (1 − βᵗ) after t updates; the scale is
-    /// m̂_y / m̂_x, clamped to [min, max] when given, and 1 where either is at most eps. Before any
-    /// update (an evaluation call first) the current magnitudes are used. <paramref name="xBound"/>
-    /// and <paramref name="yBound"/>, when given, are the magnitudes x and y were computed from:
-    /// a value within rounding of its bound counts as 0 (<see cref="LossRuntime.Significant"/>).
-    /// The scale stays within the dtype's positive normal range (<see cref="LossRuntime.BalanceScale"/>).
+    /// |sg(y)| per site, m ← βm + (1 − β)v and m̂ = m / w, with w ← βw + (1 − β) over the same
+    /// updates (w = 1 − βᵗ after t of them); the scale is m̂_y / m̂_x, clamped to [min, max] when
+    /// given, and 1 where either is at most eps. An update whose magnitudes or averages are not
+    /// finite is skipped as a whole (both averages and w stay). Before any update (w = 0) the
+    /// current magnitudes are used. <paramref name="xBound"/> and <paramref name="yBound"/>, when
+    /// given, are the magnitudes x and y were computed from: a value within rounding of its bound
+    /// counts as 0 (<see cref="LossRuntime.Significant"/>). The scale stays within the dtype's
+    /// positive normal range (<see cref="LossRuntime.BalanceScale"/>).
     /// </summary>
     public static Tensor EmaScale(LossState state, string site, Tensor x, Tensor y, double beta, double epsilon, double? min = null, double? max = null, Tensor? xBound = null, Tensor? yBound = null)
     {
@@ -30,23 +37,27 @@ public static class Strategies
         EmaBalanceState ema = state.Site<EmaBalanceState>(site);
         using var noGrad = no_grad();
         // The statistics are kept in the state's dtype and device; the scale is returned in x's.
-        Tensor mx = ema.Statistic("mx"), my = ema.Statistic("my");
+        Tensor mx = ema.Statistic("mx"), my = ema.Statistic("my"), weight = ema.Statistic("w");
         // Residue is judged in the values' own dtype, where it arose.
         Tensor ax = Magnitude(x, xBound).to(mx.dtype, mx.device), ay = Magnitude(y, yBound).to(my.dtype, my.device);
-        long updates = ema.Counters["t"];
-        Tensor sx = ax, sy = ay;
         if (state.Updating)
         {
-            mx.mul_(beta).add_(ax, 1 - beta);
-            my.mul_(beta).add_(ay, 1 - beta);
-            ema.Counters["t"] = ++updates;
+            Tensor nextX = mx.mul(beta).add_(ax, 1 - beta), nextY = my.mul(beta).add_(ay, 1 - beta);
+            Tensor taken = nextX.isfinite().logical_and(nextY.isfinite());
+            Tensor takenX = where(taken, nextX, mx), takenY = where(taken, nextY, my);
+            Tensor takenWeight = where(taken, weight.mul(beta).add_(1 - beta), weight);
+            Tensor skipped = ema.Statistic(SiteState.SkippedStatistic).add(taken.logical_not().to(weight.dtype));
+            state.Stage(ema, skipped, () =>
+            {
+                ema.Statistic("mx").copy_(takenX);
+                ema.Statistic("my").copy_(takenY);
+                ema.Statistic("w").copy_(takenWeight);
+                ema.Statistic(SiteState.SkippedStatistic).copy_(skipped);
+            });
+            (mx, my, weight) = (takenX, takenY, takenWeight);
         }
-        if (updates > 0)
-        {
-            double correction = 1 - Math.Pow(beta, updates);
-            sx = mx.div(correction);
-            sy = my.div(correction);
-        }
+        Tensor started = weight.gt(0);
+        Tensor sx = where(started, mx.div(weight), ax), sy = where(started, my.div(weight), ay);
         return LossRuntime.BalanceScale(sx.to(x.dtype, x.device), sy.to(x.dtype, x.device), epsilon, min, max);
     }
 
@@ -56,7 +67,9 @@ public static class Strategies
     /// <summary>
     /// <c>Uncertainty(a, b, …)</c> (Kendall et al. 2018, as LibMTL's UW):
     /// Σᵢ (Lᵢ · exp(−sᵢ) + sᵢ) / 2 with one learnable log-variance sᵢ per term. The weights
-    /// returned are the factors on each term, exp(−sᵢ) / 2, for logging.
+    /// returned are the factors on each term, exp(−sᵢ) / 2, for logging. It keeps no statistics:
+    /// a non-finite term makes the total non-finite, and its gradient would make the sᵢ
+    /// non-finite at the optimizer's next step (see docs/language.md).
     /// </summary>
     public static (Tensor Total, Tensor[] Weights) Uncertainty(LossState state, string site, Tensor[] losses)
     {
@@ -75,8 +88,9 @@ public static class Strategies
 
     /// <summary>
     /// <c>Dwa(a, b, …, temperature: T, window: N)</c> (Liu et al. 2019): λᵢ = K · softmaxᵢ(rᵢ / T)
-    /// with rᵢ = L̄ᵢ(previous window) / L̄ᵢ(window before), each L̄ the mean over N updates;
-    /// λᵢ = 1 until two windows are complete. The total is Σᵢ λᵢ Lᵢ; the weights are constants.
+    /// with rᵢ = L̄ᵢ(previous window) / L̄ᵢ(window before), each L̄ᵢ the mean of the finite values
+    /// term i took in a window of N updating calls (a window in which it took none repeats its last
+    /// mean); λᵢ = 1 until two windows are complete. The total is Σᵢ λᵢ Lᵢ; the weights are constants.
     /// </summary>
     public static (Tensor Total, Tensor[] Weights) Dwa(LossState state, string site, Tensor[] losses, double temperature, int window)
     {
@@ -86,13 +100,15 @@ public static class Strategies
         Tensor weights;
         using (no_grad())
         {
-            Tensor sum = dwa.Statistic("sum"), previous = dwa.Statistic("previous"), before = dwa.Statistic("before");
+            Tensor sum = dwa.Statistic("sum"), valid = dwa.Statistic("valid"), previous = dwa.Statistic("previous");
             Tensor observed = values.detach().to(sum.dtype, sum.device);
             long windows = dwa.Counters["windows"];
             if (windows >= 2)
             {
-                Tensor ratio = previous.div(before).masked_fill_(before.le(1e-12), 1.0);
-                weights = ratio.div_(temperature).softmax(0).mul_(losses.Length);
+                Tensor ratio = previous.div(dwa.Statistic("before")).masked_fill_(dwa.Statistic("before").le(1e-12), 1.0);
+                // Finite means can still give a ratio beyond the dtype's range: softmax gets numbers, not infinities.
+                double largest = finfo(ratio.dtype).max;
+                weights = ratio.div_(temperature).clamp_(-largest, largest).softmax(0).mul_(losses.Length);
             }
             else
             {
@@ -100,17 +116,32 @@ public static class Strategies
             }
             if (state.Updating)
             {
-                sum.add_(observed);
+                Tensor added = sum.add(observed);
+                Tensor taken = added.isfinite();
+                Tensor takenSum = where(taken, added, sum), takenValid = valid.add(taken.to(valid.dtype));
+                Tensor skipped = dwa.Statistic(SiteState.SkippedStatistic).add(taken.logical_not().to(valid.dtype));
                 long count = dwa.Counters["count"] + 1;
-                if (count >= window) // >=: a checkpoint from a formula with a longer window: close it now
+                bool closes = count >= window; // >=: a checkpoint from a formula with a longer window: close it now
+                Tensor? mean = closes ? where(takenValid.gt(0), takenSum.div(takenValid), previous) : null;
+                state.Stage(dwa, skipped, () =>
                 {
-                    before.copy_(previous);
-                    previous.copy_(sum).div_(window);
-                    sum.zero_();
-                    count = 0;
-                    dwa.Counters["windows"] = windows + 1;
-                }
-                dwa.Counters["count"] = count;
+                    if (mean is not null)
+                    {
+                        dwa.Statistic("before").copy_(dwa.Statistic("previous"));
+                        dwa.Statistic("previous").copy_(mean);
+                        dwa.Statistic("sum").zero_();
+                        dwa.Statistic("valid").zero_();
+                        dwa.Counters["windows"] = windows + 1;
+                        dwa.Counters["count"] = 0;
+                    }
+                    else
+                    {
+                        dwa.Statistic("sum").copy_(takenSum);
+                        dwa.Statistic("valid").copy_(takenValid);
+                        dwa.Counters["count"] = count;
+                    }
+                    dwa.Statistic(SiteState.SkippedStatistic).copy_(skipped);
+                });
             }
             weights = weights.to(values.dtype, values.device);
         }
@@ -118,11 +149,13 @@ public static class Strategies
     }
 
     /// <summary>
-    /// <c>CoV(a, b, …)</c> (Groenendijk et al. 2021): lᵢ = Lᵢ / μᵢ with μᵢ the running mean of Lᵢ
-    /// over earlier updates (lᵢ = 1 at the first, and where that mean is at most 1e-12); αᵢ = (σ_lᵢ / μ_lᵢ) / Σⱼ (σ_lⱼ / μ_lⱼ) from Welford
-    /// running statistics of l over earlier updates (population σ); uniform weights for the first
-    /// two updates, and where the coefficients sum to at most 1e-12. The total is Σᵢ αᵢ Lᵢ; the
-    /// weights are constants.
+    /// <c>CoV(a, b, …)</c> (Groenendijk et al. 2021), on the magnitudes |Lᵢ|: lᵢ = |Lᵢ| / μᵢ with μᵢ
+    /// the running mean of |Lᵢ| over the term's earlier updates (lᵢ = 1 at its first, and where that
+    /// mean is at most 1e-12); αᵢ = (σ_lᵢ / μ_lᵢ) / Σⱼ (σ_lⱼ / μ_lⱼ) from Welford running statistics of
+    /// l over the earlier updates (population σ); uniform weights until every term has two
+    /// updates, and where the coefficients sum to at most 1e-12. The total is Σᵢ αᵢ Lᵢ (signed);
+    /// the weights are constants. Each term counts its own updates: a non-finite value, or one
+    /// whose update would overflow, leaves that term's statistics as they were.
     /// </summary>
     public static (Tensor Total, Tensor[] Weights) CoV(LossState state, string site, Tensor[] losses)
     {
@@ -132,31 +165,35 @@ public static class Strategies
         Tensor weights;
         using (no_grad())
         {
-            Tensor meanLoss = cov.Statistic("mean_loss"), meanRatio = cov.Statistic("mean_ratio"), m2Ratio = cov.Statistic("m2_ratio");
-            Tensor observed = values.detach().to(meanLoss.dtype, meanLoss.device);
-            long updates = cov.Counters["t"];
-            Tensor uniform = full_like(observed, 1.0 / losses.Length);
-            if (updates < 2)
-            {
-                weights = uniform;
-            }
-            else
-            {
-                Tensor variation = m2Ratio.div(updates).sqrt().div(meanRatio);
-                Tensor total = variation.sum();
-                weights = where(total.gt(1e-12), variation.div(total), uniform);
-            }
+            Tensor meanLoss = cov.Statistic("mean_loss"), meanRatio = cov.Statistic("mean_ratio"), m2Ratio = cov.Statistic("m2_ratio"), count = cov.Statistic("count");
+            Tensor magnitude = values.detach().abs().to(meanLoss.dtype, meanLoss.device);
+            Tensor uniform = full_like(magnitude, 1.0 / losses.Length);
+            // Before two updates of every term the coefficients are 0/0: the condition picks uniform weights there.
+            Tensor variation = m2Ratio.div(count).sqrt_().div_(meanRatio);
+            Tensor total = variation.sum();
+            weights = where(count.min().ge(2).logical_and(total.gt(1e-12)), variation.div(total), uniform);
             if (state.Updating)
             {
-                // A running mean of zero (a loss that was exactly 0 so far) gives a ratio of 1, not
-                // 0/0, which would poison the statistics for good.
-                Tensor ratio = updates == 0 ? ones_like(observed) : observed.div(meanLoss).masked_fill_(meanLoss.le(1e-12), 1.0);
-                long count = updates + 1;
-                meanLoss.add_(observed.sub(meanLoss).div(count));
+                // A running mean of zero (a loss that was exactly 0 so far, or no update yet) gives a
+                // ratio of 1, not 0/0, which would poison the statistics for good.
+                Tensor ratio = magnitude.div(meanLoss).masked_fill_(meanLoss.le(1e-12), 1.0);
+                Tensor nextCount = count.add(1);
+                Tensor nextMeanLoss = meanLoss.add(magnitude.sub(meanLoss).div_(nextCount));
                 Tensor delta = ratio.sub(meanRatio);
-                meanRatio.add_(delta.div(count));
-                m2Ratio.add_(delta.mul(ratio.sub(meanRatio)));
-                cov.Counters["t"] = count;
+                Tensor nextMeanRatio = meanRatio.add(delta.div(nextCount));
+                Tensor nextM2 = m2Ratio.add(delta.mul(ratio.sub(nextMeanRatio)));
+                Tensor taken = nextMeanLoss.isfinite().logical_and(nextMeanRatio.isfinite()).logical_and(nextM2.isfinite());
+                Tensor takenMeanLoss = where(taken, nextMeanLoss, meanLoss), takenMeanRatio = where(taken, nextMeanRatio, meanRatio);
+                Tensor takenM2 = where(taken, nextM2, m2Ratio), takenCount = where(taken, nextCount, count);
+                Tensor skipped = cov.Statistic(SiteState.SkippedStatistic).add(taken.logical_not().to(count.dtype));
+                state.Stage(cov, skipped, () =>
+                {
+                    cov.Statistic("mean_loss").copy_(takenMeanLoss);
+                    cov.Statistic("mean_ratio").copy_(takenMeanRatio);
+                    cov.Statistic("m2_ratio").copy_(takenM2);
+                    cov.Statistic("count").copy_(takenCount);
+                    cov.Statistic(SiteState.SkippedStatistic).copy_(skipped);
+                });
             }
             weights = weights.to(values.dtype, values.device);
         }

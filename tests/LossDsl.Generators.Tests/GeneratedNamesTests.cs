@@ -164,4 +164,40 @@ public class GeneratedNamesTests
         Assert.Empty(run.Errors);
         Assert.Equal("Training.event.Loss.LossDsl.g.cs", Assert.Single(run.Sources).Key);
     }
+
+    [Fact]
+    public void TheSkippedUpdatesCountTakesNoNameOfTheFormulaOrOfAParameter()
+    {
+        // A binding named SkippedUpdates and a parameter named call keep their names: the count
+        // and the call's scope take the next free ones.
+        GeneratorRun run = GeneratorHarness.Run("""
+            namespace N;
+
+            public partial class Named
+            {
+                [Term] Tensor Hard(Tensor x) => x.mean();
+                [Term] Tensor Soft(Tensor x) => x.abs().mean();
+
+                [Loss("SkippedUpdates = Hard * 2; Total = SkippedUpdates + CoV(Hard, Soft)")]
+                public partial NamedResult Compute(Tensor x, Tensor call);
+            }
+            """);
+
+        Assert.Empty(run.Errors);
+        Assert.Contains("public global::TorchSharp.torch.Tensor SkippedUpdates => __LossDslValue(", run.Source);
+        Assert.Contains("public global::TorchSharp.torch.Tensor SkippedUpdates2 => __LossDslValue(", run.Source);
+        Assert.Contains("\"skipped_updates\", ", run.Source);
+        Assert.Contains("\"skipped_updates2\" }", run.Source);
+        Assert.Contains("using (var call2 = this.ComputeState.BeginCall())", run.Source);
+    }
+
+    [Fact]
+    public void OnlyAFormulaWithStatisticsReportsSkippedUpdates()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms("\"Total = Uncertainty(Hard, Soft) + Linear(1, 0, 10) * Feature\"", "Result"));
+
+        Assert.Empty(run.Errors);
+        Assert.Contains("BeginCall()", run.Source);
+        Assert.DoesNotContain("SkippedUpdates", run.Source);
+    }
 }

@@ -43,6 +43,7 @@ public class ConcurrencyTests
     {
         var ema = new EmaBalanceLoss();
         var dwa = new DwaLoss();
+        var cov = new CovLoss();
         var barrier = new System.Threading.Barrier(Threads);
 
         Parallel.For(0, Threads, new ParallelOptions { MaxDegreeOfParallelism = Threads }, thread =>
@@ -54,16 +55,19 @@ public class ConcurrencyTests
                 double x = 1 + ((thread * CallsPerThread + call) % 13);
                 using var e = ema.Compute(tensor(x), tensor(x / 3));
                 using var d = dwa.Compute(tensor(x), tensor(x / 3), tensor(x / 7));
+                using var c = cov.Compute(tensor(x), tensor(x / 3), tensor(x / 7));
             }
         });
 
         int calls = Threads * CallsPerThread;
         var emaSite = ema.ComputeState.Site<EmaBalanceState>("balance0");
         var dwaSite = dwa.ComputeState.Site<DwaState>("dwa0");
-        Assert.Equal(calls, emaSite.Counters["t"]);
+        // CoV counts each term's updates on the device.
+        Assert.Equal(new double[] { calls, calls, calls }, cov.ComputeState.Site<CovState>("cov0").Statistic("count").data<double>().ToArray());
         // Dwa(window: 3): every update is either in a complete window or in the open one.
         Assert.Equal(calls, 3 * dwaSite.Counters["windows"] + dwaSite.Counters["count"]);
         Assert.True(torch.isfinite(emaSite.Statistic("mx")).item<bool>());
+        Assert.Equal(0.0, emaSite.Statistic("skipped").item<double>());
     }
 
     [Fact]

@@ -100,9 +100,9 @@ public class StateModuleTests
 
         string[] expected =
         {
-            "loss.balance0.mx", "loss.balance0.my", "loss.balance0.counters.t",
-            "loss.dwa0.sum", "loss.dwa0.previous", "loss.dwa0.before", "loss.dwa0.counters.count", "loss.dwa0.counters.windows",
-            "loss.cov0.mean_loss", "loss.cov0.mean_ratio", "loss.cov0.m2_ratio", "loss.cov0.counters.t",
+            "loss.balance0.mx", "loss.balance0.my", "loss.balance0.w", "loss.balance0.skipped",
+            "loss.dwa0.sum", "loss.dwa0.valid", "loss.dwa0.previous", "loss.dwa0.before", "loss.dwa0.skipped", "loss.dwa0.counters.count", "loss.dwa0.counters.windows",
+            "loss.cov0.mean_loss", "loss.cov0.mean_ratio", "loss.cov0.m2_ratio", "loss.cov0.count", "loss.cov0.skipped",
             "loss.uncertainty0.log_variance", "loss.step.counters.step",
         };
         Assert.All(expected, key => Assert.Contains(key, keys));
@@ -152,22 +152,27 @@ public class StateModuleTests
     }
 
     [Fact]
-    public void ToFloat64MovesEveryStatisticAndTheNextCallComputesInIt()
+    public void ToConvertsEveryStatisticAndTheNextCallComputesInIt()
     {
+        // Statistics are created in float64, the log-variances in TorchSharp's default dtype; to()
+        // converts both, and leaves the counters int64 on the CPU.
         var loss = new AllStrategiesLoss();
         LossState state = loss.ComputeState;
-        Assert.All(state.named_buffers().Where(b => b.buffer.dtype != ScalarType.Int64), b => Assert.Equal(ScalarType.Float32, b.buffer.dtype));
+        Assert.All(state.named_buffers(), b => Assert.Equal(b.name.Contains(".counters.") ? ScalarType.Int64 : ScalarType.Float64, b.buffer.dtype));
+        Assert.All(state.named_parameters(), p => Assert.Equal(ScalarType.Float32, p.parameter.dtype));
 
-        state.to(ScalarType.Float64);
+        state.to(ScalarType.Float32);
         using (var scope = NewDisposeScope())
         {
             using var result = loss.Compute(tensor(1.0), tensor(2.0), tensor(3.0));
         }
 
-        Assert.All(state.named_buffers(), b => Assert.Equal(b.name.Contains(".counters.") ? ScalarType.Int64 : ScalarType.Float64, b.buffer.dtype));
-        Assert.All(state.named_parameters(), p => Assert.Equal(ScalarType.Float64, p.parameter.dtype));
-        Assert.Equal(1, state.Site<CovState>("cov0").Counters["t"]); // the call updated the moved statistics
-        Assert.Equal(DeviceType.CPU, state.Site<CovState>("cov0").Counters.named_buffers().Single().buffer.device_type);
+        Assert.All(state.named_buffers(), b => Assert.Equal(b.name.Contains(".counters.") ? ScalarType.Int64 : ScalarType.Float32, b.buffer.dtype));
+        Assert.All(state.named_parameters(), p => Assert.Equal(ScalarType.Float32, p.parameter.dtype));
+        Tensor count = state.Site<CovState>("cov0").Statistic("count");
+        Assert.Equal(ScalarType.Float32, count.dtype);
+        Assert.Equal(new[] { 1f, 1f }, count.data<float>().ToArray()); // the call updated the converted statistics
+        Assert.Equal(DeviceType.CPU, state.Site<DwaState>("dwa0").Counters.named_buffers().First().buffer.device_type);
     }
 
     [Fact]

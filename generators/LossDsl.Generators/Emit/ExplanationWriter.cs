@@ -44,6 +44,9 @@ internal static class ExplanationWriter
                 case NumberStep number:
                     lines.Add($"{number.Binding} = {Describe(number.Value)}   [a number]");
                     break;
+                case SkippedUpdatesStep skipped:
+                    lines.Add($"{skipped.Variable.Display} = the observations left out of the statistics because they were not finite, so far   [state]");
+                    break;
                 case CommentStep or ExternalTensorStep or TensorStep:
                     break; // a formula line, an input read, an operand materialised for a function: no line of their own
                 default:

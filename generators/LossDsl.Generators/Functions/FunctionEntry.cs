@@ -80,6 +80,9 @@ internal sealed class FunctionEntry
     /// <summary>The runtime class (in LossDsl.State) that holds a call's state: EmaBalanceState, DwaState, ….</summary>
     public string? StateClass { get; init; }
 
+    /// <summary>Whether a stateful call keeps running statistics (which skip non-finite observations), not only parameters or the step.</summary>
+    public bool KeepsStatistics { get; init; }
+
     /// <summary>How a message names the stateful use: "Balance(…, ema:)".</summary>
     public string StateDescription { get; init; } = "";
 

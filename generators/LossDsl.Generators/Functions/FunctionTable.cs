@@ -38,6 +38,7 @@ internal static class FunctionTable
             KeepsState = static call => call.Options.ContainsKey("ema"),
             StateOption = "ema",
             StateClass = "EmaBalanceState",
+            KeepsStatistics = true,
             StateDescription = "Balance(…, ema:)",
             Check = CheckBalance,
             Lower = static (lowerer, call) => lowerer.Balance(call),
@@ -52,14 +53,14 @@ internal static class FunctionTable
             Lower = static (lowerer, call) => lowerer.Detach(call),
             StopsGradients = true,
         },
-        Weighting("Uncertainty", "Uncertainty(a, b, …)", stopsGradients: false, stateClass: "UncertaintyState",
+        Weighting("Uncertainty", "Uncertainty(a, b, …)", stopsGradients: false, stateClass: "UncertaintyState", keepsStatistics: false,
             explain: static step => $"sum of (L * exp(-s) + s) / 2, one learnable log-variance s per term   [state: {step.Site}]"),
-        Weighting("Dwa", "Dwa(a, b, …, temperature: 2, window: 1)", stopsGradients: true, stateClass: "DwaState",
+        Weighting("Dwa", "Dwa(a, b, …, temperature: 2, window: 1)", stopsGradients: true, stateClass: "DwaState", keepsStatistics: true,
             explain: static step => $"sum of w * L, w = K * softmax(r / {Literals.Number(step.Options[0].Value)}), r = mean L of the last window of {(long)step.Options[1].Value} / of the window before; w = 1 until two windows   [state: {step.Site}, no gradient through w]",
             new OptionSpec("temperature", ValueKind.Number, NumberRule.Positive, 2.0), // Liu et al.'s temperature
             new OptionSpec("window", ValueKind.Number, NumberRule.WholeAtLeastOne, 1)),
-        Weighting("CoV", "CoV(a, b, …)", stopsGradients: true, stateClass: "CovState",
-            explain: static step => $"sum of a * L, a = (std / mean of l) / sum of the same, l = L / running mean of L; uniform for the first two updates   [state: {step.Site}, no gradient through a]"),
+        Weighting("CoV", "CoV(a, b, …)", stopsGradients: true, stateClass: "CovState", keepsStatistics: true,
+            explain: static step => $"sum of a * L, a = (std / mean of l) / sum of the same, l = |L| / running mean of |L|; uniform until each term has two updates   [state: {step.Site}, no gradient through a]"),
         Schedule("Linear"),
         Schedule("Cosine"),
     };
@@ -77,7 +78,7 @@ internal static class FunctionTable
         return list.Count <= 1 ? string.Concat(list) : string.Join(", ", list.Take(list.Count - 1)) + " and " + list[list.Count - 1];
     }
 
-    private static FunctionEntry Weighting(string name, string usage, bool stopsGradients, string stateClass, Func<WeightingStep, string> explain, params OptionSpec[] options) => new()
+    private static FunctionEntry Weighting(string name, string usage, bool stopsGradients, string stateClass, bool keepsStatistics, Func<WeightingStep, string> explain, params OptionSpec[] options) => new()
     {
         Name = name,
         Usage = usage,
@@ -96,6 +97,7 @@ internal static class FunctionTable
         // Dwa and CoV weigh with constants; Uncertainty's total also adds its log-variances.
         IsWeightedSum = stopsGradients,
         StateClass = stateClass,
+        KeepsStatistics = keepsStatistics,
     };
 
     private static FunctionEntry Schedule(string name) => new()

@@ -15,6 +15,7 @@ internal sealed partial class Lowerer
     private readonly Dictionary<string, Local> _detached = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TensorExpr> _scales = new(StringComparer.Ordinal);
     private readonly List<StateSiteSpec> _stateSites = new();
+    private bool _keepsStatistics;
 
     private string StateProperty => _declaration.MethodName + "State";
 
@@ -61,6 +62,7 @@ internal sealed partial class Lowerer
                 string site = Site("balance");
                 _steps.Add(new EmaScaleStep(variable, x, y, site, beta.Value, epsilon, min, max, newBounds.ToEquatableArray(), xBound, yBound));
                 _stateSites.Add(new StateSiteSpec(site, call.Function.StateClass!, 0));
+                _keepsStatistics = true;
             }
             _scaleMembers.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Scale, ""));
             scale = TensorExpr.Var(variable);
@@ -112,6 +114,7 @@ internal sealed partial class Lowerer
         if (site is not null)
         {
             _stateSites.Add(new StateSiteSpec(site, function.StateClass!, arguments.Count));
+            _keepsStatistics |= function.KeepsStatistics;
         }
         return Tensor(total);
     }
@@ -131,6 +134,22 @@ internal sealed partial class Lowerer
         }
     }
 
+    /// <summary>
+    /// The count of skipped observations, last of the plan and of the result, in a formula whose
+    /// state keeps statistics: named after everything else, so it takes no user's name.
+    /// </summary>
+    private ResultMemberSpec? SkippedUpdates(string lossVariable)
+    {
+        if (!_keepsStatistics)
+        {
+            return null;
+        }
+        string property = _names.Property("SkippedUpdates");
+        Local variable = _names.Local(Naming.Camel(property), property);
+        _steps.Add(new SkippedUpdatesStep(variable, lossVariable));
+        return new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.SkippedUpdates, "");
+    }
+
     private StateSpec? State()
-        => _stateSites.Count == 0 ? null : new StateSpec(StateProperty, "__lossDsl" + StateProperty, _stateSites.ToEquatableArray());
+        => _stateSites.Count == 0 ? null : new StateSpec(StateProperty, "__lossDsl" + StateProperty, _stateSites.ToEquatableArray(), _names.LocalName("call"));
 }

@@ -51,12 +51,16 @@ internal sealed partial class Lowerer
             }
         }
 
-        // The loss first, then terms in call order, the other bindings, and the scales.
+        // The loss first, then terms in call order, the other bindings, the scales, and the skipped updates.
         var members = new List<ResultMemberSpec>();
         members.AddRange(_boundTensors.Where(m => m.Variable.Name == lossVariable));
         members.AddRange(_terms);
         members.AddRange(_boundTensors.Where(m => m.Variable.Name != lossVariable));
         members.AddRange(_scaleMembers);
+        if (SkippedUpdates(lossVariable) is ResultMemberSpec skipped)
+        {
+            members.Add(skipped);
+        }
         return new PlanBody(members.ToEquatableArray(), _steps.ToEquatableArray(), lossVariable, scope, result, checkFinite, State());
     }
 

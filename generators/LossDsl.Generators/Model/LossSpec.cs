@@ -54,6 +54,7 @@ internal enum MemberRole
     Term,
     Scale,
     Weight,
+    SkippedUpdates,
 }
 
 /// <summary>
@@ -85,9 +86,10 @@ internal sealed record StubBody(string Message, EquatableArray<ResultMemberSpec>
 
 /// <summary>
 /// The state of a [Loss] method that uses stateful strategies or schedules: the property that
-/// holds it, and its sites in formula order (each a child module of the LossState).
+/// holds it, its sites in formula order (each a child module of the LossState), and the local
+/// that holds the call's scope (LossState.BeginCall).
 /// </summary>
-internal sealed record StateSpec(string Property, string Field, EquatableArray<StateSiteSpec> Sites);
+internal sealed record StateSpec(string Property, string Field, EquatableArray<StateSiteSpec> Sites, string CallVariable);
 
 /// <summary>
 /// One stateful site: its name in the state (<c>balance0</c>, <c>dwa0</c>, <c>step</c>), the

@@ -87,6 +87,13 @@ internal sealed record EmaScaleStep(
     Local? SourceBound,
     Local? TargetBound) : PlanStep;
 
+/// <summary>
+/// The number of observations the state's statistics skipped because they were not finite, over
+/// every site, as of this call (LossDsl.LossState.SkippedUpdates), on the device of
+/// <see cref="LossVariable"/>. Only in a formula with a site that keeps statistics.
+/// </summary>
+internal sealed record SkippedUpdatesStep(Local Variable, string LossVariable) : PlanStep;
+
 /// <summary>A numeric option passed to a weighting function's runtime method, by name.</summary>
 internal sealed record OptionValue(string Name, double Value, bool IsWhole);
 

@@ -11,6 +11,7 @@ namespace Sample
             "Soft = Soft(x)   [term, called once]\n" +
             "SoftScale = m(|sg(Hard)|) / m(|sg(Soft)|), at most 100.0, m a bias-corrected moving average (beta 0.9), or 1 where either is <= 1E-08   [state: balance0, no gradient]\n" +
             "Total = Hard + Soft * SoftScale   [the loss]\n" +
+            "SkippedUpdates = the observations left out of the statistics because they were not finite, so far   [state]\n" +
             "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 
         private global::LossDsl.LossState? __lossDslComputeState;
@@ -25,7 +26,7 @@ namespace Sample
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)
         {
-            lock (this.ComputeState.SyncRoot)
+            using (var call = this.ComputeState.BeginCall())
             {
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
 
@@ -35,10 +36,13 @@ namespace Sample
                 var softScale = global::LossDsl.Strategies.EmaScale(this.ComputeState, "balance0", soft, hard, 0.9, 1E-08, max: 100.0);
                 var total = hard.addcmul(soft, softScale, 1.0);
 
-                this.ComputeState.CountCall();
-                var result = new global::Sample.FeaturesResult(total, hard, soft, softScale);
+                // How many observations the state's statistics have skipped, for the result
+                var skippedUpdates = this.ComputeState.SkippedUpdates(total);
+
+                call.Complete();
+                var result = new global::Sample.FeaturesResult(total, hard, soft, softScale, skippedUpdates);
                 scope.MoveToOuter(total, hard, soft);
-                scope.MoveToOuter(softScale);
+                scope.MoveToOuter(softScale, skippedUpdates);
                 return result;
             }
         }
@@ -51,13 +55,13 @@ namespace Sample
     [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
     public sealed class FeaturesResult : global::LossDsl.ILossResult
     {
-        private static readonly string[] s_metricKeys = { "total", "hard", "soft", "soft_scale" };
+        private static readonly string[] s_metricKeys = { "total", "hard", "soft", "soft_scale", "skipped_updates" };
         private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
         private bool __lossDslDisposed;
 
-        internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor softScale)
+        internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor softScale, global::TorchSharp.torch.Tensor skippedUpdates)
         {
-            this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, hard, soft, softScale };
+            this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, hard, soft, softScale, skippedUpdates };
         }
 
         /// <summary>The loss: <c>Total = Hard + Balance(Soft, to: Hard, ema: 0.9, max: 100)</c>. Metric key <c>total</c>.</summary>
@@ -71,6 +75,9 @@ namespace Sample
 
         /// <summary>The scale of <c>Balance(Soft, to: Hard, ema: 0.9)</c>: the ratio of bias-corrected moving averages of |sg(Hard)| and |sg(Soft)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>soft_scale</c>.</summary>
         public global::TorchSharp.torch.Tensor SoftScale => __LossDslValue(3);
+
+        /// <summary>How many observations the state's statistics have left out so far because they, or their update, were not finite. Carries no gradient. Metric key <c>skipped_updates</c>.</summary>
+        public global::TorchSharp.torch.Tensor SkippedUpdates => __LossDslValue(4);
 
         global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => __LossDslValue(0);
 

@@ -10,8 +10,9 @@ namespace Sample
             "Hard = Hard(x)   [term, called once]\n" +
             "Soft = Soft(x)   [term, called once]\n" +
             "Feature = Feature(y)   [term, called once]\n" +
-            "CoV(Hard, (Soft + Feature)) = sum of a * L, a = (std / mean of l) / sum of the same, l = L / running mean of L; uniform for the first two updates   [state: cov0, no gradient through a]\n" +
+            "CoV(Hard, (Soft + Feature)) = sum of a * L, a = (std / mean of l) / sum of the same, l = |L| / running mean of |L|; uniform until each term has two updates   [state: cov0, no gradient through a]\n" +
             "Total = CoV(Hard, (Soft + Feature))   [the loss]\n" +
+            "SkippedUpdates = the observations left out of the statistics because they were not finite, so far   [state]\n" +
             "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 
         private global::LossDsl.LossState? __lossDslComputeState;
@@ -26,7 +27,7 @@ namespace Sample
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)
         {
-            lock (this.ComputeState.SyncRoot)
+            using (var call = this.ComputeState.BeginCall())
             {
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
 
@@ -40,10 +41,14 @@ namespace Sample
                 var covWeight = covWeights[1];
                 var total = cov.alias();
 
-                this.ComputeState.CountCall();
-                var result = new global::Sample.FeaturesResult(total, hard, soft, feature, hardCovWeight, covWeight);
+                // How many observations the state's statistics have skipped, for the result
+                var skippedUpdates = this.ComputeState.SkippedUpdates(total);
+
+                call.Complete();
+                var result = new global::Sample.FeaturesResult(total, hard, soft, feature, hardCovWeight, covWeight, skippedUpdates);
                 scope.MoveToOuter(total, hard, soft);
                 scope.MoveToOuter(feature, hardCovWeight, covWeight);
+                scope.MoveToOuter(skippedUpdates);
                 return result;
             }
         }
@@ -56,13 +61,13 @@ namespace Sample
     [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
     public sealed class FeaturesResult : global::LossDsl.ILossResult
     {
-        private static readonly string[] s_metricKeys = { "total", "hard", "soft", "feature", "hard_cov_weight", "cov_weight" };
+        private static readonly string[] s_metricKeys = { "total", "hard", "soft", "feature", "hard_cov_weight", "cov_weight", "skipped_updates" };
         private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
         private bool __lossDslDisposed;
 
-        internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature, global::TorchSharp.torch.Tensor hardCovWeight, global::TorchSharp.torch.Tensor covWeight)
+        internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature, global::TorchSharp.torch.Tensor hardCovWeight, global::TorchSharp.torch.Tensor covWeight, global::TorchSharp.torch.Tensor skippedUpdates)
         {
-            this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, hard, soft, feature, hardCovWeight, covWeight };
+            this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, hard, soft, feature, hardCovWeight, covWeight, skippedUpdates };
         }
 
         /// <summary>The loss: <c>Total = CoV(Hard, Soft + Feature)</c>. Metric key <c>total</c>.</summary>
@@ -82,6 +87,9 @@ namespace Sample
 
         /// <summary>The weight of <c>(Soft + Feature)</c> in <c>CoV</c>. Carries no gradient. Metric key <c>cov_weight</c>.</summary>
         public global::TorchSharp.torch.Tensor CovWeight => __LossDslValue(5);
+
+        /// <summary>How many observations the state's statistics have left out so far because they, or their update, were not finite. Carries no gradient. Metric key <c>skipped_updates</c>.</summary>
+        public global::TorchSharp.torch.Tensor SkippedUpdates => __LossDslValue(6);
 
         global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => __LossDslValue(0);
 

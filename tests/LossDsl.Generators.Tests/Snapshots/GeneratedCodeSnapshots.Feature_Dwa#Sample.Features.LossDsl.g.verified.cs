@@ -12,6 +12,7 @@ namespace Sample
             "Feature = Feature(y)   [term, called once]\n" +
             "Dwa(Hard, Soft, Feature) = sum of w * L, w = K * softmax(r / 2.0), r = mean L of the last window of 5 / of the window before; w = 1 until two windows   [state: dwa0, no gradient through w]\n" +
             "Total = Dwa(Hard, Soft, Feature)   [the loss]\n" +
+            "SkippedUpdates = the observations left out of the statistics because they were not finite, so far   [state]\n" +
             "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 
         private global::LossDsl.LossState? __lossDslComputeState;
@@ -26,7 +27,7 @@ namespace Sample
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)
         {
-            lock (this.ComputeState.SyncRoot)
+            using (var call = this.ComputeState.BeginCall())
             {
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
 
@@ -40,11 +41,14 @@ namespace Sample
                 var featureDwaWeight = dwaWeights[2];
                 var total = dwa.alias();
 
-                this.ComputeState.CountCall();
-                var result = new global::Sample.FeaturesResult(total, hard, soft, feature, hardDwaWeight, softDwaWeight, featureDwaWeight);
+                // How many observations the state's statistics have skipped, for the result
+                var skippedUpdates = this.ComputeState.SkippedUpdates(total);
+
+                call.Complete();
+                var result = new global::Sample.FeaturesResult(total, hard, soft, feature, hardDwaWeight, softDwaWeight, featureDwaWeight, skippedUpdates);
                 scope.MoveToOuter(total, hard, soft);
                 scope.MoveToOuter(feature, hardDwaWeight, softDwaWeight);
-                scope.MoveToOuter(featureDwaWeight);
+                scope.MoveToOuter(featureDwaWeight, skippedUpdates);
                 return result;
             }
         }
@@ -57,13 +61,13 @@ namespace Sample
     [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
     public sealed class FeaturesResult : global::LossDsl.ILossResult
     {
-        private static readonly string[] s_metricKeys = { "total", "hard", "soft", "feature", "hard_dwa_weight", "soft_dwa_weight", "feature_dwa_weight" };
+        private static readonly string[] s_metricKeys = { "total", "hard", "soft", "feature", "hard_dwa_weight", "soft_dwa_weight", "feature_dwa_weight", "skipped_updates" };
         private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
         private bool __lossDslDisposed;
 
-        internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature, global::TorchSharp.torch.Tensor hardDwaWeight, global::TorchSharp.torch.Tensor softDwaWeight, global::TorchSharp.torch.Tensor featureDwaWeight)
+        internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature, global::TorchSharp.torch.Tensor hardDwaWeight, global::TorchSharp.torch.Tensor softDwaWeight, global::TorchSharp.torch.Tensor featureDwaWeight, global::TorchSharp.torch.Tensor skippedUpdates)
         {
-            this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, hard, soft, feature, hardDwaWeight, softDwaWeight, featureDwaWeight };
+            this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, hard, soft, feature, hardDwaWeight, softDwaWeight, featureDwaWeight, skippedUpdates };
         }
 
         /// <summary>The loss: <c>Total = Dwa(Hard, Soft, Feature, temperature: 2, window: 5)</c>. Metric key <c>total</c>.</summary>
@@ -86,6 +90,9 @@ namespace Sample
 
         /// <summary>The weight of <c>Feature</c> in <c>Dwa</c>. Carries no gradient. Metric key <c>feature_dwa_weight</c>.</summary>
         public global::TorchSharp.torch.Tensor FeatureDwaWeight => __LossDslValue(6);
+
+        /// <summary>How many observations the state's statistics have left out so far because they, or their update, were not finite. Carries no gradient. Metric key <c>skipped_updates</c>.</summary>
+        public global::TorchSharp.torch.Tensor SkippedUpdates => __LossDslValue(7);
 
         global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => __LossDslValue(0);
 

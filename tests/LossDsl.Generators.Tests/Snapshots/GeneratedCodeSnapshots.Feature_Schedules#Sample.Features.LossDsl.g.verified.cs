@@ -26,7 +26,7 @@ namespace Sample
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)
         {
-            lock (this.ComputeState.SyncRoot)
+            using (var call = this.ComputeState.BeginCall())
             {
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
 
@@ -36,7 +36,7 @@ namespace Sample
                 var feature = global::LossDsl.LossRuntime.Term(Feature(y), "Feature", scope);
                 var total = hard.add(soft, global::LossDsl.Schedules.Linear(this.Alpha, 0.9, 1000.0, this.ComputeState.Step)).add(feature, global::LossDsl.Schedules.Cosine(1.0, 0.0, 500.0, this.ComputeState.Step));
 
-                this.ComputeState.CountCall();
+                call.Complete();
                 var result = new global::Sample.FeaturesResult(total, hard, soft, feature);
                 scope.MoveToOuter(total, hard, soft);
                 scope.MoveToOuter(feature);

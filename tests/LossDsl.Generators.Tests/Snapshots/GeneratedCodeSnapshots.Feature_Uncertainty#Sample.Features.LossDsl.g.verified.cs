@@ -26,7 +26,7 @@ namespace Sample
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
         public partial global::Sample.FeaturesResult Compute(global::TorchSharp.torch.Tensor x, global::TorchSharp.torch.Tensor y, global::TorchSharp.torch.Tensor given, double weight)
         {
-            lock (this.ComputeState.SyncRoot)
+            using (var call = this.ComputeState.BeginCall())
             {
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
 
@@ -40,7 +40,7 @@ namespace Sample
                 var featureUncertaintyWeight = uncertaintyWeights[2];
                 var total = uncertainty.alias();
 
-                this.ComputeState.CountCall();
+                call.Complete();
                 var result = new global::Sample.FeaturesResult(total, hard, soft, feature, hardUncertaintyWeight, softUncertaintyWeight, featureUncertaintyWeight);
                 scope.MoveToOuter(total, hard, soft);
                 scope.MoveToOuter(feature, hardUncertaintyWeight, softUncertaintyWeight);

@@ -63,6 +63,7 @@ namespace Distillation.Objectives
             "bound(KdLoss) = |SoftLoss| + |OutProjFeatureLoss| * OutProjFeatureLossScale   [rounding bound, no gradient]\n" +
             "KdLossScale = m(|sg(HardLoss)|) / m(|sg(KdLoss)|), m a bias-corrected moving average (beta 0.9), or 1 where either is <= 1E-08; |sg(KdLoss)| counts as 0 within rounding of bound(KdLoss)   [state: balance1, no gradient]\n" +
             "TotalLoss = HardLoss + Alpha * KdLoss * KdLossScale   [the loss]\n" +
+            "SkippedUpdates = the observations left out of the statistics because they were not finite, so far   [state]\n" +
             "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
 
         private global::LossDsl.LossState? __lossDslComputeEmaState;
@@ -77,7 +78,7 @@ namespace Distillation.Objectives
         [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "0.1.0")]
         public partial global::Distillation.Objectives.DynamicBalancingEmaResult ComputeEma(global::TorchSharp.torch.Tensor studentLogits, global::TorchSharp.torch.Tensor teacherLogits, global::TorchSharp.torch.Tensor labels, global::TorchSharp.torch.Tensor studentFeatures, global::TorchSharp.torch.Tensor teacherFeatures)
         {
-            lock (this.ComputeEmaState.SyncRoot)
+            using (var call = this.ComputeEmaState.BeginCall())
             {
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
 
@@ -97,11 +98,14 @@ namespace Distillation.Objectives
                 var kdLossScale = global::LossDsl.Strategies.EmaScale(this.ComputeEmaState, "balance1", kdLoss, hardLoss, 0.9, 1E-08, xBound: kdLossBound);
                 var totalLoss = hardLoss.addcmul(kdLoss, kdLossScale, this.Alpha);
 
-                this.ComputeEmaState.CountCall();
-                var result = new global::Distillation.Objectives.DynamicBalancingEmaResult(totalLoss, softLoss, outProjFeatureLoss, hardLoss, kdLoss, outProjFeatureLossScale, kdLossScale);
+                // How many observations the state's statistics have skipped, for the result
+                var skippedUpdates = this.ComputeEmaState.SkippedUpdates(totalLoss);
+
+                call.Complete();
+                var result = new global::Distillation.Objectives.DynamicBalancingEmaResult(totalLoss, softLoss, outProjFeatureLoss, hardLoss, kdLoss, outProjFeatureLossScale, kdLossScale, skippedUpdates);
                 scope.MoveToOuter(totalLoss, softLoss, outProjFeatureLoss);
                 scope.MoveToOuter(hardLoss, kdLoss, outProjFeatureLossScale);
-                scope.MoveToOuter(kdLossScale);
+                scope.MoveToOuter(kdLossScale, skippedUpdates);
                 return result;
             }
         }
@@ -170,13 +174,13 @@ namespace Distillation.Objectives
     [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "0.1.0")]
     public sealed class DynamicBalancingEmaResult : global::LossDsl.ILossResult
     {
-        private static readonly string[] s_metricKeys = { "distill/total_loss", "distill/soft_loss", "distill/out_proj_feature_loss", "distill/hard_loss", "distill/kd_loss", "distill/out_proj_feature_loss_scale", "distill/kd_loss_scale" };
+        private static readonly string[] s_metricKeys = { "distill/total_loss", "distill/soft_loss", "distill/out_proj_feature_loss", "distill/hard_loss", "distill/kd_loss", "distill/out_proj_feature_loss_scale", "distill/kd_loss_scale", "distill/skipped_updates" };
         private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
         private bool __lossDslDisposed;
 
-        internal DynamicBalancingEmaResult(global::TorchSharp.torch.Tensor totalLoss, global::TorchSharp.torch.Tensor softLoss, global::TorchSharp.torch.Tensor outProjFeatureLoss, global::TorchSharp.torch.Tensor hardLoss, global::TorchSharp.torch.Tensor kdLoss, global::TorchSharp.torch.Tensor outProjFeatureLossScale, global::TorchSharp.torch.Tensor kdLossScale)
+        internal DynamicBalancingEmaResult(global::TorchSharp.torch.Tensor totalLoss, global::TorchSharp.torch.Tensor softLoss, global::TorchSharp.torch.Tensor outProjFeatureLoss, global::TorchSharp.torch.Tensor hardLoss, global::TorchSharp.torch.Tensor kdLoss, global::TorchSharp.torch.Tensor outProjFeatureLossScale, global::TorchSharp.torch.Tensor kdLossScale, global::TorchSharp.torch.Tensor skippedUpdates)
         {
-            this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { totalLoss, softLoss, outProjFeatureLoss, hardLoss, kdLoss, outProjFeatureLossScale, kdLossScale };
+            this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { totalLoss, softLoss, outProjFeatureLoss, hardLoss, kdLoss, outProjFeatureLossScale, kdLossScale, skippedUpdates };
         }
 
         /// <summary>The loss: <c>TotalLoss = HardLoss + Alpha * Balance(KdLoss, to: HardLoss, ema: 0.9)</c>. Metric key <c>distill/total_loss</c>.</summary>
@@ -199,6 +203,9 @@ namespace Distillation.Objectives
 
         /// <summary>The scale of <c>Balance(KdLoss, to: HardLoss, ema: 0.9)</c>: the ratio of bias-corrected moving averages of |sg(HardLoss)| and |sg(KdLoss)|, or 1 where either is at most 1E-08. Carries no gradient. Metric key <c>distill/kd_loss_scale</c>.</summary>
         public global::TorchSharp.torch.Tensor KdLossScale => __LossDslValue(6);
+
+        /// <summary>How many observations the state's statistics have left out so far because they, or their update, were not finite. Carries no gradient. Metric key <c>distill/skipped_updates</c>.</summary>
+        public global::TorchSharp.torch.Tensor SkippedUpdates => __LossDslValue(7);
 
         global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => __LossDslValue(0);
 
