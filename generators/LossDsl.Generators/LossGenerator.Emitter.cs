@@ -179,7 +179,7 @@ public sealed partial class LossGenerator
             case ExternalTensorStep external:
                 if (external.Kind != ExternalKind.Parameter)
                 {
-                    string access = Render(external.Via ?? Receiver.This) + Naming.Identifier(external.Name);
+                    string access = Render(external.Via ?? (external.Kind == ExternalKind.Member ? Receiver.This : Receiver.Static)) + Naming.Identifier(external.Name);
                     w.Line($"var {external.Variable.Name} = {access};");
                 }
                 w.Line($"{Runtime}.EnsureScalar({external.Variable.Name}, {SymbolDisplay.FormatLiteral(external.Name, quote: true)}, \"{(external.Kind == ExternalKind.Parameter ? "Parameter" : "Member")}\");");
