@@ -55,7 +55,7 @@ public sealed partial class LossGenerator
         }
 
         // A cref to the loss type from namespace scope: Outer.Inner{T}.
-        string owner = string.Join(".", spec.Types.Select(t => t.Name.Replace('<', '{').Replace('>', '}')));
+        string owner = string.Join(".", spec.Types.Select(t => t.CrefName.Replace('<', '{').Replace('>', '}')));
         bool first = implemented.Count == 0;
         foreach (LossMethodSpec method in spec.Methods.Where(m => m.Result is { Owned: true }))
         {
@@ -77,7 +77,7 @@ public sealed partial class LossGenerator
     private static void EmitMethod(SourceWriter w, LossMethodSpec method)
     {
         MethodSignatureSpec signature = method.Signature;
-        string parameters = string.Join(", ", signature.Parameters.Select(p => $"{p.Modifiers}{p.Type} {p.Name}"));
+        string parameters = string.Join(", ", signature.Parameters.Select(p => $"{p.Modifiers}{p.Type} {p.Name}").Concat(signature.IsVararg ? new[] { "__arglist" } : []));
         string constraints = string.Concat(signature.Constraints.Select(c => " " + c));
         string header = $"{signature.Modifiers} {signature.ReturnType} {Naming.Identifier(method.Name)}{signature.TypeParameters}({parameters}){constraints}";
         if (method.Body is StubBody stub)
@@ -174,15 +174,14 @@ public sealed partial class LossGenerator
                 w.Line("// " + string.Join(" ", comment.Text.Split((char[]?)null, System.StringSplitOptions.RemoveEmptyEntries)));
                 break;
             case TermStep term:
-                string receiver = term.IsStatic ? "" : "this.";
                 // Term checks the value is 0-dim and aliases one the call did not create, so the result owns what it disposes.
-                w.Line($"var {term.Variable.Name} = {Runtime}.Term({receiver}{Naming.Identifier(term.Method)}({string.Join(", ", term.Arguments.Select(Naming.Identifier))}), " +
+                w.Line($"var {term.Variable.Name} = {Runtime}.Term({Render(term.Receiver)}{Naming.Identifier(term.Method)}({string.Join(", ", term.Arguments.Select(Naming.Identifier))}), " +
                        $"{SymbolDisplay.FormatLiteral(term.Method, quote: true)}, {scope});");
                 break;
             case ExternalTensorStep external:
                 if (external.Kind != ExternalKind.Parameter)
                 {
-                    string access = (external.Kind == ExternalKind.Member ? "this." : "") + Naming.Identifier(external.Name);
+                    string access = Render(external.Via ?? (external.Kind == ExternalKind.Member ? Receiver.This : Receiver.Static)) + Naming.Identifier(external.Name);
                     w.Line($"var {external.Variable.Name} = {access};");
                 }
                 w.Line($"{Runtime}.EnsureScalar({external.Variable.Name}, {SymbolDisplay.FormatLiteral(external.Name, quote: true)}, \"{(external.Kind == ExternalKind.Parameter ? "Parameter" : "Member")}\");");
@@ -300,11 +299,22 @@ public sealed partial class LossGenerator
         string access = read.Source switch
         {
             NumberSource.Local => read.Local!,
-            NumberSource.Member => "this." + Naming.Identifier(read.Name),
+            NumberSource.Member or NumberSource.StaticMember => Render(read.Via ?? (read.Source == NumberSource.Member ? Receiver.This : Receiver.Static)) + Naming.Identifier(read.Name),
             _ => Naming.Identifier(read.Name),
         };
         return read.IsDouble ? access : $"(double){access}";
     }
+
+    /// <summary>What goes before a term's or member's name so that it binds to that member.</summary>
+    private static string Render(Receiver receiver) => receiver.Kind switch
+    {
+        ReceiverKind.This => "this.",
+        ReceiverKind.Static => "",
+        ReceiverKind.Cast => $"(({receiver.Type})this).",
+        ReceiverKind.Base => "base.",
+        ReceiverKind.TypeName => receiver.Type + ".",
+        _ => throw new System.InvalidOperationException($"No emission for {receiver.Kind}."),
+    };
 
     private static void EmitResultType(SourceWriter w, LossMethodSpec method, string owner)
     {

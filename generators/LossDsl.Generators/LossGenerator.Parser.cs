@@ -22,12 +22,55 @@ public sealed partial class LossGenerator
 {
     internal static LossMethodResult? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
-        if (context.TargetSymbol is not IMethodSymbol method || method.ContainingType is not INamedTypeSymbol type
-            || context.TargetNode is not MethodDeclarationSyntax syntax || context.Attributes.IsEmpty)
+        if (context.Attributes.IsEmpty)
+        {
+            return null;
+        }
+        if (context.TargetNode is not MethodDeclarationSyntax syntax)
+        {
+            return NotAMethod(context, cancellationToken);
+        }
+        if (context.TargetSymbol is not IMethodSymbol method || method.ContainingType is not INamedTypeSymbol type)
         {
             return null;
         }
         return new MethodReader(type, method, syntax, context.Attributes[0], context.SemanticModel.Compilation, cancellationToken).Read(foreignAttribute: null);
+    }
+
+    /// <summary>
+    /// [Loss] on an operator, accessor, constructor, finalizer, local function or lambda: LD0012 at
+    /// the attribute, and nothing to generate. Its formula may be the one meant to use the type's
+    /// terms, so the report counts as unbound (no LD0203 for the type while it stands).
+    /// </summary>
+    private static LossMethodResult? NotAMethod(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        SyntaxNode node = context.TargetNode;
+        if (node.FirstAncestorOrSelf<TypeDeclarationSyntax>() is not TypeDeclarationSyntax typeSyntax
+            || context.SemanticModel.GetDeclaredSymbol(typeSyntax, cancellationToken) is not INamedTypeSymbol type
+            || context.Attributes[0].ApplicationSyntaxReference?.GetSyntax(cancellationToken) is not AttributeSyntax attribute)
+        {
+            return null;
+        }
+        string kind = node switch
+        {
+            OperatorDeclarationSyntax => "the operator",
+            ConversionOperatorDeclarationSyntax => "the conversion operator",
+            ConstructorDeclarationSyntax => "the constructor",
+            DestructorDeclarationSyntax => "the finalizer",
+            AccessorDeclarationSyntax => "the accessor",
+            LocalFunctionStatementSyntax => "the local function",
+            _ => "the lambda",
+        };
+        string name = node is AnonymousFunctionExpressionSyntax lambda
+            ? (lambda is ParenthesizedLambdaExpressionSyntax parenthesized ? parenthesized.ParameterList.ToString() : "") + " => …"
+            : context.TargetSymbol?.ToDisplayString() ?? node.ToString();
+        var diagnostic = DiagnosticInfo.Create(DiagnosticDescriptors.LossOnNonMethod, LocationInfo.From(attribute.Name.GetLocation()), kind, name);
+        string typeKey = DeclarationReader.TypeKey(type);
+        string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
+        var model = new LossMethodModel(typeKey, DeclarationReader.HintName(type), ns, DeclarationReader.ContainingTypes(type).ToEquatableArray(), TypeTakesCode: false, Method: null);
+        var report = new LossMethodReport(typeKey, type.Name, name, new[] { diagnostic }.ToEquatableArray(), EquatableArray<DiagnosticInfo>.Empty,
+            EquatableArray<TermDeclaration>.Empty, EquatableArray<string>.Empty, Bound: false, ResultTypeFullName: null, ResultTypeLocation: null);
+        return new LossMethodResult(model, report);
     }
 
     /// <summary>Reads one [Loss] method; collects its diagnostics as it goes.</summary>
@@ -38,6 +81,8 @@ public sealed partial class LossGenerator
         private readonly List<DiagnosticInfo> _typeDiagnostics = new();
         private readonly string _hintName = DeclarationReader.HintName(type);
         private readonly string _typeKey = DeclarationReader.TypeKey(type);
+        // The return type cannot be written in generated code (LD0013): nothing implements the method.
+        private bool _signatureUnwritable;
 
         public LossMethodResult Read(string? foreignAttribute)
         {
@@ -178,7 +223,8 @@ public sealed partial class LossGenerator
             CheckedFormula check = Checker.Check(declaration, parsed, formula);
             if (check.UsesState)
             {
-                valid &= CheckGeneratedName(method.Name + "State", "its state", checkOverloads: false);
+                valid &= CheckGeneratedName(method.Name + "State", "its state", checkOverloads: false)
+                    && CheckGeneratedName("__lossDsl" + method.Name + "State", "its state", checkOverloads: false);
             }
             foreach (CheckError error in check.Errors)
             {
@@ -201,7 +247,8 @@ public sealed partial class LossGenerator
         /// <summary>A stub for a method whose [Loss] is some other attribute (a missing <c>using LossDsl;</c>).</summary>
         private LossMethodSpec? ForeignAttributeStub(string foreignAttribute)
         {
-            if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword) || syntax.Body is not null || syntax.ExpressionBody is not null)
+            if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword) || syntax.Body is not null || syntax.ExpressionBody is not null
+                || (method.PartialDefinitionPart ?? method).PartialImplementationPart is not null)
             {
                 return null;
             }
@@ -215,7 +262,7 @@ public sealed partial class LossGenerator
 
         /// <summary>C# forbids an implementation of a value-returning partial method declared without accessibility (CS8796).</summary>
         private bool Implemented
-            => syntax.Modifiers.Any(m => m.IsKind(SyntaxKind.PublicKeyword) || m.IsKind(SyntaxKind.InternalKeyword) || m.IsKind(SyntaxKind.PrivateKeyword) || m.IsKind(SyntaxKind.ProtectedKeyword));
+            => !_signatureUnwritable && syntax.Modifiers.Any(m => m.IsKind(SyntaxKind.PublicKeyword) || m.IsKind(SyntaxKind.InternalKeyword) || m.IsKind(SyntaxKind.PrivateKeyword) || m.IsKind(SyntaxKind.ProtectedKeyword));
 
         private LossMethodSpec Stub(MethodSignatureSpec signature, ResultTypeSpec? result, IReadOnlyList<BindingSyntax> bindings, string? reason)
         {
@@ -248,21 +295,33 @@ public sealed partial class LossGenerator
 
             result = null;
             string returnType;
-            if (DeclarationReader.IsTensor(method.ReturnType))
+            string refKind = syntax.ReturnType is RefTypeSyntax refType ? (refType.ReadOnlyKeyword.IsKind(SyntaxKind.None) ? "ref " : "ref readonly ") : "";
+            if (refKind.Length == 0 && DeclarationReader.IsTensor(method.ReturnType))
             {
                 returnType = "global::TorchSharp.torch.Tensor";
             }
-            else if (method.ReturnType.TypeKind == TypeKind.Error && syntax.ReturnType is IdentifierNameSyntax identifier && method.ReturnType.ContainingType is null)
+            else if (refKind.Length == 0 && method.ReturnType.TypeKind == TypeKind.Error && syntax.ReturnType is IdentifierNameSyntax identifier && method.ReturnType.ContainingType is null)
             {
-                // The result type does not exist yet: LossDsl generates it beside the loss type.
                 string resultName = Naming.Identifier(identifier.Identifier.ValueText);
-                result = new ResultTypeSpec(resultName, "global::" + (Namespace().Length == 0 ? "" : Namespace() + ".") + resultName);
-                returnType = result.FullName;
+                returnType = "global::" + (Namespace().Length == 0 ? "" : Namespace() + ".") + resultName;
+                if (DeclarationReader.ResultNameProblem(type, identifier.Identifier.ValueText, compilation) is string problem)
+                {
+                    Report(DiagnosticDescriptors.ResultTypeNameUnusable, syntax.ReturnType.GetLocation(), method.Name, identifier.Identifier.ValueText, problem);
+                    _signatureUnwritable = true;
+                }
+                else
+                {
+                    // The result type does not exist yet: LossDsl generates it beside the loss type.
+                    result = new ResultTypeSpec(resultName, returnType);
+                }
             }
             else
             {
+                // A ref return (the loss is a new tensor: there is no variable to refer to) or any other type.
                 Report(DiagnosticDescriptors.InvalidReturnType, syntax.ReturnType.GetLocation(), method.Name, syntax.ReturnType.ToString());
-                returnType = method.ReturnType.ToDisplayString(DeclarationReader.SignatureFormat);
+                returnType = refKind + method.ReturnType.ToDisplayString(DeclarationReader.SignatureFormat);
+                // A type that does not exist cannot be written in the stub's signature either.
+                _signatureUnwritable = method.ReturnType.TypeKind == TypeKind.Error;
             }
 
             var modifiers = syntax.Modifiers.Where(m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(m => m.Text).ToList();
@@ -271,11 +330,13 @@ public sealed partial class LossGenerator
                 string.Join(" ", modifiers),
                 returnType,
                 method.TypeParameters.Length == 0 ? "" : $"<{string.Join(", ", method.TypeParameters.Select(t => Naming.Identifier(t.Name)))}>",
-                method.Parameters.Select(p => new ParameterSpec(
-                    DeclarationReader.RefKindText(p.RefKind) + (p.IsParams ? "params " : ""),
+                // The modifiers as written (this, scoped, params, ref, ...): both parts of a partial method repeat them.
+                method.Parameters.Select((p, i) => new ParameterSpec(
+                    string.Concat(syntax.ParameterList.Parameters.ElementAtOrDefault(i)?.Modifiers.Select(m => m.Text + " ") ?? Array.Empty<string>()),
                     p.Type.ToDisplayString(DeclarationReader.SignatureFormat),
                     Naming.Identifier(p.Name))).ToEquatableArray(),
-                syntax.ConstraintClauses.Select(c => c.ToString()).ToEquatableArray());
+                syntax.ConstraintClauses.Select(c => c.ToString()).ToEquatableArray(),
+                method.IsVararg);
             return _diagnostics.Count == before;
         }
 
@@ -288,7 +349,12 @@ public sealed partial class LossGenerator
                 .Where(m => m.PartialDefinitionPart is null && DeclarationReader.LossAttributeOf(m) is not null)
                 .TakeWhile(m => !SymbolEqualityComparer.Default.Equals(m, self))
                 .Any();
-            string? holder = overloaded ? $"another [Loss] method named '{method.Name}'" : type.GetMembers(name).Any() ? $"'{type.Name}'" : null;
+            string? holder =
+                overloaded ? $"another [Loss] method named '{method.Name}'" :
+                type.GetMembers(name).Any() ? $"'{type.Name}'" :
+                type.Name == name ? $"the type '{type.Name}' itself" :
+                type.TypeParameters.Any(t => t.Name == name) ? $"a type parameter of '{type.Name}'" :
+                null;
             if (holder is null)
             {
                 return true;

@@ -36,7 +36,7 @@ public sealed partial class LossGenerator
                 }
                 if (method.Result is ResultTypeSpec result)
                 {
-                    string owner = $"{model.Types[model.Types.Count - 1].Name}.{method.Name}";
+                    string owner = $"{model.Types[model.Types.Count - 1].CrefName}.{method.Name}";
                     if (EarlierClaim(owners, result.FullName, owner) is string existing)
                     {
                         // LD0007: the type exists already; this method only returns it.
@@ -141,7 +141,9 @@ public sealed partial class LossGenerator
         SymbolInfo info = context.SemanticModel.GetSymbolInfo(attribute, cancellationToken);
         ISymbol? bound = info.Symbol ?? info.CandidateSymbols.FirstOrDefault();
         INamedTypeSymbol? attributeType = bound as INamedTypeSymbol ?? bound?.ContainingType;
-        if (attributeType?.ToDisplayString() == Parsing.DeclarationReader.LossAttributeName
+        // An attribute that binds without error (the user's own LossAttribute) is the one meant: not a mistake.
+        if (info.Symbol is not null
+            || attributeType?.ToDisplayString() == Parsing.DeclarationReader.LossAttributeName
             || attribute.Parent?.Parent is not MethodDeclarationSyntax syntax
             || context.SemanticModel.Compilation.GetTypeByMetadataName(Parsing.DeclarationReader.LossAttributeName) is null
             || context.SemanticModel.GetDeclaredSymbol(syntax, cancellationToken) is not IMethodSymbol method

@@ -22,7 +22,8 @@ public sealed partial class LossGenerator : IIncrementalGenerator
         IncrementalValuesProvider<LossMethodResult> lossMethods = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 Parsing.DeclarationReader.LossAttributeName,
-                predicate: static (node, _) => node is MethodDeclarationSyntax,
+                // Operators, accessors, constructors, local functions and lambdas are methods too: each gets LD0012.
+                predicate: static (node, _) => node is BaseMethodDeclarationSyntax or AccessorDeclarationSyntax or LocalFunctionStatementSyntax or AnonymousFunctionExpressionSyntax,
                 transform: static (context, cancellationToken) => Parse(context, cancellationToken))
             .Where(static result => result is not null)
             .Select(static (result, _) => result!)

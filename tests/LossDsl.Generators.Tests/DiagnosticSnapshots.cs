@@ -104,6 +104,25 @@ public class DiagnosticSnapshots
                 public partial Tensor Compute(Tensor x);
             }
             """ },
+        { "LD0012", $$"""
+            public partial class OnOperator
+            {
+            {{Terms}}
+                [Loss("Total = Hard + Soft")]
+                public static OnOperator operator +(OnOperator a, OnOperator b) => a;
+
+                [Loss("Total = Hard + Soft")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """ },
+        { "LD0013", $$"""
+            public partial class NamespaceName
+            {
+            {{Terms}}
+                [Loss("Total = Hard + Soft")]
+                public partial System Compute(Tensor x);
+            }
+            """ },
         { "LD0101", ThreeTerms("Kd = Soft + * Hard\nTotal = Hard + Kd") },
         { "LD0102", ThreeTerms("// nothing yet") },
         { "LD0103", ThreeTerms("Total = Hard + Sfot") },
@@ -160,6 +179,16 @@ public class DiagnosticSnapshots
             {{Terms}}
                 [Loss("Total = Hard + Alpha * Soft")]
                 public partial Tensor Compute(Tensor x);
+            }
+            """ },
+        { "LD0205", """
+            public partial interface IAbstractMember
+            {
+                static abstract double Alpha { get; }
+                [Term] static Tensor Hard(Tensor x) => x.mean();
+
+                [Loss("Total = Hard * Alpha")]
+                public static partial Tensor Compute(Tensor x);
             }
             """ },
         { "LD0203", $$"""

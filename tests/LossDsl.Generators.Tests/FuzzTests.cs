@@ -140,7 +140,7 @@ public static class FuzzCases
         _ => SymbolDisplay.FormatLiteral(formula, quote: true),
     };
 
-    public static Gen<FuzzCase> Case { get; } =
+    private static Gen<FuzzCase> FormulaCase { get; } =
         from formula in Gen.Frequency((1, Formula), (1, Mutated))
         from form in Gen.Int[0, 2]
         from partialType in Gen.Frequency((9, Gen.Const(true)), (1, Gen.Const(false)))
@@ -154,6 +154,9 @@ public static class FuzzCases
         from softReturn in Gen.Frequency((9, Gen.Const("Tensor")), (1, Gen.Const("double")))
         from extras in Gen.OneOf("", ", MetricsPrefix = \"p/\"", ", CheckFinite = true")
         select new FuzzCase(Declaration(Literal(formula, form) + extras, partialType, keyword, nested, isStatic, returnType, genericMethod, parameters, alphaType, softReturn));
+
+    /// <summary>A random or mutated formula in a simple declaration, or a declaration shape (<see cref="FuzzDeclarations"/>), four to one.</summary>
+    public static Gen<FuzzCase> Case { get; } = Gen.Frequency((4, FormulaCase), (1, FuzzDeclarations.Case));
 
     private static string Declaration(string attribute, bool partialType, string keyword, bool nested, bool isStatic, string returnType,
         bool genericMethod, string parameters, string alphaType, string softReturn)

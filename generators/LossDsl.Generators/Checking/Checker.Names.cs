@@ -207,12 +207,17 @@ internal sealed partial class Checker
             Report(DiagnosticDescriptors.NonNumericValue, span, member.Name, member.Type);
             return BoundError.Instance;
         }
+        if (member.Problem is not null)
+        {
+            Report(DiagnosticDescriptors.UnreachableMember, span, member.Name, member.Problem);
+            return BoundError.Instance;
+        }
         if (!CheckStaticAccess(member.IsStatic, member.Name, span))
         {
             return BoundError.Instance;
         }
         return member.Kind == ValueKind.Number
-            ? new BoundNumber(new NumberRead(member.IsStatic ? NumberSource.StaticMember : NumberSource.Member, member.Name, member.IsDouble))
+            ? new BoundNumber(new NumberRead(member.IsStatic ? NumberSource.StaticMember : NumberSource.Member, member.Name, member.IsDouble, Via: member.Receiver))
             : new BoundTensorMember(member);
     }
 

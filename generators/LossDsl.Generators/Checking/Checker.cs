@@ -167,10 +167,13 @@ internal sealed partial class Checker
         }
         if (_declaration.ValueTypeKind is string kind)
         {
-            string why = kind.StartsWith("record", StringComparison.Ordinal) && kind != "record struct"
-                ? "a 'with' expression copies the reference to the state, so copies would share one set of statistics"
-                : "a struct is copied on assignment and by readonly access, so statistics would be lost in the copies";
-            Report(DiagnosticDescriptors.StateNeedsClass, span, _declaration.MethodName, what, _declaration.TypeName, kind, why);
+            string why = kind switch
+            {
+                "record" => "a 'with' expression copies the reference to the state, so copies would share one set of statistics",
+                "interface" => "an interface cannot hold the field that keeps the state",
+                _ => "a struct is copied on assignment and by readonly access, so statistics would be lost in the copies",
+            };
+            Report(DiagnosticDescriptors.StateNeedsClass, span, _declaration.MethodName, what, _declaration.TypeName, (kind == "interface" ? "an " : "a ") + kind, why);
             return false;
         }
         _usesState = true;

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using LossDsl.Generators.Diagnostics;
+using LossDsl.Generators.Model;
 
 namespace LossDsl.Generators.Checking;
 
@@ -22,7 +23,8 @@ internal sealed record ParameterInfo(string Name, string Type, string DisplayTyp
 
 /// <summary>
 /// A [Term] method of the loss type or a base. <see cref="Problem"/> says what is wrong with its
-/// declaration (reported at the declaration); a formula that uses such a term generates nothing.
+/// declaration (reported at the declaration), or why generated code cannot call it; a formula
+/// that uses such a term generates nothing. <see cref="Receiver"/> is how generated code calls it.
 /// </summary>
 internal sealed record TermInfo(
     string Name,
@@ -30,14 +32,18 @@ internal sealed record TermInfo(
     string? Problem,
     IReadOnlyList<ParameterInfo> Parameters,
     LocationInfo? Location,
-    bool DeclaredInLossType);
-
-/// <summary>A field or property of the loss type (or its bases) a formula may read.</summary>
-internal sealed record MemberInfo(string Name, string Type, ValueKind Kind, bool IsDouble, bool IsStatic);
+    bool DeclaredInLossType,
+    Receiver Receiver);
 
 /// <summary>
-/// Everything around one [Loss] method. <see cref="ValueTypeKind"/> is "struct", "record" or
-/// "record struct" when the loss type is one of those (state needs a class), else null.
+/// A field or property of the loss type (or its bases) a formula may read, through
+/// <see cref="Receiver"/>; <see cref="Problem"/> says why generated code cannot read it, if it cannot.
+/// </summary>
+internal sealed record MemberInfo(string Name, string Type, ValueKind Kind, bool IsDouble, bool IsStatic, Receiver Receiver, string? Problem = null);
+
+/// <summary>
+/// Everything around one [Loss] method. <see cref="ValueTypeKind"/> is "struct", "record",
+/// "record struct" or "interface" when the loss type is one of those (state needs a class), else null.
 /// </summary>
 internal sealed record LossDeclaration(
     string TypeName,

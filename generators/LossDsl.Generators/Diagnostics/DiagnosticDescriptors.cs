@@ -58,6 +58,14 @@ internal static class DiagnosticDescriptors
         "LD0011", "[Loss] is not LossDsl's attribute",
         "'{0}' on [Loss] method '{1}' resolves to '{2}', not LossDsl's [Loss] attribute; add 'using LossDsl;' or write [LossDsl.Loss(...)]");
 
+    public static readonly DiagnosticDescriptor LossOnNonMethod = Error(
+        "LD0012", "[Loss] on a member that is not an ordinary method",
+        "[Loss] is on {0} '{1}', which LossDsl cannot implement; put [Loss] on a partial method");
+
+    public static readonly DiagnosticDescriptor ResultTypeNameUnusable = Error(
+        "LD0013", "Result type name cannot be generated",
+        "[Loss] method '{0}' returns '{1}', {2}; give the result type another name");
+
     public static readonly DiagnosticDescriptor FormulaSyntax = Error(
         "LD0101", "Formula syntax error",
         "Formula syntax error: {0}");
@@ -111,8 +119,8 @@ internal static class DiagnosticDescriptors
         "Binding '{0}' depends on itself through {1}; a binding can use only bindings defined above it");
 
     public static readonly DiagnosticDescriptor StateNeedsClass = Error(
-        "LD0114", "State in a struct or record",
-        "[Loss] method '{0}' uses {1}, which keeps state, but '{2}' is a {3}: {4}; declare '{2}' as a class");
+        "LD0114", "State in a struct, record or interface",
+        "[Loss] method '{0}' uses {1}, which keeps state, but '{2}' is {3}: {4}; declare '{2}' as a class");
 
     public static readonly DiagnosticDescriptor InvalidTerm = Error(
         "LD0201", "Invalid [Term] method",
@@ -121,6 +129,10 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor NonNumericValue = Error(
         "LD0202", "Value in formula is not a number or tensor",
         "'{0}' has type '{1}'; a formula can use a value only if it is a double, float, int, long or a 0-dim Tensor");
+
+    public static readonly DiagnosticDescriptor UnreachableMember = Error(
+        "LD0205", "Member unreachable from generated code",
+        "Member '{0}' {1}");
 
     public static readonly DiagnosticDescriptor UnusedTerm = Warning(
         "LD0203", "[Term] method not used",

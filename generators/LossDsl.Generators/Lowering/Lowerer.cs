@@ -102,7 +102,7 @@ internal sealed partial class Lowerer
         BoundNumber number => LowerNumberValue(number.Value),
         BoundTerm term => Tensor(Term(term.Term)),
         BoundTensorParameter parameter => Tensor(External(parameter.Name, ExternalKind.Parameter)),
-        BoundTensorMember member => Tensor(External(member.Member.Name, member.Member.IsStatic ? ExternalKind.StaticMember : ExternalKind.Member)),
+        BoundTensorMember member => Tensor(External(member.Member.Name, member.Member.IsStatic ? ExternalKind.StaticMember : ExternalKind.Member, member.Member.Receiver)),
         BoundBindingRef reference => Tensor(_bindings[reference.Name]),
         BoundNegate negate => new LoweredTensor(new TensorExpr(TensorOp.Negate, Left: LowerTensor(negate.Operand))),
         BoundBinary binary => LowerBinary(binary),
@@ -135,7 +135,7 @@ internal sealed partial class Lowerer
         if (!_externals.TryGetValue(term.Name, out Local? variable))
         {
             variable = _names.Local(Naming.Identifier(Naming.Camel(term.Name)), term.Name);
-            _steps.Add(new TermStep(variable, term.Name, term.IsStatic, term.Parameters.Select(p => p.Name).ToEquatableArray()));
+            _steps.Add(new TermStep(variable, term.Name, term.Receiver, term.Parameters.Select(p => p.Name).ToEquatableArray()));
             string property = _names.Property(Naming.Pascal(term.Name));
             _terms.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Term, term.Name));
             _externals[term.Name] = variable;
@@ -144,14 +144,14 @@ internal sealed partial class Lowerer
     }
 
     /// <summary>Reads a Tensor parameter or member once; a parameter is its own local.</summary>
-    private Local External(string name, ExternalKind kind)
+    private Local External(string name, ExternalKind kind, Receiver? via = null)
     {
         if (!_externals.TryGetValue(name, out Local? variable))
         {
             variable = kind == ExternalKind.Parameter
                 ? new Local(Naming.Identifier(name), name)
                 : _names.Local(Naming.Identifier(Naming.Camel(name)), name);
-            _steps.Add(new ExternalTensorStep(variable, kind, name));
+            _steps.Add(new ExternalTensorStep(variable, kind, name, via));
             _externals[name] = variable;
         }
         return variable;

@@ -14,8 +14,12 @@ internal sealed record LossTypeSpec(
     EquatableArray<TypeDeclarationSpec> Types,
     EquatableArray<LossMethodSpec> Methods);
 
-/// <summary>One of the nested type declarations, outermost first; the loss type is the last.</summary>
-internal sealed record TypeDeclarationSpec(string Keyword, string Name);
+/// <summary>
+/// One of the nested type declarations, outermost first; the loss type is the last.
+/// <see cref="Name"/> is as declared (with the variance of a variant interface's type parameters),
+/// <see cref="CrefName"/> without variance.
+/// </summary>
+internal sealed record TypeDeclarationSpec(string Keyword, string Name, string CrefName);
 
 /// <summary>
 /// A [Loss] method: its signature, its result type, and either the lowered computation or, when
@@ -31,13 +35,14 @@ internal sealed record LossMethodSpec(
     LossBody Body,
     bool Implemented = true);
 
-/// <summary>The partial declaration's signature, as the implementation must repeat it.</summary>
+/// <summary>The partial declaration's signature, as the implementation must repeat it; <see cref="IsVararg"/> ends it with <c>__arglist</c>.</summary>
 internal sealed record MethodSignatureSpec(
     string Modifiers,
     string ReturnType,
     string TypeParameters,
     EquatableArray<ParameterSpec> Parameters,
-    EquatableArray<string> Constraints);
+    EquatableArray<string> Constraints,
+    bool IsVararg = false);
 
 internal sealed record ParameterSpec(string Modifiers, string Type, string Name);
 

@@ -27,9 +27,10 @@ internal enum NumberSource
 /// <summary>
 /// A number read at call time. <see cref="Name"/> is how the formula writes it; <see cref="Local"/>
 /// is the C# local of a number binding (null for the other sources, which are read by their name).
-/// <see cref="IsDouble"/> is false for float, int and long values, which are converted.
+/// <see cref="IsDouble"/> is false for float, int and long values, which are converted. <see cref="Via"/>
+/// reaches a member (<see cref="NumberSource.Member"/>, <see cref="NumberSource.StaticMember"/>).
 /// </summary>
-internal sealed record NumberRead(NumberSource Source, string Name, bool IsDouble, string? Local = null) : NumberExpr;
+internal sealed record NumberRead(NumberSource Source, string Name, bool IsDouble, string? Local = null, Receiver? Via = null) : NumberExpr;
 
 internal sealed record NumberNegate(NumberExpr Operand) : NumberExpr;
 

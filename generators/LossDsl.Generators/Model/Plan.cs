@@ -16,11 +16,33 @@ internal abstract record PlanStep;
 /// <summary><c>// Kd = Soft + Balance(Feature, to: Soft)</c> before the steps of a formula line.</summary>
 internal sealed record CommentStep(string Text) : PlanStep;
 
+/// <summary>How generated code inside the loss type reaches one of its terms or members.</summary>
+internal enum ReceiverKind
+{
+    This,     // this.Name: an instance member that nothing hides
+    Static,   // Name: a static member that nothing hides
+    Cast,     // ((Type)this).Name: an instance member of a base type, hidden in a derived one
+    Base,     // base.Name: the same, when the base type's member is not accessible through a cast (protected)
+    TypeName, // Type.Name: a static member of a base type, hidden in a derived one
+}
+
+/// <summary>
+/// The receiver through which a name binds, in the generated code, to the very member the checker
+/// resolved: <see cref="Type"/> is the declaring type, fully qualified, for <see cref="ReceiverKind.Cast"/>
+/// and <see cref="ReceiverKind.TypeName"/>.
+/// </summary>
+internal sealed record Receiver(ReceiverKind Kind, string Type = "")
+{
+    public static Receiver This { get; } = new(ReceiverKind.This);
+
+    public static Receiver Static { get; } = new(ReceiverKind.Static);
+}
+
 /// <summary>
 /// Calls a [Term] method once and checks that it returned a 0-dim tensor. <see cref="Arguments"/>
 /// are the names of the [Loss] method's parameters passed, in the term's order.
 /// </summary>
-internal sealed record TermStep(Local Variable, string Method, bool IsStatic, EquatableArray<string> Arguments) : PlanStep;
+internal sealed record TermStep(Local Variable, string Method, Receiver Receiver, EquatableArray<string> Arguments) : PlanStep;
 
 internal enum ExternalKind
 {
@@ -29,8 +51,8 @@ internal enum ExternalKind
     StaticMember,
 }
 
-/// <summary>Reads a Tensor parameter or member once and checks that it is 0-dim.</summary>
-internal sealed record ExternalTensorStep(Local Variable, ExternalKind Kind, string Name) : PlanStep;
+/// <summary>Reads a Tensor parameter or member once and checks that it is 0-dim; <see cref="Via"/> reaches a member.</summary>
+internal sealed record ExternalTensorStep(Local Variable, ExternalKind Kind, string Name, Receiver? Via = null) : PlanStep;
 
 /// <summary><c>sg(x)</c> for an explicit <c>Detach(x)</c>.</summary>
 internal sealed record DetachStep(Local Variable, Local Source) : PlanStep;

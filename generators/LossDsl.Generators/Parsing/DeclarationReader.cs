@@ -71,11 +71,12 @@ internal static class DeclarationReader
             {
                 continue;
             }
+            Receiver? receiver = Access(type, method, compilation, out string? unreachable);
             string? problem =
                 !IsTensor(method.ReturnType) ? $"must return TorchSharp's Tensor, but returns '{method.ReturnType.ToDisplayString()}'" :
                 method.IsGenericMethod ? "must not be generic" :
                 method.Parameters.FirstOrDefault(p => p.RefKind != RefKind.None) is IParameterSymbol byRef ? $"must take its parameters by value, but '{byRef.Name}' is {RefKindText(byRef.RefKind).Trim()}" :
-                null;
+                unreachable;
             var syntax = method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() as MethodDeclarationSyntax;
             terms[method.Name] = new TermInfo(
                 method.Name,
@@ -83,7 +84,8 @@ internal static class DeclarationReader
                 problem,
                 method.Parameters.Select(Parameter).ToList(),
                 LocationInfo.From(syntax?.Identifier.GetLocation()),
-                SymbolEqualityComparer.Default.Equals(method.ContainingType, type));
+                SymbolEqualityComparer.Default.Equals(method.ContainingType, type),
+                receiver ?? Receiver.This);
         }
         return terms;
     }
@@ -101,14 +103,15 @@ internal static class DeclarationReader
                     otherMethods.Add(m.Name);
                     break;
                 case IFieldSymbol f when !members.ContainsKey(f.Name):
-                    members[f.Name] = Member(f.Name, f.Type, f.IsStatic || f.IsConst);
+                    members[f.Name] = Member(type, f, f.Type, f.IsStatic || f.IsConst, compilation);
                     break;
                 case IPropertySymbol p when !p.IsIndexer && p.GetMethod is not null && !members.ContainsKey(p.Name):
-                    members[p.Name] = Member(p.Name, p.Type, p.IsStatic);
+                    members[p.Name] = Member(type, p, p.Type, p.IsStatic, compilation);
                     break;
             }
         }
-        string? valueTypeKind = type.IsRecord ? (type.TypeKind == TypeKind.Struct ? "record struct" : "record") : type.TypeKind == TypeKind.Struct ? "struct" : null;
+        string? valueTypeKind = type.IsRecord ? (type.TypeKind == TypeKind.Struct ? "record struct" : "record")
+            : type.TypeKind switch { TypeKind.Struct => "struct", TypeKind.Interface => "interface", _ => null };
         return new LossDeclaration(type.Name, method.Name, method.IsStatic, valueTypeKind, method.Parameters.Select(Parameter).ToList(), terms, members, otherMethods, prefix);
     }
 
@@ -131,12 +134,75 @@ internal static class DeclarationReader
     public static ParameterInfo Parameter(IParameterSymbol p)
         => new(p.Name, p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), p.Type.ToDisplayString(), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double);
 
-    private static MemberInfo Member(string name, ITypeSymbol type, bool isStatic)
+    private static MemberInfo Member(INamedTypeSymbol lossType, ISymbol member, ITypeSymbol type, bool isStatic, Compilation compilation)
     {
         // Formatting a type is slow and runs on every edit: only a member that is neither a
         // number nor a tensor needs its type written out, for the message that rejects it.
         ValueKind kind = KindOf(type);
-        return new MemberInfo(name, kind == ValueKind.Other ? type.ToDisplayString() : "", kind, type.SpecialType == SpecialType.System_Double, isStatic);
+        Receiver? receiver = Access(lossType, member, compilation, out string? unreachable);
+        return new MemberInfo(member.Name, kind == ValueKind.Other ? type.ToDisplayString() : "", kind, type.SpecialType == SpecialType.System_Double, isStatic,
+            receiver ?? Receiver.This, unreachable);
+    }
+
+    /// <summary>
+    /// How code inside <paramref name="type"/> reaches <paramref name="member"/> (declared there or in
+    /// a base type) so that the name binds to that very member, as the checker resolved it: through
+    /// <c>this</c> or unqualified when nothing hides it, else through a cast to (or the name of) its
+    /// declaring type, or <c>base</c>. Null, with the reason, when C# gives no way.
+    /// </summary>
+    private static Receiver? Access(INamedTypeSymbol type, ISymbol member, Compilation compilation, out string? unreachable)
+    {
+        unreachable = null;
+        if (member.IsStatic && (member.IsAbstract || member.IsVirtual) && member.ContainingType.TypeKind == TypeKind.Interface)
+        {
+            unreachable = $"is a static {(member.IsAbstract ? "abstract" : "virtual")} interface member, which C# lets code reach only through a type parameter";
+            return null;
+        }
+        INamedTypeSymbol declaring = member.ContainingType;
+        var hiders = new List<ISymbol>();
+        for (INamedTypeSymbol? current = type; current is not null && !SymbolEqualityComparer.Default.Equals(current, declaring); current = current.BaseType)
+        {
+            hiders.AddRange(current.GetMembers(member.Name).Where(m => !m.IsImplicitlyDeclared && !Overrides(m, member)));
+        }
+        if (hiders.Count == 0)
+        {
+            return member.IsStatic ? Receiver.Static : Receiver.This;
+        }
+        string declaringName = declaring.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+        if (member.IsStatic)
+        {
+            return new Receiver(ReceiverKind.TypeName, declaringName);
+        }
+        if (compilation.IsSymbolAccessibleWithin(member, type, throughType: declaring))
+        {
+            return new Receiver(ReceiverKind.Cast, declaringName);
+        }
+        if (hiders.All(h => SymbolEqualityComparer.Default.Equals(h.ContainingType, type)))
+        {
+            return new Receiver(ReceiverKind.Base);
+        }
+        ISymbol hider = hiders[hiders.Count - 1];
+        unreachable = $"of '{declaring.ToDisplayString()}' is hidden by '{hider.ContainingType.ToDisplayString()}.{hider.Name}' and is {(member.DeclaredAccessibility == Accessibility.ProtectedAndInternal ? "private protected" : "protected")}, " +
+                      $"so the code generated into '{type.ToDisplayString()}' cannot reach it; rename one of them";
+        return null;
+    }
+
+    /// <summary>Whether <paramref name="candidate"/> overrides <paramref name="member"/>, directly or through other overrides.</summary>
+    private static bool Overrides(ISymbol candidate, ISymbol member)
+    {
+        for (ISymbol? current = candidate; current is not null; current = current switch
+             {
+                 IMethodSymbol m => m.OverriddenMethod,
+                 IPropertySymbol p => p.OverriddenProperty,
+                 _ => null,
+             })
+        {
+            if (SymbolEqualityComparer.Default.Equals(current.OriginalDefinition, member.OriginalDefinition))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static ValueKind KindOf(ITypeSymbol type) => type.SpecialType switch
@@ -168,12 +234,36 @@ internal static class DeclarationReader
             string keyword = current.IsRecord
                 ? (current.TypeKind == TypeKind.Struct ? "record struct" : "record")
                 : current.TypeKind switch { TypeKind.Struct => "struct", TypeKind.Interface => "interface", _ => "class" };
-            string name = current.TypeParameters.Length == 0
-                ? Naming.Identifier(current.Name)
-                : $"{Naming.Identifier(current.Name)}<{string.Join(", ", current.TypeParameters.Select(t => Naming.Identifier(t.Name)))}>";
-            chain.Push(new TypeDeclarationSpec(keyword, name));
+            string name = Naming.Identifier(current.Name);
+            // Partial declarations of a variant interface repeat the variance; a cref does not take it.
+            string Parameters(bool variance) => current.TypeParameters.Length == 0 ? "" : $"<{string.Join(", ", current.TypeParameters.Select(t =>
+                (variance ? t.Variance switch { VarianceKind.Out => "out ", VarianceKind.In => "in ", _ => "" } : "") + Naming.Identifier(t.Name)))}>";
+            chain.Push(new TypeDeclarationSpec(keyword, name + Parameters(variance: true), name + Parameters(variance: false)));
         }
         return chain;
+    }
+
+    /// <summary>
+    /// Why LossDsl cannot generate a result type named <paramref name="name"/> beside <paramref name="type"/>,
+    /// or null: a contextual keyword that C# forbids (or warns against) as a type name, or would
+    /// break in generated code, or the name of a namespace that the type would hide.
+    /// </summary>
+    public static string? ResultNameProblem(INamedTypeSymbol type, string name, Compilation compilation)
+    {
+        if (name is "scoped" or "required" or "file" or "record" or "var" or "partial" or "extension")
+        {
+            return "a contextual keyword of C#, which cannot name a type";
+        }
+        // The compilation's namespaces, which hold the referenced assemblies' namespaces too (System, TorchSharp, ...).
+        for (INamespaceSymbol? ns = type.ContainingNamespace; ns is not null; ns = ns.ContainingNamespace)
+        {
+            if (compilation.GetCompilationNamespace(ns)?.GetMembers(name).OfType<INamespaceSymbol>().FirstOrDefault() is INamespaceSymbol hidden)
+            {
+                string where = type.ContainingNamespace.IsGlobalNamespace ? "the global namespace" : $"'{type.ContainingNamespace.ToDisplayString()}'";
+                return $"the name of the namespace '{hidden.ToDisplayString()}', which a type of that name in {where} would hide from the code there";
+            }
+        }
+        return null;
     }
 
     /// <summary>

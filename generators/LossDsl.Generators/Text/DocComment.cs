@@ -1,9 +1,47 @@
+using System.Globalization;
+using System.Text;
+
 namespace LossDsl.Generators.Text;
 
 /// <summary>Text that goes into a generated one-line XML doc comment.</summary>
 internal static class DocComment
 {
-    /// <summary>Escapes XML and folds line breaks, so the text stays inside its <c>///</c> line.</summary>
+    /// <summary>
+    /// Escapes XML, and writes as <c>\uXXXX</c> (as the C# literal of the same text shows it) every
+    /// character that would end the <c>///</c> line (line feed, carriage return, U+0085, U+2028,
+    /// U+2029), every other control character (XML does not allow them) and every unpaired surrogate.
+    /// </summary>
     public static string Text(string text)
-        => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\r", " ").Replace("\n", " ");
+    {
+        var builder = new StringBuilder(text.Length);
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            switch (c)
+            {
+                case '&':
+                    builder.Append("&amp;");
+                    break;
+                case '<':
+                    builder.Append("&lt;");
+                    break;
+                case '>':
+                    builder.Append("&gt;");
+                    break;
+                default:
+                    bool unpaired = char.IsHighSurrogate(c) ? i + 1 == text.Length || !char.IsLowSurrogate(text[i + 1])
+                        : char.IsLowSurrogate(c) && (i == 0 || !char.IsHighSurrogate(text[i - 1]));
+                    if (char.IsControl(c) || unpaired || CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+                    {
+                        builder.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
+                    }
+                    else
+                    {
+                        builder.Append(c);
+                    }
+                    break;
+            }
+        }
+        return builder.ToString();
+    }
 }
