@@ -83,7 +83,10 @@ internal static class DeclarationReader
                 problem,
                 method.Parameters.Select(Parameter).ToList(),
                 LocationInfo.From(syntax?.Identifier.GetLocation()),
-                SymbolEqualityComparer.Default.Equals(method.ContainingType, type));
+                SymbolEqualityComparer.Default.Equals(method.ContainingType, type))
+            {
+                Obsolete = ObsoleteOf(method),
+            };
         }
         return terms;
     }
@@ -101,15 +104,37 @@ internal static class DeclarationReader
                     otherMethods.Add(m.Name);
                     break;
                 case IFieldSymbol f when !members.ContainsKey(f.Name):
-                    members[f.Name] = Member(f.Name, f.Type, f.IsStatic || f.IsConst);
+                    members[f.Name] = Member(f.Name, f.Type, f.IsStatic || f.IsConst, ObsoleteOf(f));
                     break;
                 case IPropertySymbol p when !p.IsIndexer && p.GetMethod is not null && !members.ContainsKey(p.Name):
-                    members[p.Name] = Member(p.Name, p.Type, p.IsStatic);
+                    members[p.Name] = Member(p.Name, p.Type, p.IsStatic, ObsoleteOf(p) ?? ObsoleteOf(p.GetMethod));
                     break;
             }
         }
         string? valueTypeKind = type.IsRecord ? (type.TypeKind == TypeKind.Struct ? "record struct" : "record") : type.TypeKind == TypeKind.Struct ? "struct" : null;
-        return new LossDeclaration(type.Name, method.Name, method.IsStatic, valueTypeKind, method.Parameters.Select(Parameter).ToList(), terms, members, otherMethods, prefix);
+        bool inObsoleteContext = ObsoleteOf(method) is not null || ObsoleteOf(method.PartialImplementationPart) is not null;
+        for (INamedTypeSymbol? current = type; current is not null && !inObsoleteContext; current = current.ContainingType)
+        {
+            inObsoleteContext = ObsoleteOf(current) is not null;
+        }
+        return new LossDeclaration(type.Name, method.Name, method.IsStatic, valueTypeKind, method.Parameters.Select(Parameter).ToList(), terms, members, otherMethods, prefix)
+        {
+            InObsoleteContext = inObsoleteContext,
+        };
+    }
+
+    /// <summary>The symbol's <c>[System.Obsolete]</c>: its message and whether a use is an error.</summary>
+    private static ObsoleteInfo? ObsoleteOf(ISymbol? symbol)
+    {
+        AttributeData? obsolete = symbol?.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "System.ObsoleteAttribute");
+        if (obsolete is null)
+        {
+            return null;
+        }
+        var arguments = obsolete.ConstructorArguments;
+        return new ObsoleteInfo(
+            arguments.Length > 0 ? arguments[0].Value as string ?? "" : "",
+            arguments.Length > 1 && arguments[1].Value is true);
     }
 
     /// <summary>Members of the type, then of its bases that the type can reach (not private, not internal to another assembly), nearest first.</summary>
@@ -129,14 +154,21 @@ internal static class DeclarationReader
     }
 
     public static ParameterInfo Parameter(IParameterSymbol p)
-        => new(p.Name, p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), p.Type.ToDisplayString(), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double);
+    {
+        // As the compiler's flow analysis sees it: an oblivious parameter (nullable disabled) neither warns nor is warned about.
+        bool allowNull = p.GetAttributes().Any(a => a.AttributeClass is { Name: "AllowNullAttribute", ContainingNamespace: { Name: "CodeAnalysis" } });
+        bool mayBeNull = !p.Type.IsValueType && (p.Type.NullableAnnotation == NullableAnnotation.Annotated || allowNull);
+        bool acceptsNull = p.Type.NullableAnnotation != NullableAnnotation.NotAnnotated || allowNull;
+        return new(p.Name, p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), p.Type.ToDisplayString(), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double,
+            mayBeNull, acceptsNull);
+    }
 
-    private static MemberInfo Member(string name, ITypeSymbol type, bool isStatic)
+    private static MemberInfo Member(string name, ITypeSymbol type, bool isStatic, ObsoleteInfo? obsolete)
     {
         // Formatting a type is slow and runs on every edit: only a member that is neither a
         // number nor a tensor needs its type written out, for the message that rejects it.
         ValueKind kind = KindOf(type);
-        return new MemberInfo(name, kind == ValueKind.Other ? type.ToDisplayString() : "", kind, type.SpecialType == SpecialType.System_Double, isStatic);
+        return new MemberInfo(name, kind == ValueKind.Other ? type.ToDisplayString() : "", kind, type.SpecialType == SpecialType.System_Double, isStatic, obsolete);
     }
 
     private static ValueKind KindOf(ITypeSymbol type) => type.SpecialType switch
