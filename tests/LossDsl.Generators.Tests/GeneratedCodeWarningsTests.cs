@@ -25,14 +25,17 @@ public static class StrictBuild
 
     public static CSharpParseOptions ParseOptions(LanguageVersion version) => new(version, DocumentationMode.Diagnose);
 
-    /// <summary>What <c>TreatWarningsAsErrors</c>, <c>WarningLevel 9999</c> and <c>Nullable</c> give.</summary>
-    public static CSharpCompilation Compilation(LanguageVersion version, NullableContextOptions nullable, params string[] sources)
+    /// <summary>
+    /// What <c>WarningLevel 9999</c>, <c>Nullable</c> and, with <paramref name="warningsAsErrors"/>,
+    /// <c>TreatWarningsAsErrors</c> give.
+    /// </summary>
+    public static CSharpCompilation Compilation(LanguageVersion version, NullableContextOptions nullable, bool warningsAsErrors, params string[] sources)
         => CSharpCompilation.Create(
             "Consumer",
             sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions(version), path: $"Source{i}.cs")),
             LossDsl.Testing.LossDslReferences.All,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: nullable, warningLevel: 9999,
-                    generalDiagnosticOption: ReportDiagnostic.Error)
+                    generalDiagnosticOption: warningsAsErrors ? ReportDiagnostic.Error : ReportDiagnostic.Default)
                 // As the SDK does (NoWarn 1701;1702): TorchSharp references older framework assembly versions.
                 .WithSpecificDiagnosticOptions(new Dictionary<string, ReportDiagnostic> { ["CS1701"] = ReportDiagnostic.Suppress, ["CS1702"] = ReportDiagnostic.Suppress }));
 
@@ -45,7 +48,7 @@ public static class StrictBuild
         return (output, diagnostics, driver.GetRunResult().Results.Single().Exception);
     }
 
-    /// <summary>The compiler's warnings and errors located in generated files (warnings come as errors here).</summary>
+    /// <summary>The compiler's warnings and errors located in generated files (with warnings as errors, warnings come as errors).</summary>
     public static IReadOnlyList<Diagnostic> InGeneratedCode(Compilation output)
         => output.GetDiagnostics()
             .Where(d => d.Severity >= DiagnosticSeverity.Warning && d.Location.SourceTree?.FilePath.EndsWith(".LossDsl.g.cs", StringComparison.Ordinal) == true)
@@ -370,14 +373,14 @@ public class GeneratedCodeWarningsTests
     [Theory]
     [MemberData(nameof(CasesAtEveryVersion))]
     public void GeneratedCodeHasNoWarning(string name, LanguageVersion version)
-        => AssertClean(StrictBuild.Compilation(version, NullableContextOptions.Enable, Cases[name]));
+        => AssertClean(StrictBuild.Compilation(version, NullableContextOptions.Enable, warningsAsErrors: true, Cases[name]));
 
     [Theory]
     [InlineData("Stateful")]
     [InlineData("Stateless")]
     [InlineData("Overloads and keyword names")]
     public void GeneratedCodeHasNoWarningWhenTheProjectDisablesNullable(string name)
-        => AssertClean(StrictBuild.Compilation(LanguageVersion.CSharp9, NullableContextOptions.Disable, Cases[name]));
+        => AssertClean(StrictBuild.Compilation(LanguageVersion.CSharp9, NullableContextOptions.Disable, warningsAsErrors: true, Cases[name]));
 
     [Fact]
     public void TheTestCoversCSharp9ToPreview()
@@ -385,6 +388,122 @@ public class GeneratedCodeWarningsTests
         Assert.Equal(LanguageVersion.CSharp9, StrictBuild.LanguageVersions[0]);
         Assert.Equal(LanguageVersion.Preview, StrictBuild.LanguageVersions[^1]);
         Assert.Contains(LanguageVersion.CSharp10, StrictBuild.LanguageVersions);
+    }
+
+    [Fact]
+    public void ABindingNamedLikeAnObjectMemberGetsANumberedProperty()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Sources.Features("ToString = Hard\nGetType = Soft * 2\nTotal = ToString + GetType"));
+
+        Assert.Empty(run.Errors);
+        Assert.Contains("public global::TorchSharp.torch.Tensor ToString2 => ", run.Source);
+        Assert.Contains("public global::TorchSharp.torch.Tensor GetType2 => ", run.Source);
+        Assert.Contains("\"to_string2\", \"get_type2\"", run.Source);
+        Assert.DoesNotContain(" ToString =>", run.Source);
+    }
+
+    [Fact]
+    public void AMemberABaseTypeDeclaresTakesTheGeneratedName()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            namespace Sample;
+
+            public class NamesBase
+            {
+                public const string ComputeExplanation = "mine";
+                protected object? TrainState { get; set; }
+                private int EvaluateExplanation = 0;
+            }
+
+            public partial class Inheriting : NamesBase
+            {
+                [Term] Tensor Hard(Tensor x) => x.mean();
+
+                [Loss("Total = Hard")]
+                public partial Tensor Compute(Tensor x);
+
+                [Loss("Total = Balance(Hard, to: Hard * 2, ema: 0.9)")]
+                public partial Tensor Train(Tensor x);
+
+                [Loss("Total = Hard")]
+                public partial Tensor Evaluate(Tensor x);
+            }
+            """);
+
+        Assert.Equal(
+            new[]
+            {
+                "[Loss] method 'Compute' needs the member name 'ComputeExplanation' for its explanation text, but 'NamesBase' already uses it; rename the method or the member",
+                "[Loss] method 'Train' needs the member name 'TrainState' for its state, but 'NamesBase' already uses it; rename the method or the member",
+            },
+            run.GeneratorDiagnostics.Where(d => d.Id == "LD0008").Select(d => d.GetMessage()));
+        Assert.Empty(run.Errors.Where(d => !d.Id.StartsWith("LD", StringComparison.Ordinal)));
+        Assert.Contains("public const string EvaluateExplanation =", run.Source); // a base's private member hides nothing
+    }
+
+    [Fact]
+    public void ANumberBindingNothingReadsIsExplainedButNotComputed()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Sources.Features("M = Margin\nN = M * 2 + Alpha\nW = Alpha * 3\nTotal = W * Hard"));
+
+        Assert.Empty(run.Errors);
+        Assert.Contains("double w = (this.Alpha * 3.0);", run.Source);
+        Assert.DoesNotContain("double m ", run.Source);
+        Assert.DoesNotContain("double n ", run.Source);
+        Assert.Contains("\"N = ((M * 2) + Alpha)   [a number]\\n\"", run.Source); // still explained
+        Assert.Contains("// N = M * 2 + Alpha", run.Source);
+    }
+
+    [Fact]
+    public void NullableArgumentsAreCheckedOnEntryWhereTheComputationNeedsThem()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            namespace Sample;
+
+            public partial class Nullable
+            {
+                [Term] Tensor Hard(Tensor x) => x.mean();
+                [Term] Tensor Soft(Tensor? y) => y is null ? torch.zeros(1).sum() : y.mean();
+
+                [Loss("Total = Hard + Soft + given")]
+                public partial Tensor Compute(Tensor? x, Tensor? y, Tensor? given, Tensor? unused);
+            }
+            """);
+
+        Assert.Empty(run.Errors);
+        // x reaches a term that does not take null, given is a value of the formula; y's term takes null, and unused is unused.
+        string source = run.Source;
+        int signature = source.IndexOf("Compute(global::TorchSharp.torch.Tensor? x, global::TorchSharp.torch.Tensor? y, global::TorchSharp.torch.Tensor? given, global::TorchSharp.torch.Tensor? unused)", StringComparison.Ordinal);
+        Assert.True(signature > 0, source);
+        string entry = source[signature..source.IndexOf("using var scope", signature, StringComparison.Ordinal)];
+        Assert.Equal(
+            new[]
+            {
+                "if (x is null) throw new global::System.ArgumentNullException(nameof(x));",
+                "if (given is null) throw new global::System.ArgumentNullException(nameof(given));",
+            },
+            entry.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("if ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void TheDocumentationReferencesTheOneOverloadByItsId()
+    {
+        string source = GeneratorHarness.Run("""
+            namespace Sample;
+
+            public partial class Overloads
+            {
+                [Term] Tensor Hard(Tensor x) => x.mean();
+
+                [Loss("Total = Hard")]
+                public partial ClassResult @class(Tensor x);
+
+                public Tensor @class(Tensor x, int n) => x * n;
+            }
+            """).Source;
+
+        Assert.Contains("/// <summary>How <see cref=\"M:Sample.Overloads.class(TorchSharp.torch.Tensor)\"/> evaluates", source);
+        Assert.Contains("/// The result of <see cref=\"M:Sample.Overloads.class(TorchSharp.torch.Tensor)\"/>: the loss", source);
     }
 
     private static void AssertClean(CSharpCompilation input)
