@@ -277,8 +277,8 @@ public class GeneratedCodeWarningsTests
                     /// <summary>A constant.</summary>
                     public const double Margin = 0.1;
 
-                    /// <summary>The loss: no number binding is used, and three are C# constants.</summary>
-                    [Loss("X = 0.5\nY = Alpha * 2\nZ = -(1 + 2)\nM = Margin\nN = M * 2 + Y\nTotal = Hard")]
+                    /// <summary>The loss: no number binding is used, and some are C# constants.</summary>
+                    [Loss("X = 0.5\nY = Alpha * 2\nZ = -(1 + 2)\nC = Margin * 2\nM = Margin\nN = M * 2 + Y\nTotal = Hard")]
                     public partial NumbersResult Compute(Tensor x);
             """),
         },
