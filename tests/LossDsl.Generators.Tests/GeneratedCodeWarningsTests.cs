@@ -506,6 +506,31 @@ public class GeneratedCodeWarningsTests
         Assert.Contains("/// The result of <see cref=\"M:Sample.Overloads.class(TorchSharp.torch.Tensor)\"/>: the loss", source);
     }
 
+    [Fact]
+    public void AnObsoleteLossUsesObsoleteMembersWithoutADiagnostic()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            namespace Sample;
+
+            public partial class Old
+            {
+                [System.Obsolete("use Beta")]
+                public double Alpha { get; set; } = 0.5;
+
+                [System.Obsolete("gone", error: true)]
+                [Term] Tensor Hard(Tensor x) => x.mean();
+
+                [System.Obsolete("use Compute2")]
+                [Loss("Total = Alpha * Hard")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.CompilationDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning));
+        Assert.Contains("this.Hard(x)", run.Source);
+    }
+
     private static void AssertClean(CSharpCompilation input)
     {
         var (output, generatorDiagnostics, thrown) = StrictBuild.Run(input);

@@ -112,7 +112,7 @@ internal static class DeclarationReader
             }
         }
         string? valueTypeKind = type.IsRecord ? (type.TypeKind == TypeKind.Struct ? "record struct" : "record") : type.TypeKind == TypeKind.Struct ? "struct" : null;
-        bool inObsoleteContext = ObsoleteOf(method) is not null || ObsoleteOf(method.PartialImplementationPart) is not null;
+        bool inObsoleteContext = ObsoleteOf(method) is not null;
         for (INamedTypeSymbol? current = type; current is not null && !inObsoleteContext; current = current.ContainingType)
         {
             inObsoleteContext = ObsoleteOf(current) is not null;
