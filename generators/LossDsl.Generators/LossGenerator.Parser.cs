@@ -232,7 +232,8 @@ public sealed partial class LossGenerator
             }
             if (check.Failed || !valid)
             {
-                return (Stub(signature, result, parsed.Bindings, check.Errors.Count == 0 && _diagnostics.Count == 0 ? "a [Term] method it uses has errors" : null), check);
+                bool reported = _diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
+                return (Stub(signature, result, parsed.Bindings, reported ? null : "a [Term] method it uses has errors"), check);
             }
 
             foreach (IParameterSymbol parameter in method.Parameters.Where(p => !check.UsedParameters.Contains(p.Name)))
@@ -269,7 +270,7 @@ public sealed partial class LossGenerator
             var errors = _diagnostics.Where(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error).Select(d => $"{d.Id}: {d.Message}").ToList();
             string why = reason ?? (errors.Count == 0 ? "its declaration has errors" : "of " + string.Join("; ", errors.Take(3)) + (errors.Count > 3 ? $"; and {errors.Count - 3} more" : ""));
             string message = $"LossDsl did not implement [Loss] method '{type.Name}.{method.Name}' because {why}. Fix the compile-time errors and rebuild.";
-            var names = new HashSet<string>(StringComparer.Ordinal) { "Metrics", "Dispose", result?.Name.TrimStart('@') ?? "" };
+            var names = new HashSet<string>(ReservedResultNames.Append(result?.Name.TrimStart('@') ?? ""), StringComparer.Ordinal);
             var members = bindings
                 .Select(b => Naming.Pascal(b.Name))
                 .Where(names.Add)
@@ -298,7 +299,8 @@ public sealed partial class LossGenerator
             string refKind = syntax.ReturnType is RefTypeSyntax refType ? (refType.ReadOnlyKeyword.IsKind(SyntaxKind.None) ? "ref " : "ref readonly ") : "";
             if (refKind.Length == 0 && DeclarationReader.IsTensor(method.ReturnType))
             {
-                returnType = "global::TorchSharp.torch.Tensor";
+                // As declared: Tensor? stays Tensor?, or the two parts' signatures differ (CS8826).
+                returnType = method.ReturnType.ToDisplayString(DeclarationReader.SignatureFormat);
             }
             else if (refKind.Length == 0 && method.ReturnType.TypeKind == TypeKind.Error && syntax.ReturnType is IdentifierNameSyntax identifier && method.ReturnType.ContainingType is null)
             {
@@ -336,6 +338,7 @@ public sealed partial class LossGenerator
                     p.Type.ToDisplayString(DeclarationReader.SignatureFormat),
                     Naming.Identifier(p.Name))).ToEquatableArray(),
                 syntax.ConstraintClauses.Select(c => c.ToString()).ToEquatableArray(),
+                (method.PartialDefinitionPart ?? method).GetDocumentationCommentId() ?? "",
                 method.IsVararg);
             return _diagnostics.Count == before;
         }
@@ -351,7 +354,7 @@ public sealed partial class LossGenerator
                 .Any();
             string? holder =
                 overloaded ? $"another [Loss] method named '{method.Name}'" :
-                type.GetMembers(name).Any() ? $"'{type.Name}'" :
+                MemberHolder(name) is INamedTypeSymbol owner ? $"'{owner.Name}'" :
                 type.Name == name ? $"the type '{type.Name}' itself" :
                 type.TypeParameters.Any(t => t.Name == name) ? $"a type parameter of '{type.Name}'" :
                 null;
@@ -361,6 +364,23 @@ public sealed partial class LossGenerator
             }
             Report(DiagnosticDescriptors.GeneratedNameTaken, syntax.Identifier.GetLocation(), method.Name, name, purpose, holder);
             return false;
+        }
+
+        /// <summary>
+        /// The type, or the nearest base, that has a member named <paramref name="name"/> which a
+        /// generated member would clash with or hide (CS0108): any member of the type, an inherited one it can see.
+        /// </summary>
+        private INamedTypeSymbol? MemberHolder(string name)
+        {
+            for (INamedTypeSymbol? current = type; current is not null; current = current.BaseType)
+            {
+                bool inherited = !SymbolEqualityComparer.Default.Equals(current, type);
+                if (current.GetMembers(name).Any(m => !inherited || (m.DeclaredAccessibility != Accessibility.Private && compilation.IsSymbolAccessibleWithin(m, type))))
+                {
+                    return current;
+                }
+            }
+            return null;
         }
 
         /// <summary>The map from the formula's characters to the source: the attribute's own syntax, found from its data.</summary>

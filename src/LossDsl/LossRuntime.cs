@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
 using TorchSharp;
 
 namespace LossDsl;
@@ -18,7 +19,7 @@ public static class LossRuntime
     /// is a floating-point one (float16, bfloat16, float32 or float64: a bool, integer or complex
     /// loss has no gradient or no order). Reads metadata only: no host synchronisation.
     /// </summary>
-    public static void EnsureScalar(torch.Tensor value, string name, string kind)
+    public static void EnsureScalar([NotNull] torch.Tensor? value, string name, string kind)
     {
         ArgumentNullException.ThrowIfNull(value, name);
         if (value.Dimensions != 0)
@@ -42,7 +43,7 @@ public static class LossRuntime
     /// that returns a tensor it did not create in this call (its input, a member, a cache) gets an
     /// alias, so disposing the result never disposes the caller's tensor. Reads metadata only.
     /// </summary>
-    public static torch.Tensor Term(torch.Tensor value, string name, DisposeScope scope)
+    public static torch.Tensor Term([NotNull] torch.Tensor? value, string name, DisposeScope scope)
     {
         EnsureScalar(value, name, "Term");
         ArgumentNullException.ThrowIfNull(scope);

@@ -207,6 +207,29 @@ public class DiagnosticSnapshots
                 public partial Tensor Compute(Tensor x, Tensor unused);
             }
             """ },
+        { "LD0206", """
+            public partial class OldWeight
+            {
+                [System.Obsolete("use Beta")]
+                public double Alpha { get; set; } = 0.5;
+
+                [Term] Tensor Hard(Tensor x) => x.mean();
+
+                [Loss("Total = Alpha * Hard")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """ },
+        { "LD0207", """
+            public partial class RemovedTerm
+            {
+                [System.Obsolete("use Hard", error: true)]
+                [Term] Tensor Soft(Tensor x) => x.abs().mean();
+                [Term] Tensor Hard(Tensor x) => x.mean();
+
+                [Loss("Total = Hard + Soft")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """ },
     };
 
     [Theory]

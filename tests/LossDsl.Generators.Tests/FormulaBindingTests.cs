@@ -172,6 +172,11 @@ public class FormulaBindingTests
 
         Assert.Empty(diagnostics);
         Assert.Empty(output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning));
-        Assert.Contains("<see cref=\"Outer{T}.Inner.Compute\"/>", output.SyntaxTrees.Last().ToString());
+        // The cref is the method's documentation ID, which the compiler writes as is: it names this method.
+        const string id = "M:Sample.Outer`1.Inner.Compute(TorchSharp.torch.Tensor)";
+        Assert.Contains($"/// The result of <see cref=\"{id}\"/>", output.SyntaxTrees.Last().ToString());
+        ISymbol? method = DocumentationCommentId.GetFirstSymbolForDeclarationId(id, output);
+        Assert.Equal("Compute", method?.Name);
+        Assert.Equal("Inner", method?.ContainingType.Name);
     }
 }

@@ -1,6 +1,9 @@
 using System;
+using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Globalization;
 using System.Linq;
+using System.Text.RegularExpressions;
 using System.Threading.Tasks;
 using CsCheck;
 using Microsoft.CodeAnalysis;
@@ -11,7 +14,9 @@ namespace LossDsl.Generators.Tests;
 
 /// <summary>
 /// Random and mutated formulas in random declarations: the generator never throws, and every
-/// input either generates code that compiles with no error at all, or gets at least one LD error.
+/// input either generates code that compiles with no error at all and no warning in generated
+/// code (at a language version from C# 9 to Preview, documentation comments checked), or gets at
+/// least one LD error.
 /// The default run is 10,000 cases from a fixed seed; LOSSDSL_FUZZ_CASES sets another count and
 /// LOSSDSL_FUZZ_RANDOM=1 lets CsCheck pick fresh seeds and shrink a failure. A failure prints the
 /// case's CsCheck seed, which replays it through CsCheck_Seed.
@@ -47,19 +52,74 @@ public class FuzzTests
         });
     }
 
+    /// <summary>
+    /// Compiles the case as a consumer's strictest build does (<see cref="StrictBuild"/>) at a
+    /// language version picked from the case's text, from C# 9 to Preview, so a case always gets
+    /// the same one; a case whose own code needs a newer version (a file-scoped namespace, a raw
+    /// string) gets the first that compiles it. Without an LD error, nothing may fail to compile,
+    /// and no warning may be located in a generated file (the user's code may warn: the cases are
+    /// not written to be clean).
+    /// </summary>
     private static void Check(FuzzCase fuzzCase)
     {
-        CSharpCompilation input = GeneratorHarness.Compilation(GeneratorHarness.Usings + fuzzCase.Source);
-        GeneratorDriver driver = GeneratorHarness.Driver().RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> diagnostics);
-
-        Exception? thrown = driver.GetRunResult().Results.Single().Exception;
-        Assert.True(thrown is null, $"the generator threw: {thrown}");
-        if (diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error && d.Id.StartsWith("LD", StringComparison.Ordinal)))
+        string source = GeneratorHarness.Usings + fuzzCase.Source;
+        IReadOnlyList<LanguageVersion> versions = StrictBuild.LanguageVersions;
+        LanguageVersion version = versions[(int)(StableHash(source) % (uint)versions.Count)];
+        version = Max(version, NeededBy(CSharpSyntaxTree.ParseText(source, StrictBuild.ParseOptions(version)).GetDiagnostics()));
+        while (true)
         {
-            return; // the input is wrong, and the generator said so
+            CSharpCompilation input = StrictBuild.Compilation(version, NullableContextOptions.Enable, warningsAsErrors: false, source);
+            var (output, diagnostics, thrown) = StrictBuild.Run(input);
+
+            Assert.True(thrown is null, $"the generator threw: {thrown}");
+            if (diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error && d.Id.StartsWith("LD", StringComparison.Ordinal)))
+            {
+                return; // the input is wrong, and the generator said so
+            }
+            ImmutableArray<Diagnostic> compiled = output.GetDiagnostics();
+            // A feature of the case's own code (not of the generated code) that this version lacks: take the version it names.
+            LanguageVersion needed = NeededBy(compiled.Where(d => input.SyntaxTrees.Contains(d.Location.SourceTree)));
+            if (needed > version)
+            {
+                version = needed;
+                continue;
+            }
+            var errors = compiled.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+            Assert.True(errors.Count == 0, $"no LD error, but the compilation at {version} fails:\n{string.Join("\n", errors)}");
+            IReadOnlyList<Diagnostic> warnings = StrictBuild.InGeneratedCode(output);
+            Assert.True(warnings.Count == 0, $"no LD error, but the generated code warns at {version}:\n{StrictBuild.Describe(warnings, output)}");
+            return;
         }
-        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-        Assert.True(errors.Count == 0, $"no LD error, but the compilation fails:\n{string.Join("\n", errors)}");
+    }
+
+    private static readonly Regex s_needsVersion = new(@"Please use language version (\S+) or greater", RegexOptions.CultureInvariant);
+
+    /// <summary>The newest language version that "feature is not available" errors ask for (C# 9 if none).</summary>
+    private static LanguageVersion NeededBy(IEnumerable<Diagnostic> diagnostics)
+    {
+        LanguageVersion needed = LanguageVersion.CSharp9;
+        foreach (Diagnostic diagnostic in diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error))
+        {
+            Match match = s_needsVersion.Match(diagnostic.GetMessage(CultureInfo.InvariantCulture));
+            if (match.Success && LanguageVersionFacts.TryParse(match.Groups[1].Value.TrimEnd('.'), out LanguageVersion version))
+            {
+                needed = Max(needed, version.MapSpecifiedToEffectiveVersion());
+            }
+        }
+        return needed;
+    }
+
+    private static LanguageVersion Max(LanguageVersion a, LanguageVersion b) => a > b ? a : b;
+
+    /// <summary>FNV-1a of the text: the same on every run and machine (string.GetHashCode is randomised per process).</summary>
+    private static uint StableHash(string text)
+    {
+        uint hash = 2166136261;
+        foreach (char c in text)
+        {
+            hash = unchecked((hash ^ c) * 16777619);
+        }
+        return hash;
     }
 }
 

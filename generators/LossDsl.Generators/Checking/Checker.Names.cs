@@ -177,6 +177,7 @@ internal sealed partial class Checker
         {
             return BoundError.Instance;
         }
+        ReportObsolete(term.Obsolete, $"the [Term] method '{term.Name}'", span);
         _usedTerms.Add(term.Name);
         foreach (ParameterInfo parameter in term.Parameters)
         {
@@ -216,9 +217,24 @@ internal sealed partial class Checker
         {
             return BoundError.Instance;
         }
+        ReportObsolete(member.Obsolete, $"the member '{member.Name}'", span);
         return member.Kind == ValueKind.Number
             ? new BoundNumber(new NumberRead(member.IsStatic ? NumberSource.StaticMember : NumberSource.Member, member.Name, member.IsDouble, Via: member.Receiver))
             : new BoundTensorMember(member);
+    }
+
+    /// <summary>
+    /// The compiler's CS0612/CS0618/CS0619 for a use the formula writes: the generated code does not
+    /// repeat them, and a use that is an error (LD0207) gets no implementation.
+    /// </summary>
+    private void ReportObsolete(ObsoleteInfo? obsolete, string what, FormulaSpan span)
+    {
+        if (obsolete is null || _declaration.InObsoleteContext)
+        {
+            return;
+        }
+        Report(obsolete.IsError ? DiagnosticDescriptors.ObsoleteErrorUsed : DiagnosticDescriptors.ObsoleteUsed, span,
+            what, obsolete.Message.Length == 0 ? "" : ": " + obsolete.Message);
     }
 
     private bool CheckStaticAccess(bool memberIsStatic, string name, FormulaSpan span)

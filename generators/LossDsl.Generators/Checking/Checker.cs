@@ -56,7 +56,7 @@ internal sealed partial class Checker
         }
         return new CheckedFormula(_bound, _errors)
         {
-            Failed = _errors.Count > 0 || _usesInvalidTerm,
+            Failed = _errors.Any(e => e.Descriptor.DefaultSeverity == DiagnosticSeverity.Error) || _usesInvalidTerm,
             UsedTerms = _usedTerms,
             UsedParameters = _usedParameters,
             UsesState = _usesState,

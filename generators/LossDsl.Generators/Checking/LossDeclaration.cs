@@ -17,9 +17,11 @@ internal enum ValueKind
 /// <summary>
 /// A parameter of the [Loss] method, or of a [Term] method. <see cref="Type"/> identifies the type
 /// for matching (fully qualified, nullable annotations ignored); <see cref="DisplayType"/> is how
-/// messages show it.
+/// messages show it. <see cref="MayBeNull"/>: the parameter is declared nullable (<c>Tensor?</c>,
+/// <c>[AllowNull]</c>), so a [Loss] method's argument may be null; <see cref="AcceptsNull"/>: a
+/// [Term] method's parameter is not declared non-nullable, so null may be passed to it.
 /// </summary>
-internal sealed record ParameterInfo(string Name, string Type, string DisplayType, ValueKind Kind, bool IsDouble);
+internal sealed record ParameterInfo(string Name, string Type, string DisplayType, ValueKind Kind, bool IsDouble, bool MayBeNull, bool AcceptsNull);
 
 /// <summary>
 /// A [Term] method of the loss type or a base. <see cref="Problem"/> says what is wrong with its
@@ -33,13 +35,21 @@ internal sealed record TermInfo(
     IReadOnlyList<ParameterInfo> Parameters,
     LocationInfo? Location,
     bool DeclaredInLossType,
-    Receiver Receiver);
+    Receiver Receiver)
+{
+    /// <summary>The term's [Obsolete], if it has one.</summary>
+    public ObsoleteInfo? Obsolete { get; init; }
+}
+
+/// <summary>What an [Obsolete] attribute says: its message (empty without one), and whether a use is an error.</summary>
+internal sealed record ObsoleteInfo(string Message, bool IsError);
 
 /// <summary>
 /// A field or property of the loss type (or its bases) a formula may read, through
-/// <see cref="Receiver"/>; <see cref="Problem"/> says why generated code cannot read it, if it cannot.
+/// <see cref="Receiver"/>; <see cref="Problem"/> says why generated code cannot read it, if it cannot;
+/// <see cref="Obsolete"/> is its (or its getter's) [Obsolete].
 /// </summary>
-internal sealed record MemberInfo(string Name, string Type, ValueKind Kind, bool IsDouble, bool IsStatic, Receiver Receiver, string? Problem = null);
+internal sealed record MemberInfo(string Name, string Type, ValueKind Kind, bool IsDouble, bool IsStatic, Receiver Receiver, string? Problem = null, ObsoleteInfo? Obsolete = null);
 
 /// <summary>
 /// Everything around one [Loss] method. <see cref="ValueTypeKind"/> is "struct", "record",
@@ -58,4 +68,10 @@ internal sealed record LossDeclaration(
 {
     /// <summary>The result type LossDsl generates, when it does: no property may take its name.</summary>
     public string? ResultTypeName { get; init; }
+
+    /// <summary>
+    /// The [Loss] method or a type around it is [Obsolete]: as in C#, using obsolete members
+    /// there is not reported.
+    /// </summary>
+    public bool InObsoleteContext { get; init; }
 }

@@ -142,6 +142,14 @@ internal static class DiagnosticDescriptors
         "LD0204", "[Loss] parameter not used",
         "Parameter '{0}' of [Loss] method '{1}' is used neither by its formula nor by a term the formula calls");
 
+    public static readonly DiagnosticDescriptor ObsoleteUsed = Warning(
+        "LD0206", "Formula uses an obsolete member",
+        "The formula uses {0}, which is obsolete{1}");
+
+    public static readonly DiagnosticDescriptor ObsoleteErrorUsed = Error(
+        "LD0207", "Formula uses a member that is obsolete as an error",
+        "The formula uses {0}, which is obsolete and may not be used{1}");
+
     /// <summary>Every descriptor of this class, found by reflection so that none can be left out.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = typeof(DiagnosticDescriptors)
         .GetFields(BindingFlags.Public | BindingFlags.Static)

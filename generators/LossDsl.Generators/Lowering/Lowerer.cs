@@ -22,6 +22,9 @@ internal sealed partial class Lowerer
     private readonly Dictionary<string, Local> _bindings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Local> _numberBindings = new(StringComparer.Ordinal);
     private readonly Dictionary<TensorExpr, TensorExpr> _materialized = new();
+    private readonly HashSet<string> _nullChecked = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _numberBindingReaders = new(StringComparer.Ordinal);
+    private string _currentBinding = "";
 
     private readonly List<ResultMemberSpec> _terms = new();
     private readonly List<ResultMemberSpec> _boundTensors = new();
@@ -57,16 +60,37 @@ internal sealed partial class Lowerer
         members.AddRange(_terms);
         members.AddRange(_boundTensors.Where(m => m.Variable.Name != lossVariable));
         members.AddRange(_scaleMembers);
+        // A number binding nothing computed reads is explained but not computed: its local would be
+        // unused (CS0219). Bindings read only earlier ones, so the last are decided first.
+        var computed = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = _steps.Count - 1; i >= 0; i--)
+        {
+            if (_steps[i] is NumberStep { Variable: not null } number)
+            {
+                bool read = _numberBindingReaders.TryGetValue(number.Binding, out HashSet<string>? readers)
+                    && readers.Any(r => !_numberBindings.ContainsKey(r) || computed.Contains(r));
+                if (read)
+                {
+                    computed.Add(number.Binding);
+                }
+                else
+                {
+                    _steps[i] = number with { Variable = null };
+                }
+            }
+        }
         if (SkippedUpdates(lossVariable) is ResultMemberSpec skipped)
         {
             members.Add(skipped);
         }
-        return new PlanBody(members.ToEquatableArray(), _steps.ToEquatableArray(), lossVariable, scope, result, checkFinite, State());
+        var nullChecked = _declaration.Parameters.Where(p => _nullChecked.Contains(p.Name)).Select(p => p.Name).ToEquatableArray();
+        return new PlanBody(members.ToEquatableArray(), _steps.ToEquatableArray(), lossVariable, scope, result, checkFinite, State(), nullChecked);
     }
 
     /// <summary>Lowers one line; returns the variable holding its value when it is a tensor.</summary>
     private string? LowerBinding(BoundBinding binding)
     {
+        _currentBinding = binding.Name;
         _steps.Add(new CommentStep(binding.Line));
         LoweredValue value = Lower(binding.Value);
         switch (value)
@@ -127,7 +151,18 @@ internal sealed partial class Lowerer
     }
 
     private NumberExpr ResolveNumberBinding(NumberRead read)
-        => read.Source == NumberSource.Local ? read with { Local = _numberBindings[read.Name].Name } : read;
+    {
+        if (read.Source != NumberSource.Local)
+        {
+            return read;
+        }
+        if (!_numberBindingReaders.TryGetValue(read.Name, out HashSet<string>? readers))
+        {
+            _numberBindingReaders[read.Name] = readers = new HashSet<string>(StringComparer.Ordinal);
+        }
+        readers.Add(_currentBinding);
+        return read with { Local = _numberBindings[read.Name].Name };
+    }
 
     /// <summary>Calls a term at its first use.</summary>
     private Local Term(TermInfo term)
@@ -135,6 +170,13 @@ internal sealed partial class Lowerer
         if (!_externals.TryGetValue(term.Name, out Local? variable))
         {
             variable = _names.Local(Naming.Identifier(Naming.Camel(term.Name)), term.Name);
+            foreach (ParameterInfo needed in term.Parameters.Where(p => !p.AcceptsNull))
+            {
+                if (_declaration.Parameters.First(p => p.Name == needed.Name).MayBeNull)
+                {
+                    _nullChecked.Add(needed.Name);
+                }
+            }
             _steps.Add(new TermStep(variable, term.Name, term.Receiver, term.Parameters.Select(p => p.Name).ToEquatableArray()));
             string property = _names.Property(Naming.Pascal(term.Name));
             _terms.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Term, term.Name));
@@ -151,6 +193,10 @@ internal sealed partial class Lowerer
             variable = kind == ExternalKind.Parameter
                 ? new Local(Naming.Identifier(name), name)
                 : _names.Local(Naming.Identifier(Naming.Camel(name)), name);
+            if (kind == ExternalKind.Parameter && _declaration.Parameters.First(p => p.Name == name).MayBeNull)
+            {
+                _nullChecked.Add(name);
+            }
             _steps.Add(new ExternalTensorStep(variable, kind, name, via));
             _externals[name] = variable;
         }

@@ -14,11 +14,10 @@ namespace LossDsl.Generators.Lowering;
 internal sealed class Namer
 {
     private readonly NameAllocator _locals = new();
-    // ILossResult.Loss is implemented explicitly, so only the result's methods are taken.
-    private readonly HashSet<string> _properties = new(StringComparer.Ordinal)
-    {
-        "Metrics", "Dispose", LossGenerator.ResultValues, LossGenerator.ResultDisposed, LossGenerator.ResultValue,
-    };
+    // ILossResult.Loss is implemented explicitly, so only the result's methods (and object's) are taken.
+    private readonly HashSet<string> _properties = new(
+        LossGenerator.ReservedResultNames.Concat(new[] { LossGenerator.ResultValues, LossGenerator.ResultDisposed, LossGenerator.ResultValue }),
+        StringComparer.Ordinal);
     private readonly HashSet<string> _metricKeys = new(StringComparer.Ordinal);
     private readonly string _metricsPrefix;
 

@@ -35,13 +35,19 @@ internal sealed record LossMethodSpec(
     LossBody Body,
     bool Implemented = true);
 
-/// <summary>The partial declaration's signature, as the implementation must repeat it; <see cref="IsVararg"/> ends it with <c>__arglist</c>.</summary>
+/// <summary>
+/// The partial declaration's signature, as the implementation must repeat it.
+/// <see cref="DocumentationId"/> is the method's documentation comment ID (<c>M:N.Loss.Compute(TorchSharp.torch.Tensor)</c>),
+/// the cref of generated comments: it names one overload, and needs no escaping of keywords or generics.
+/// <see cref="IsVararg"/> ends it with <c>__arglist</c>.
+/// </summary>
 internal sealed record MethodSignatureSpec(
     string Modifiers,
     string ReturnType,
     string TypeParameters,
     EquatableArray<ParameterSpec> Parameters,
     EquatableArray<string> Constraints,
+    string DocumentationId,
     bool IsVararg = false);
 
 internal sealed record ParameterSpec(string Modifiers, string Type, string Name);
@@ -72,7 +78,11 @@ internal sealed record ResultMemberSpec(string Property, Local Variable, string 
 /// <summary>The body of a [Loss] method and the members of its result, loss first.</summary>
 internal abstract record LossBody(EquatableArray<ResultMemberSpec> Members);
 
-/// <summary>The generated computation.</summary>
+/// <summary>
+/// The generated computation. <see cref="NullChecked"/> are the parameters declared nullable that
+/// the computation needs non-null (used as tensors, or passed to a term that does not take null),
+/// in declaration order: the method throws an ArgumentNullException before anything runs.
+/// </summary>
 internal sealed record PlanBody(
     EquatableArray<ResultMemberSpec> Members,
     EquatableArray<PlanStep> Steps,
@@ -80,7 +90,8 @@ internal sealed record PlanBody(
     string ScopeVariable,
     string ResultVariable,
     bool CheckFinite,
-    StateSpec? State) : LossBody(Members);
+    StateSpec? State,
+    EquatableArray<string> NullChecked) : LossBody(Members);
 
 /// <summary>
 /// A method LossDsl cannot implement: its body throws an InvalidOperationException with

@@ -141,7 +141,7 @@ internal sealed record TensorStep(Local Variable, TensorExpr Value, string? Bind
 
 /// <summary>
 /// A binding that is a plain number. A literal is folded where it is used and has no
-/// <see cref="Variable"/>; any other number is computed once into a local.
+/// <see cref="Variable"/>, nor has a binding that nothing reads; any other number is computed once into a local.
 /// </summary>
 internal sealed record NumberStep(string Binding, Local? Variable, NumberExpr Value) : PlanStep;
 

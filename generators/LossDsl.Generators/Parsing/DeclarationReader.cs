@@ -85,7 +85,10 @@ internal static class DeclarationReader
                 method.Parameters.Select(Parameter).ToList(),
                 LocationInfo.From(syntax?.Identifier.GetLocation()),
                 SymbolEqualityComparer.Default.Equals(method.ContainingType, type),
-                receiver ?? Receiver.This);
+                receiver ?? Receiver.This)
+            {
+                Obsolete = ObsoleteOf(method),
+            };
         }
         return terms;
     }
@@ -103,16 +106,38 @@ internal static class DeclarationReader
                     otherMethods.Add(m.Name);
                     break;
                 case IFieldSymbol f when !members.ContainsKey(f.Name):
-                    members[f.Name] = Member(type, f, f.Type, f.IsStatic || f.IsConst, compilation);
+                    members[f.Name] = Member(type, f, f.Type, f.IsStatic || f.IsConst, compilation, ObsoleteOf(f));
                     break;
                 case IPropertySymbol p when !p.IsIndexer && p.GetMethod is not null && !members.ContainsKey(p.Name):
-                    members[p.Name] = Member(type, p, p.Type, p.IsStatic, compilation);
+                    members[p.Name] = Member(type, p, p.Type, p.IsStatic, compilation, ObsoleteOf(p) ?? ObsoleteOf(p.GetMethod));
                     break;
             }
         }
         string? valueTypeKind = type.IsRecord ? (type.TypeKind == TypeKind.Struct ? "record struct" : "record")
             : type.TypeKind switch { TypeKind.Struct => "struct", TypeKind.Interface => "interface", _ => null };
-        return new LossDeclaration(type.Name, method.Name, method.IsStatic, valueTypeKind, method.Parameters.Select(Parameter).ToList(), terms, members, otherMethods, prefix);
+        bool inObsoleteContext = ObsoleteOf(method) is not null;
+        for (INamedTypeSymbol? current = type; current is not null && !inObsoleteContext; current = current.ContainingType)
+        {
+            inObsoleteContext = ObsoleteOf(current) is not null;
+        }
+        return new LossDeclaration(type.Name, method.Name, method.IsStatic, valueTypeKind, method.Parameters.Select(Parameter).ToList(), terms, members, otherMethods, prefix)
+        {
+            InObsoleteContext = inObsoleteContext,
+        };
+    }
+
+    /// <summary>The symbol's <c>[System.Obsolete]</c>: its message and whether a use is an error.</summary>
+    private static ObsoleteInfo? ObsoleteOf(ISymbol? symbol)
+    {
+        AttributeData? obsolete = symbol?.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "System.ObsoleteAttribute");
+        if (obsolete is null)
+        {
+            return null;
+        }
+        var arguments = obsolete.ConstructorArguments;
+        return new ObsoleteInfo(
+            arguments.Length > 0 ? arguments[0].Value as string ?? "" : "",
+            arguments.Length > 1 && arguments[1].Value is true);
     }
 
     /// <summary>Members of the type, then of its bases that the type can reach (not private, not internal to another assembly), nearest first.</summary>
@@ -132,16 +157,23 @@ internal static class DeclarationReader
     }
 
     public static ParameterInfo Parameter(IParameterSymbol p)
-        => new(p.Name, p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), p.Type.ToDisplayString(), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double);
+    {
+        // As the compiler's flow analysis sees it: an oblivious parameter (nullable disabled) neither warns nor is warned about.
+        bool allowNull = p.GetAttributes().Any(a => a.AttributeClass is { Name: "AllowNullAttribute", ContainingNamespace: { Name: "CodeAnalysis" } });
+        bool mayBeNull = !p.Type.IsValueType && (p.Type.NullableAnnotation == NullableAnnotation.Annotated || allowNull);
+        bool acceptsNull = p.Type.NullableAnnotation != NullableAnnotation.NotAnnotated || allowNull;
+        return new(p.Name, p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), p.Type.ToDisplayString(), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double,
+            mayBeNull, acceptsNull);
+    }
 
-    private static MemberInfo Member(INamedTypeSymbol lossType, ISymbol member, ITypeSymbol type, bool isStatic, Compilation compilation)
+    private static MemberInfo Member(INamedTypeSymbol lossType, ISymbol member, ITypeSymbol type, bool isStatic, Compilation compilation, ObsoleteInfo? obsolete)
     {
         // Formatting a type is slow and runs on every edit: only a member that is neither a
         // number nor a tensor needs its type written out, for the message that rejects it.
         ValueKind kind = KindOf(type);
         Receiver? receiver = Access(lossType, member, compilation, out string? unreachable);
         return new MemberInfo(member.Name, kind == ValueKind.Other ? type.ToDisplayString() : "", kind, type.SpecialType == SpecialType.System_Double, isStatic,
-            receiver ?? Receiver.This, unreachable);
+            receiver ?? Receiver.This, unreachable, obsolete);
     }
 
     /// <summary>
