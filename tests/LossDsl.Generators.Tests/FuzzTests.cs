@@ -16,7 +16,8 @@ namespace LossDsl.Generators.Tests;
 /// Random and mutated formulas in random declarations: the generator never throws, and every
 /// input either generates code that compiles with no error at all and no warning in generated
 /// code (at a language version from C# 9 to Preview, documentation comments checked), or gets at
-/// least one LD error.
+/// least one LD error; and every LD diagnostic is located in the case's source, a formula
+/// diagnostic (LD01xx) inside the string of the attribute that binds to LossDsl's [Loss].
 /// The default run is 10,000 cases from a fixed seed; LOSSDSL_FUZZ_CASES sets another count and
 /// LOSSDSL_FUZZ_RANDOM=1 lets CsCheck pick fresh seeds and shrink a failure. A failure prints the
 /// case's CsCheck seed, which replays it through CsCheck_Seed.
@@ -60,6 +61,39 @@ public class FuzzTests
     /// and no warning may be located in a generated file (the user's code may warn: the cases are
     /// not written to be clean).
     /// </summary>
+    /// <summary>
+    /// Every LD diagnostic points into the case's own source; every formula diagnostic (LD01xx)
+    /// lies inside the string of the <c>[Loss]</c> attribute that binds to LossDsl's attribute
+    /// (not inside another attribute named Loss, a comment or the declaration).
+    /// </summary>
+    private static void AssertLocated(ImmutableArray<Diagnostic> diagnostics, CSharpCompilation input)
+    {
+        foreach (Diagnostic diagnostic in diagnostics.Where(d => d.Id.StartsWith("LD", StringComparison.Ordinal)))
+        {
+            Location location = diagnostic.Location;
+            Assert.True(location.IsInSource && input.SyntaxTrees.Contains(location.SourceTree), $"{diagnostic.Id} is not located in the source: {diagnostic}");
+            SyntaxTree tree = location.SourceTree!;
+            Assert.True(location.SourceSpan.End <= tree.Length, $"{diagnostic.Id} lies beyond its file: {diagnostic}");
+            if (!diagnostic.Id.StartsWith("LD01", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            SyntaxToken token = tree.GetRoot().FindToken(location.SourceSpan.Start);
+            if (location.SourceSpan.Start == token.FullSpan.Start && location.SourceSpan.Start > 0 && !token.Span.Contains(location.SourceSpan.Start))
+            {
+                token = token.GetPreviousToken(); // an empty span at the end of the literal
+            }
+            var attribute = token.Parent?.AncestorsAndSelf().OfType<Microsoft.CodeAnalysis.CSharp.Syntax.AttributeSyntax>().FirstOrDefault();
+            bool inLiteral = token.Span.Contains(location.SourceSpan.Start) || token.Span.End == location.SourceSpan.Start;
+            bool isString = token.IsKind(SyntaxKind.StringLiteralToken) || token.IsKind(SyntaxKind.MultiLineRawStringLiteralToken) || token.IsKind(SyntaxKind.SingleLineRawStringLiteralToken);
+            Assert.True(isString && inLiteral && location.SourceSpan.End <= token.Span.End && attribute is not null,
+                $"{diagnostic.Id} is not inside a formula string: it underlines '{tree.GetText().ToString(location.SourceSpan)}' in '{token.Parent}'\n{diagnostic}");
+            ISymbol? bound = input.GetSemanticModel(tree).GetSymbolInfo(attribute!).Symbol;
+            Assert.True(bound?.ContainingType.ToDisplayString() == "LossDsl.LossAttribute",
+                $"{diagnostic.Id} underlines the string of an attribute that is not LossDsl's [Loss]: {attribute}\n{diagnostic}");
+        }
+    }
+
     private static void Check(FuzzCase fuzzCase)
     {
         string source = GeneratorHarness.Usings + fuzzCase.Source;
@@ -72,6 +106,7 @@ public class FuzzTests
             var (output, diagnostics, thrown) = StrictBuild.Run(input);
 
             Assert.True(thrown is null, $"the generator threw: {thrown}");
+            AssertLocated(diagnostics, input);
             if (diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error && d.Id.StartsWith("LD", StringComparison.Ordinal)))
             {
                 return; // the input is wrong, and the generator said so
