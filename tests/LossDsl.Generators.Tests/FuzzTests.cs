@@ -22,7 +22,7 @@ namespace LossDsl.Generators.Tests;
 /// LOSSDSL_FUZZ_RANDOM=1 lets CsCheck pick fresh seeds and shrink a failure. A failure prints the
 /// case's CsCheck seed, which replays it through CsCheck_Seed.
 /// </summary>
-public class FuzzTests
+public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const ulong MasterSeed = 20261129;
 
@@ -32,11 +32,12 @@ public class FuzzTests
         int cases = int.TryParse(Environment.GetEnvironmentVariable("LOSSDSL_FUZZ_CASES"), out int n) ? n : 10_000;
         if (Environment.GetEnvironmentVariable("LOSSDSL_FUZZ_RANDOM") == "1")
         {
-            FuzzCases.Case.Sample(Check, iter: cases, print: c => c.Source);
+            FuzzCases.Case.Sample(c => { Check(c); }, iter: cases, print: c => c.Source);
             return;
         }
 
         // Reproducible: case i is generated from its own PCG stream of one fixed seed.
+        int compiled = 0, rejected = 0;
         Parallel.For(0, cases, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
             var pcg = new PCG((uint)i, MasterSeed);
@@ -44,23 +45,23 @@ public class FuzzTests
             FuzzCase fuzzCase = FuzzCases.Case.Generate(pcg, null, out _);
             try
             {
-                Check(fuzzCase);
+                if (Check(fuzzCase))
+                {
+                    System.Threading.Interlocked.Increment(ref compiled);
+                }
+                else
+                {
+                    System.Threading.Interlocked.Increment(ref rejected);
+                }
             }
             catch (Exception e)
             {
                 throw new Xunit.Sdk.XunitException($"Fuzz case {i} failed; replay it with CsCheck_Seed={seed} and LOSSDSL_FUZZ_RANDOM=1.\n{e.Message}\n--- source ---\n{fuzzCase.Source}");
             }
         });
+        output.WriteLine($"{cases:N0} cases: {compiled:N0} generated code that compiles without a warning in it, {rejected:N0} got an LD error; no generator exception, no misplaced diagnostic.");
     }
 
-    /// <summary>
-    /// Compiles the case as a consumer's strictest build does (<see cref="StrictBuild"/>) at a
-    /// language version picked from the case's text, from C# 9 to Preview, so a case always gets
-    /// the same one; a case whose own code needs a newer version (a file-scoped namespace, a raw
-    /// string) gets the first that compiles it. Without an LD error, nothing may fail to compile,
-    /// and no warning may be located in a generated file (the user's code may warn: the cases are
-    /// not written to be clean).
-    /// </summary>
     /// <summary>
     /// Every LD diagnostic points into the case's own source; every formula diagnostic (LD01xx)
     /// lies inside the string of the <c>[Loss]</c> attribute that binds to LossDsl's attribute
@@ -94,7 +95,15 @@ public class FuzzTests
         }
     }
 
-    private static void Check(FuzzCase fuzzCase)
+    /// <summary>
+    /// Compiles the case as a consumer's strictest build does (<see cref="StrictBuild"/>) at a
+    /// language version picked from the case's text, from C# 9 to Preview, so a case always gets
+    /// the same one; a case whose own code needs a newer version (a file-scoped namespace, a raw
+    /// string) gets the first that compiles it. Without an LD error, nothing may fail to compile,
+    /// and no warning may be located in a generated file (the user's code may warn: the cases are
+    /// not written to be clean).
+    /// </summary>
+    private static bool Check(FuzzCase fuzzCase)
     {
         string source = GeneratorHarness.Usings + fuzzCase.Source;
         IReadOnlyList<LanguageVersion> versions = StrictBuild.LanguageVersions;
@@ -109,7 +118,7 @@ public class FuzzTests
             AssertLocated(diagnostics, input);
             if (diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error && d.Id.StartsWith("LD", StringComparison.Ordinal)))
             {
-                return; // the input is wrong, and the generator said so
+                return false; // the input is wrong, and the generator said so
             }
             ImmutableArray<Diagnostic> compiled = output.GetDiagnostics();
             // A feature of the case's own code (not of the generated code) that this version lacks: take the version it names.
@@ -123,7 +132,7 @@ public class FuzzTests
             Assert.True(errors.Count == 0, $"no LD error, but the compilation at {version} fails:\n{string.Join("\n", errors)}");
             IReadOnlyList<Diagnostic> warnings = StrictBuild.InGeneratedCode(output);
             Assert.True(warnings.Count == 0, $"no LD error, but the generated code warns at {version}:\n{StrictBuild.Describe(warnings, output)}");
-            return;
+            return true;
         }
     }
 
