@@ -72,7 +72,7 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         foreach (Diagnostic diagnostic in diagnostics.Where(d => d.Id.StartsWith("LD", StringComparison.Ordinal)))
         {
             Location location = diagnostic.Location;
-            Assert.True(location.IsInSource && input.SyntaxTrees.Contains(location.SourceTree), $"{diagnostic.Id} is not located in the source: {diagnostic}");
+            Assert.True(location.SourceTree is SyntaxTree inTree && input.SyntaxTrees.Contains(inTree), $"{diagnostic.Id} is not located in the source: {diagnostic}");
             SyntaxTree tree = location.SourceTree!;
             Assert.True(location.SourceSpan.End <= tree.Length, $"{diagnostic.Id} lies beyond its file: {diagnostic}");
             if (!diagnostic.Id.StartsWith("LD01", StringComparison.Ordinal))
@@ -122,7 +122,7 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
             }
             ImmutableArray<Diagnostic> compiled = output.GetDiagnostics();
             // A feature of the case's own code (not of the generated code) that this version lacks: take the version it names.
-            LanguageVersion needed = NeededBy(compiled.Where(d => input.SyntaxTrees.Contains(d.Location.SourceTree)));
+            LanguageVersion needed = NeededBy(compiled.Where(d => d.Location.SourceTree is SyntaxTree tree && input.SyntaxTrees.Contains(tree)));
             if (needed > version)
             {
                 version = needed;

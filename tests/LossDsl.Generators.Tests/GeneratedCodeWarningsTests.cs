@@ -437,7 +437,7 @@ public class GeneratedCodeWarningsTests
                 "[Loss] method 'Train' needs the member name 'TrainState' for its state, but 'NamesBase' already uses it; rename the method or the member",
             },
             run.GeneratorDiagnostics.Where(d => d.Id == "LD0008").Select(d => d.GetMessage()));
-        Assert.Empty(run.Errors.Where(d => !d.Id.StartsWith("LD", StringComparison.Ordinal)));
+        Assert.DoesNotContain(run.Errors, d => !d.Id.StartsWith("LD", StringComparison.Ordinal));
         Assert.Contains("public const string EvaluateExplanation =", run.Source); // a base's private member hides nothing
     }
 
