@@ -36,16 +36,39 @@ public static class Losses
     /// Optional tensor of shape [...] (bool or numeric); positions where it is zero or false are
     /// excluded from the loss and the mean.
     /// </param>
+    /// <param name="labelSmoothing">
+    /// PyTorch's <c>label_smoothing</c> ε in [0, 1]: the target becomes (1 − ε) × the labels + ε / C
+    /// of every class. With class-index labels the loss is (1 − ε) × the (weighted) negative log
+    /// likelihood + ε / C × the smoothing term −Σ_c w_c log p_c, both divided by the same
+    /// denominator (see <paramref name="weight"/>); with probability labels the smoothed target
+    /// enters the cross-entropy directly.
+    /// </param>
+    /// <param name="weight">
+    /// Optional class weights w of shape [C], floating point (PyTorch's <c>weight</c>). With
+    /// class-index labels a position's loss is scaled by w of its label, the smoothing term weighs
+    /// class c by w_c, and the mean divides by the sum of w over the labels of the kept positions
+    /// rather than by their count. With probability labels class c's term is scaled by w_c and the
+    /// mean divides by the kept count. Treated as a constant (no gradient reaches it).
+    /// </param>
     /// <returns>
-    /// The sum of per-position losses over kept positions divided by max(kept count, 1): zero, not
-    /// NaN, when every position is excluded. float32, or float64 when an input is float64.
+    /// The sum of per-position losses over kept positions divided by the kept count, or by the sum of
+    /// the kept labels' class weights when <paramref name="weight"/> is given with class-index labels:
+    /// zero, not NaN (as PyTorch gives), when every position is excluded or that weight sum is zero.
+    /// float32, or float64 when an input is float64.
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="logits"/> or <paramref name="labels"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="labelSmoothing"/> is not in [0, 1].</exception>
     /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
-    public static Tensor CrossEntropy(Tensor logits, Tensor labels, long ignoreIndex = -100, Tensor? mask = null)
+    public static Tensor CrossEntropy(
+        Tensor logits, Tensor labels, long ignoreIndex = -100, Tensor? mask = null, double labelSmoothing = 0, Tensor? weight = null)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(labels);
+        if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(labelSmoothing), labelSmoothing, $"labelSmoothing must be between 0 and 1, but it is {labelSmoothing}.");
+        }
         RequireFloating(logits, "logits", nameof(logits));
         RequireAtLeastOneDim(logits, "logits", nameof(logits));
         RequireSameDevice(logits, "logits", labels, "labels", nameof(labels));
@@ -96,12 +119,31 @@ public static class Losses
             }
         }
 
+        long classes = logits.shape[^1];
+        if (weight is not null)
+        {
+            RequireFloating(weight, "class weights", nameof(weight));
+            RequireSameDevice(logits, "logits", weight, "class weights", nameof(weight));
+            if (weight.Dimensions != 1 || weight.shape[0] != classes)
+            {
+                throw new ArgumentException(
+                    $"class weights {FormatShape(weight.shape)} must have shape [{classes}], the last dimension of logits {FormatShape(logits.shape)}.",
+                    nameof(weight));
+            }
+        }
+
         using var scope = NewDisposeScope();
         ScalarType computeType = indexLabels ? ComputeType(logits.dtype) : ComputeType(logits.dtype, labels.dtype);
+        if (weight is not null)
+        {
+            computeType = ComputeType(computeType, weight.dtype);
+        }
         var logProbs = nn.functional.log_softmax(logits.to(computeType), -1);
+        var classWeight = weight?.detach().to(computeType);
 
         Tensor perPosition;
         Tensor? dropped = null;
+        Tensor? positionWeight = null;
         if (indexLabels)
         {
             var index = labels.to(ScalarType.Int64);
@@ -109,10 +151,28 @@ public static class Losses
             // Ignored positions gather class 0 (any valid index would do) and are dropped below.
             var safeIndex = index.masked_fill(dropped, 0);
             perPosition = logProbs.gather(-1, safeIndex.unsqueeze(-1)).squeeze(-1).neg();
+            if (classWeight is not null)
+            {
+                positionWeight = classWeight.gather(0, safeIndex.flatten()).reshape(safeIndex.shape);
+                perPosition = perPosition * positionWeight;
+            }
+            if (labelSmoothing > 0)
+            {
+                var smoothing = classWeight is null ? logProbs.sum(-1).neg() : (logProbs * classWeight).sum(-1).neg();
+                perPosition = perPosition * (1 - labelSmoothing) + smoothing * (labelSmoothing / classes);
+            }
         }
         else
         {
             var target = labels.to(computeType);
+            if (labelSmoothing > 0)
+            {
+                target = target * (1 - labelSmoothing) + labelSmoothing / classes;
+            }
+            if (classWeight is not null)
+            {
+                target = target * classWeight;
+            }
             // A zero probability contributes zero even where log p is -inf (0 * -inf would be NaN).
             perPosition = (target * logProbs).masked_fill(target.eq(0), 0).sum(-1).neg();
         }
@@ -129,12 +189,20 @@ public static class Losses
         {
             loss = perPosition.sum() / (double)Math.Max(positions, 1L);
         }
-        else
+        else if (positionWeight is null)
         {
             // masked_fill, not multiplication: a dropped position's loss may be inf or NaN.
             var total = perPosition.masked_fill(dropped, 0).sum();
             var kept = dropped.sum().neg().add(positions).to(computeType).clamp_min(1);
             loss = total / kept;
+        }
+        else
+        {
+            // PyTorch's weighted mean: divided by the kept labels' class weights, zero where they sum to zero.
+            var total = perPosition.masked_fill(dropped, 0).sum();
+            var weightSum = positionWeight.masked_fill(dropped, 0).sum();
+            var empty = weightSum.eq(0);
+            loss = (total / weightSum.masked_fill(empty, 1)).masked_fill(empty, 0);
         }
         return scope.MoveToOuter(loss);
     }
