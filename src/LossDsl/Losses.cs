@@ -279,28 +279,161 @@ public static class Losses
         return scope.MoveToOuter(loss);
     }
 
-    /// <summary>Mean squared error over all elements of <paramref name="a"/> and <paramref name="b"/>.</summary>
+    /// <summary>
+    /// Mean squared error over the elements of <paramref name="a"/> and <paramref name="b"/>, as
+    /// <c>torch.nn.functional.mse_loss</c> with <c>reduction="mean"</c>, optionally masked and weighted.
+    /// </summary>
     /// <param name="a">Floating-point values of any shape.</param>
     /// <param name="b">Values of the same shape as <paramref name="a"/>.</param>
+    /// <param name="mask">
+    /// Optional tensor of the same shape (bool or numeric); elements where it is zero or false are
+    /// excluded from the sum and from the count that divides it.
+    /// </param>
+    /// <param name="weight">
+    /// Optional per-element weights of the same shape, floating point: each element's squared error
+    /// is multiplied by its weight and the mean still divides by the (kept) element count, as
+    /// PyTorch's element weights do (for example <c>binary_cross_entropy(weight=)</c>). Treated as
+    /// a constant (no gradient reaches it).
+    /// </param>
     /// <returns>
-    /// mean((a − b)²), zero for empty inputs. Computed, like the other terms, in at least float32
-    /// (so float16 squares cannot overflow); float64 when an input is float64.
+    /// Σ w (a − b)² over kept elements divided by the kept count; zero, not NaN, when nothing is kept
+    /// or the inputs are empty. Computed, like the other terms, in at least float32 (so float16
+    /// squares cannot overflow); float64 when an input is float64.
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="a"/> or <paramref name="b"/> is null.</exception>
     /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
-    public static Tensor Mse(Tensor a, Tensor b)
+    public static Tensor Mse(Tensor a, Tensor b, Tensor? mask = null, Tensor? weight = null) =>
+        ElementwiseMean(a, nameof(a), b, nameof(b), mask, weight, difference => difference.square());
+
+    /// <summary>
+    /// Mean absolute error, as <c>torch.nn.functional.l1_loss</c> with <c>reduction="mean"</c>,
+    /// optionally masked and weighted like <see cref="Mse"/>.
+    /// </summary>
+    /// <param name="input">Floating-point values of any shape.</param>
+    /// <param name="target">Values of the same shape as <paramref name="input"/>.</param>
+    /// <param name="mask">Optional tensor of the same shape; elements where it is zero or false are excluded.</param>
+    /// <param name="weight">Optional per-element weights of the same shape, floating point, constant; the mean divides by the kept count.</param>
+    /// <returns>
+    /// Σ w |input − target| over kept elements divided by the kept count; zero when nothing is kept.
+    /// The gradient at a zero difference is zero, as in PyTorch. float32, or float64 when an input is float64.
+    /// </returns>
+    /// <exception cref="ArgumentNullException"><paramref name="input"/> or <paramref name="target"/> is null.</exception>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
+    public static Tensor L1(Tensor input, Tensor target, Tensor? mask = null, Tensor? weight = null) =>
+        ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, difference => difference.abs());
+
+    /// <summary>
+    /// Smooth L1 loss, as <c>torch.nn.functional.smooth_l1_loss</c> with <c>reduction="mean"</c>:
+    /// per element, 0.5 d² / β where |d| &lt; β and |d| − 0.5 β elsewhere (d = input − target);
+    /// optionally masked and weighted like <see cref="Mse"/>.
+    /// </summary>
+    /// <param name="input">Floating-point values of any shape.</param>
+    /// <param name="target">Values of the same shape as <paramref name="input"/>.</param>
+    /// <param name="beta">The threshold β, finite and at least zero; β = 0 is the L1 loss, as in PyTorch.</param>
+    /// <param name="mask">Optional tensor of the same shape; elements where it is zero or false are excluded.</param>
+    /// <param name="weight">Optional per-element weights of the same shape, floating point, constant; the mean divides by the kept count.</param>
+    /// <returns>The weighted sum over kept elements divided by the kept count; zero when nothing is kept. float32, or float64 when an input is float64.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="input"/> or <paramref name="target"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="beta"/> is negative or not finite.</exception>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
+    public static Tensor SmoothL1(Tensor input, Tensor target, double beta = 1.0, Tensor? mask = null, Tensor? weight = null)
     {
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
-        RequireFloating(a, "a", nameof(a));
-        RequireFloating(b, "b", nameof(b));
-        RequireSameShape(a, "a", b, "b", nameof(b));
-        RequireSameDevice(a, "a", b, "b", nameof(b));
+        if (!double.IsFinite(beta) || beta < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(beta), beta, $"beta must be finite and at least zero, but it is {beta}.");
+        }
+        if (beta == 0)
+        {
+            // 0.5 d² / β would divide by zero; PyTorch's β = 0 is the L1 loss.
+            return ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, difference => difference.abs());
+        }
+        return ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, difference =>
+        {
+            var size = difference.abs();
+            return torch.where(size.lt(beta), difference.square() * (0.5 / beta), size - 0.5 * beta);
+        });
+    }
+
+    /// <summary>
+    /// Huber loss, as <c>torch.nn.functional.huber_loss</c> with <c>reduction="mean"</c>: per
+    /// element, 0.5 d² where |d| &lt; δ and δ (|d| − 0.5 δ) elsewhere (d = input − target);
+    /// optionally masked and weighted like <see cref="Mse"/>. Equal to δ × <see cref="SmoothL1"/> with β = δ.
+    /// </summary>
+    /// <param name="input">Floating-point values of any shape.</param>
+    /// <param name="target">Values of the same shape as <paramref name="input"/>.</param>
+    /// <param name="delta">The threshold δ, finite and greater than zero (as PyTorch requires).</param>
+    /// <param name="mask">Optional tensor of the same shape; elements where it is zero or false are excluded.</param>
+    /// <param name="weight">Optional per-element weights of the same shape, floating point, constant; the mean divides by the kept count.</param>
+    /// <returns>The weighted sum over kept elements divided by the kept count; zero when nothing is kept. float32, or float64 when an input is float64.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="input"/> or <paramref name="target"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delta"/> is not finite and positive.</exception>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
+    public static Tensor Huber(Tensor input, Tensor target, double delta = 1.0, Tensor? mask = null, Tensor? weight = null)
+    {
+        if (!double.IsFinite(delta) || delta <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(delta), delta, $"delta must be finite and greater than zero, but it is {delta}.");
+        }
+        return ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, difference =>
+        {
+            var size = difference.abs();
+            return torch.where(size.lt(delta), difference.square() * 0.5, (size - 0.5 * delta) * delta);
+        });
+    }
+
+    /// <summary>
+    /// The shared body of the element-wise regression terms: validates, upcasts, applies
+    /// <paramref name="perElement"/> to the difference, weights, masks and averages over kept elements.
+    /// </summary>
+    private static Tensor ElementwiseMean(
+        Tensor first, string firstName, Tensor second, string secondName, Tensor? mask, Tensor? weight, Func<Tensor, Tensor> perElement)
+    {
+        ArgumentNullException.ThrowIfNull(first, firstName);
+        ArgumentNullException.ThrowIfNull(second, secondName);
+        RequireFloating(first, firstName, firstName);
+        RequireFloating(second, secondName, secondName);
+        RequireSameShape(first, firstName, second, secondName, secondName);
+        RequireSameDevice(first, firstName, second, secondName, secondName);
+        if (mask is not null)
+        {
+            RequireSameShape(first, firstName, mask, "mask", nameof(mask));
+            RequireSameDevice(first, firstName, mask, "mask", nameof(mask));
+            if (mask.is_complex())
+            {
+                throw new ArgumentException($"the dtype of mask {FormatShape(mask.shape)} is {mask.dtype}; expected Bool or a real number type.", nameof(mask));
+            }
+        }
+        if (weight is not null)
+        {
+            RequireFloating(weight, "weight", nameof(weight));
+            RequireSameShape(first, firstName, weight, "weight", nameof(weight));
+            RequireSameDevice(first, firstName, weight, "weight", nameof(weight));
+        }
 
         using var scope = NewDisposeScope();
-        ScalarType computeType = ComputeType(a.dtype, b.dtype);
-        var difference = a.to(computeType) - b.to(computeType);
-        var loss = difference.square().sum() / (double)Math.Max(Count(a.shape), 1L);
+        ScalarType computeType = ComputeType(first.dtype, second.dtype);
+        if (weight is not null)
+        {
+            computeType = ComputeType(computeType, weight.dtype);
+        }
+        var perValue = perElement(first.to(computeType) - second.to(computeType));
+        if (weight is not null)
+        {
+            perValue = perValue * weight.detach().to(computeType);
+        }
+        long count = Count(first.shape);
+        Tensor loss;
+        if (mask is null)
+        {
+            loss = perValue.sum() / (double)Math.Max(count, 1L);
+        }
+        else
+        {
+            // masked_fill, not multiplication: an excluded element's loss may be inf or NaN.
+            var dropped = mask.eq(0);
+            var kept = dropped.sum().neg().add(count).to(computeType).clamp_min(1);
+            loss = perValue.masked_fill(dropped, 0).sum() / kept;
+        }
         return scope.MoveToOuter(loss);
     }
 
