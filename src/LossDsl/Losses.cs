@@ -303,7 +303,7 @@ public static class Losses
     /// <exception cref="ArgumentNullException"><paramref name="a"/> or <paramref name="b"/> is null.</exception>
     /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
     public static Tensor Mse(Tensor a, Tensor b, Tensor? mask = null, Tensor? weight = null) =>
-        ElementwiseMean(a, nameof(a), b, nameof(b), mask, weight, difference => difference.square());
+        ElementwiseMean(a, nameof(a), b, nameof(b), mask, weight, (x, y) => (x - y).square());
 
     /// <summary>
     /// Mean absolute error, as <c>torch.nn.functional.l1_loss</c> with <c>reduction="mean"</c>,
@@ -320,7 +320,7 @@ public static class Losses
     /// <exception cref="ArgumentNullException"><paramref name="input"/> or <paramref name="target"/> is null.</exception>
     /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
     public static Tensor L1(Tensor input, Tensor target, Tensor? mask = null, Tensor? weight = null) =>
-        ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, difference => difference.abs());
+        ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, (x, y) => (x - y).abs());
 
     /// <summary>
     /// Smooth L1 loss, as <c>torch.nn.functional.smooth_l1_loss</c> with <c>reduction="mean"</c>:
@@ -345,10 +345,11 @@ public static class Losses
         if (beta == 0)
         {
             // 0.5 d² / β would divide by zero; PyTorch's β = 0 is the L1 loss.
-            return ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, difference => difference.abs());
+            return ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, (x, y) => (x - y).abs());
         }
-        return ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, difference =>
+        return ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, (x, y) =>
         {
+            var difference = x - y;
             var size = difference.abs();
             return torch.where(size.lt(beta), difference.square() * (0.5 / beta), size - 0.5 * beta);
         });
@@ -374,19 +375,116 @@ public static class Losses
         {
             throw new ArgumentOutOfRangeException(nameof(delta), delta, $"delta must be finite and greater than zero, but it is {delta}.");
         }
-        return ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, difference =>
+        return ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, (x, y) =>
         {
+            var difference = x - y;
             var size = difference.abs();
             return torch.where(size.lt(delta), difference.square() * 0.5, (size - 0.5 * delta) * delta);
         });
     }
 
     /// <summary>
+    /// Binary cross-entropy on logits, as <c>torch.nn.functional.binary_cross_entropy_with_logits</c>
+    /// with <c>reduction="mean"</c>: per element −w [p y log σ(x) + (1 − y) log(1 − σ(x))], computed
+    /// stably in log space; optionally masked.
+    /// </summary>
+    /// <param name="logits">Unnormalised scores x of any shape, floating point.</param>
+    /// <param name="targets">Targets y in [0, 1] (hard 0/1 or soft) of the same shape, floating point.</param>
+    /// <param name="weight">
+    /// Optional per-element weights w of the same shape, floating point (PyTorch's <c>weight</c>);
+    /// the mean still divides by the kept count. Treated as a constant.
+    /// </param>
+    /// <param name="posWeight">
+    /// Optional weights p of the positive term, one per class: shape [C], the last dimension of
+    /// <paramref name="logits"/> (PyTorch's <c>pos_weight</c>). Treated as a constant.
+    /// </param>
+    /// <param name="mask">Optional tensor of the same shape; elements where it is zero or false are left out of the sum and the count.</param>
+    /// <returns>
+    /// The sum over kept elements divided by the kept count; zero, not NaN, when nothing is kept.
+    /// float32, or float64 when an input is float64.
+    /// </returns>
+    /// <exception cref="ArgumentNullException"><paramref name="logits"/> or <paramref name="targets"/> is null.</exception>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
+    public static Tensor BinaryCrossEntropyWithLogits(
+        Tensor logits, Tensor targets, Tensor? weight = null, Tensor? posWeight = null, Tensor? mask = null)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (posWeight is not null)
+        {
+            RequireFloating(posWeight, "posWeight", nameof(posWeight));
+            RequireSameDevice(logits, "logits", posWeight, "posWeight", nameof(posWeight));
+            if (logits.Dimensions < 1 || posWeight.Dimensions != 1 || posWeight.shape[0] != logits.shape[^1])
+            {
+                throw new ArgumentException(
+                    $"posWeight {FormatShape(posWeight.shape)} must have one weight per class: the shape of the last dimension of logits {FormatShape(logits.shape)}.",
+                    nameof(posWeight));
+            }
+        }
+        return ElementwiseMean(logits, nameof(logits), targets, nameof(targets), mask, weight, (x, y) =>
+        {
+            // -[p y log σ(x) + (1 - y) log(1 - σ(x))] = p y softplus(-x) + (1 - y) softplus(x).
+            var positive = nn.functional.softplus(x.neg()) * y;
+            if (posWeight is not null)
+            {
+                positive = positive * posWeight.detach().to(x.dtype);
+            }
+            return positive + nn.functional.softplus(x) * y.neg().add(1);
+        });
+    }
+
+    /// <summary>
+    /// Sigmoid focal loss of Lin et al., "Focal Loss for Dense Object Detection" (ICCV 2017),
+    /// eq. 5: per element −α_t (1 − p_t)^γ log p_t, where p = σ(x), p_t = p y + (1 − p)(1 − y)
+    /// and α_t = α y + (1 − α)(1 − y), averaged over kept elements (the formula of
+    /// <c>torchvision.ops.sigmoid_focal_loss</c> with <c>reduction="mean"</c>).
+    /// </summary>
+    /// <param name="logits">Unnormalised scores x of any shape, floating point.</param>
+    /// <param name="targets">Targets y in [0, 1] of the same shape, floating point.</param>
+    /// <param name="alpha">The class balance α in [0, 1], or null for no α weighting.</param>
+    /// <param name="gamma">The focusing exponent γ, finite and at least zero; γ = 0 is α-weighted binary cross-entropy.</param>
+    /// <param name="mask">Optional tensor of the same shape; elements where it is zero or false are left out of the sum and the count.</param>
+    /// <returns>
+    /// The sum over kept elements divided by the kept count; zero when nothing is kept. The log
+    /// term is computed in log space and 1 − p_t as y σ(−x) + (1 − y) σ(x), so confident logits
+    /// lose no precision. float32, or float64 when an input is float64.
+    /// </returns>
+    /// <exception cref="ArgumentNullException"><paramref name="logits"/> or <paramref name="targets"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="alpha"/> or <paramref name="gamma"/> is out of range.</exception>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
+    public static Tensor Focal(Tensor logits, Tensor targets, double? alpha = 0.25, double gamma = 2.0, Tensor? mask = null)
+    {
+        if (alpha is double a && !(a >= 0 && a <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(alpha), a, $"alpha must be between 0 and 1 (or null for none), but it is {a}.");
+        }
+        if (!double.IsFinite(gamma) || gamma < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(gamma), gamma, $"gamma must be finite and at least zero, but it is {gamma}.");
+        }
+        return ElementwiseMean(logits, nameof(logits), targets, nameof(targets), mask, weight: null, (x, y) =>
+        {
+            var negativeTargets = y.neg().add(1);
+            var perValue = nn.functional.softplus(x.neg()) * y + nn.functional.softplus(x) * negativeTargets;
+            if (gamma != 0)
+            {
+                var missed = torch.sigmoid(x.neg()) * y + torch.sigmoid(x) * negativeTargets;
+                perValue = perValue * missed.pow(gamma);
+            }
+            if (alpha is double balance)
+            {
+                perValue = perValue * (y * balance + negativeTargets * (1 - balance));
+            }
+            return perValue;
+        });
+    }
+
+    /// <summary>
     /// The shared body of the element-wise regression terms: validates, upcasts, applies
-    /// <paramref name="perElement"/> to the difference, weights, masks and averages over kept elements.
+    /// <paramref name="perElement"/> to the two inputs, weights, masks and averages over kept elements.
     /// </summary>
     private static Tensor ElementwiseMean(
-        Tensor first, string firstName, Tensor second, string secondName, Tensor? mask, Tensor? weight, Func<Tensor, Tensor> perElement)
+        Tensor first, string firstName, Tensor second, string secondName, Tensor? mask, Tensor? weight, Func<Tensor, Tensor, Tensor> perElement)
     {
         ArgumentNullException.ThrowIfNull(first, firstName);
         ArgumentNullException.ThrowIfNull(second, secondName);
@@ -416,7 +514,7 @@ public static class Losses
         {
             computeType = ComputeType(computeType, weight.dtype);
         }
-        var perValue = perElement(first.to(computeType) - second.to(computeType));
+        var perValue = perElement(first.to(computeType), second.to(computeType));
         if (weight is not null)
         {
             perValue = perValue * weight.detach().to(computeType);

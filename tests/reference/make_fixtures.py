@@ -12,6 +12,11 @@ What it calls (PyTorch 1.13, Debian bookworm's python3-torch 1.13.1+dfsg):
     per-element weight, summed over kept elements and divided by the kept count (PyTorch's
     convention for element weights, as in binary_cross_entropy(weight=)), or reduction="mean"
     when there is neither mask nor weight.
+  - torch.nn.functional.binary_cross_entropy_with_logits(input, target, pos_weight=,
+    reduction="none") for Losses.BinaryCrossEntropyWithLogits, weighted, masked and averaged as above.
+  - Focal loss, which PyTorch does not have: Lin, Goyal, Girshick, He and Dollar, "Focal Loss for
+    Dense Object Detection", ICCV 2017 (arXiv:1708.02002), eq. 5 with the sigmoid probability;
+    computed from torch.sigmoid and binary_cross_entropy_with_logits (see focal() below).
 Gradients are torch.autograd's, with respect to every floating-point input that the C# function
 differentiates (never the labels, weights or mask).
 
@@ -234,6 +239,88 @@ def regression_cases(name, per_element_for, params_list):
     write(name, cases)
 
 
+# ---------------------------------------------------------------- Binary
+
+def masked_mean(per, mask=None, weight=None):
+    if weight is not None:
+        per = per * weight
+    if mask is None:
+        return per.mean()
+    return per[mask].sum() / mask.sum()
+
+
+def bce(logits, targets, mask=None, weight=None, posWeight=None):
+    per = F.binary_cross_entropy_with_logits(logits, targets, pos_weight=posWeight, reduction="none")
+    return masked_mean(per, mask, weight)
+
+
+def focal(alpha, gamma):
+    # Lin et al., "Focal Loss for Dense Object Detection" (ICCV 2017), eq. 5 with the sigmoid
+    # probability p and p_t = p if y = 1 else 1 - p, alpha_t likewise; the same formula as
+    # torchvision.ops.sigmoid_focal_loss, written here with PyTorch primitives.
+    def loss(logits, targets, mask=None):
+        p = torch.sigmoid(logits)
+        ce = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+        p_t = p * targets + (1 - p) * (1 - targets)
+        per = ce * (1 - p_t) ** gamma
+        if alpha is not None:
+            per = per * (alpha * targets + (1 - alpha) * (1 - targets))
+        return masked_mean(per, mask)
+    return loss
+
+
+def binary_cases():
+    bce_cases, focal_cases = [], []
+    for dname, dtype in DTYPES.items():
+        g = torch.Generator().manual_seed(17)
+
+        def randn(*shape, scale=1.0):
+            return (torch.randn(*shape, generator=g, dtype=torch.float64) * scale).to(dtype)
+
+        def targets(*shape, soft=False):
+            t = torch.rand(*shape, generator=g, dtype=torch.float64)
+            return (t if soft else (t > 0.5).to(torch.float64)).to(dtype)
+
+        def add_bce(name, tensors):
+            bce_cases.append(case(name, dname, tensors, {}, bce, ["logits"]))
+
+        x, y = randn(4, 3, scale=3), targets(4, 3)
+        add_bce("plain", {"logits": x, "targets": y})
+        add_bce("soft targets", {"logits": randn(2, 2, 5, scale=2), "targets": targets(2, 2, 5, soft=True)})
+        pos = (torch.rand(3, generator=g, dtype=torch.float64) * 3 + 0.2).to(dtype)
+        add_bce("posWeight", {"logits": x, "targets": y, "posWeight": pos})
+        w = torch.rand(4, 3, generator=g, dtype=torch.float64).to(dtype)
+        w[2] = 0
+        add_bce("weight with zeros", {"logits": x, "targets": y, "weight": w})
+        mask = torch.rand(4, 3, generator=g) > 0.4
+        mask[0, 0] = True
+        add_bce("mask weight posWeight", {"logits": x, "targets": y, "mask": mask, "weight": w, "posWeight": pos})
+        extreme = torch.tensor([[1e4, -1e4, 80.0], [-80.0, 30.0, 0.0]], dtype=dtype)
+        add_bce("extreme logits", {"logits": extreme, "targets": torch.tensor([[0.0, 1.0, 1.0], [0.0, 0.0, 1.0]], dtype=dtype),
+                                   "posWeight": pos})
+        add_bce("all masked", {"logits": x, "targets": y, "mask": torch.zeros(4, 3, dtype=torch.bool)})
+
+        for alpha, gamma in ((0.25, 2.0), (None, 2.0), (0.5, 0.0), (0.75, 1.5), (0.0, 3.0)):
+            params = {"gamma": gamma} if alpha is None else {"alpha": alpha, "gamma": gamma}
+            label = f"alpha={alpha} gamma={gamma}"
+            focal_cases.append(case(f"plain {label}", dname, {"logits": randn(5, 4, scale=2), "targets": targets(5, 4)},
+                                    params, focal(alpha, gamma), ["logits"]))
+            mask = torch.rand(5, 4, generator=g) > 0.5
+            mask[0, 0] = True
+            focal_cases.append(case(f"soft targets mask {label}", dname,
+                                    {"logits": randn(5, 4, scale=2), "targets": targets(5, 4, soft=True), "mask": mask},
+                                    params, focal(alpha, gamma), ["logits"]))
+        moderate = torch.tensor([[12.0, -12.0, 30.0], [-30.0, 3.0, 0.0]], dtype=dtype)
+        focal_cases.append(case("large logits alpha=0.25 gamma=2.0", dname,
+                                {"logits": moderate, "targets": torch.tensor([[0.0, 1.0, 1.0], [0.0, 0.0, 1.0]], dtype=dtype)},
+                                {"alpha": 0.25, "gamma": 2.0}, focal(0.25, 2.0), ["logits"]))
+        focal_cases.append(case("all masked", dname,
+                                {"logits": randn(2, 3), "targets": targets(2, 3), "mask": torch.zeros(2, 3, dtype=torch.bool)},
+                                {"alpha": 0.25, "gamma": 2.0}, focal(0.25, 2.0), ["logits"]))
+    write("binary_cross_entropy_with_logits", bce_cases)
+    write("focal", focal_cases)
+
+
 def main():
     torch.set_num_threads(1)
     write("cross_entropy", cross_entropy_cases())
@@ -243,6 +330,7 @@ def main():
                      [{"beta": 1.0}, {"beta": 0.5}, {"beta": 0.0}, {"beta": 3.0}])
     regression_cases("huber", lambda p: lambda a, b: F.huber_loss(a, b, delta=p["delta"], reduction="none"),
                      [{"delta": 1.0}, {"delta": 0.5}, {"delta": 3.0}])
+    binary_cases()
 
 
 if __name__ == "__main__":
