@@ -253,6 +253,156 @@ public static class Losses
     }
 
     /// <summary>
+    /// Reverse KL divergence for distillation: KL(student_T ‖ teacher_T) × T², where
+    /// p_T = softmax(logits / T) along the last dimension, averaged over the kept positions. Unlike
+    /// <see cref="SoftTargetKl"/> (forward KL), it is mode-seeking: the student is pushed to put
+    /// its mass where the teacher's is, not to cover all of it.
+    /// </summary>
+    /// <param name="studentLogits">Student scores of shape [..., C], floating point, at least 1-dim.</param>
+    /// <param name="teacherLogits">Teacher scores of the same shape; detached (no gradient reaches the teacher).</param>
+    /// <param name="temperature">Softening temperature T; finite and greater than zero.</param>
+    /// <param name="labels">
+    /// Optional class indices of shape [...] (int64 or int32); positions whose label equals
+    /// <paramref name="ignoreIndex"/> (padding) are left out of the sum and the mean.
+    /// </param>
+    /// <param name="ignoreIndex">The label value of positions to leave out.</param>
+    /// <param name="mask">Optional tensor of shape [...]; positions where it is zero or false are left out.</param>
+    /// <returns>
+    /// The sum over kept positions of Σ q_s (log q_s − log p_t), times T², divided by the kept
+    /// count; zero when nothing is kept. float32, or float64 when an input is float64.
+    /// </returns>
+    /// <exception cref="ArgumentNullException">A logits tensor is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is not finite and positive.</exception>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
+    public static Tensor ReverseKl(
+        Tensor studentLogits, Tensor teacherLogits, double temperature = 1.0, Tensor? labels = null, long ignoreIndex = -100, Tensor? mask = null) =>
+        DistillationMean(studentLogits, teacherLogits, temperature, labels, ignoreIndex, mask,
+            (studentLogProbs, teacherLogProbs) => KlPerPosition(studentLogProbs, teacherLogProbs));
+
+    /// <summary>
+    /// Generalized Jensen–Shannon divergence for distillation, as Liger Kernel's <c>LigerJSD</c>
+    /// defines it: with P the teacher's and Q the student's softened distribution and
+    /// M = β P + (1 − β) Q, JSD_β = β KL(P ‖ M) + (1 − β) KL(Q ‖ M), times T², averaged over the
+    /// kept positions. β = 0 is the forward KL(P ‖ Q) and β = 1 the reverse KL(Q ‖ P), as in Liger Kernel.
+    /// </summary>
+    /// <param name="studentLogits">Student scores of shape [..., C], floating point, at least 1-dim.</param>
+    /// <param name="teacherLogits">Teacher scores of the same shape; detached (no gradient reaches the teacher).</param>
+    /// <param name="beta">The mixing weight β in [0, 1].</param>
+    /// <param name="temperature">Softening temperature T; finite and greater than zero.</param>
+    /// <param name="labels">Optional class indices of shape [...]; positions labelled <paramref name="ignoreIndex"/> are left out.</param>
+    /// <param name="ignoreIndex">The label value of positions to leave out.</param>
+    /// <param name="mask">Optional tensor of shape [...]; positions where it is zero or false are left out.</param>
+    /// <returns>
+    /// The mean over kept positions, times T²; zero when nothing is kept. log M is computed with
+    /// log-sum-exp, so confident distributions lose no precision. float32, or float64 when an input is float64.
+    /// </returns>
+    /// <exception cref="ArgumentNullException">A logits tensor is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="beta"/> or <paramref name="temperature"/> is out of range.</exception>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
+    public static Tensor JensenShannon(
+        Tensor studentLogits, Tensor teacherLogits, double beta = 0.5, double temperature = 1.0, Tensor? labels = null,
+        long ignoreIndex = -100, Tensor? mask = null)
+    {
+        if (!(beta >= 0 && beta <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(beta), beta, $"beta must be between 0 and 1, but it is {beta}.");
+        }
+        return DistillationMean(studentLogits, teacherLogits, temperature, labels, ignoreIndex, mask, (studentLogProbs, teacherLogProbs) =>
+        {
+            if (beta == 0)
+            {
+                return KlPerPosition(teacherLogProbs, studentLogProbs);
+            }
+            if (beta == 1)
+            {
+                return KlPerPosition(studentLogProbs, teacherLogProbs);
+            }
+            var mixtureLogProbs = torch.stack(new[] { teacherLogProbs + Math.Log(beta), studentLogProbs + Math.Log(1 - beta) }, 0).logsumexp(0);
+            return KlPerPosition(teacherLogProbs, mixtureLogProbs) * beta + KlPerPosition(studentLogProbs, mixtureLogProbs) * (1 - beta);
+        });
+    }
+
+    /// <summary>Σ_c a_c (log a_c − log b_c) along the last dimension; classes where a is zero contribute zero.</summary>
+    private static Tensor KlPerPosition(Tensor firstLogProbs, Tensor secondLogProbs)
+    {
+        var first = firstLogProbs.exp();
+        // Where a is 0 the term is 0; without the fill, (-inf) - (-inf) would make it NaN.
+        return (first * (firstLogProbs - secondLogProbs)).masked_fill(first.eq(0), 0).sum(-1);
+    }
+
+    /// <summary>
+    /// The shared body of the distillation divergences: validates, softens both logits by the
+    /// temperature in the compute type (the teacher detached), applies <paramref name="perPosition"/>
+    /// to the student's and the teacher's log probabilities, and averages over kept positions × T².
+    /// </summary>
+    private static Tensor DistillationMean(
+        Tensor studentLogits, Tensor teacherLogits, double temperature, Tensor? labels, long ignoreIndex, Tensor? mask,
+        Func<Tensor, Tensor, Tensor> perPosition)
+    {
+        ArgumentNullException.ThrowIfNull(studentLogits);
+        ArgumentNullException.ThrowIfNull(teacherLogits);
+        if (!double.IsFinite(temperature) || temperature <= 0)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(temperature), temperature, $"temperature must be finite and greater than zero, but it is {temperature}.");
+        }
+        RequireFloating(studentLogits, "student logits", nameof(studentLogits));
+        RequireFloating(teacherLogits, "teacher logits", nameof(teacherLogits));
+        RequireSameShape(studentLogits, "student logits", teacherLogits, "teacher logits", nameof(teacherLogits));
+        RequireAtLeastOneDim(studentLogits, "student logits", nameof(studentLogits));
+        RequireSameDevice(studentLogits, "student logits", teacherLogits, "teacher logits", nameof(teacherLogits));
+        long[] positionShape = studentLogits.shape[..^1];
+        if (labels is not null)
+        {
+            RequireSameDevice(studentLogits, "student logits", labels, "labels", nameof(labels));
+            if (labels.dtype is not (ScalarType.Int64 or ScalarType.Int32) || !SameShape(labels.shape, positionShape))
+            {
+                throw new ArgumentException(
+                    $"labels {FormatShape(labels.shape)} of dtype {labels.dtype} must be class indices (Int64 or Int32) with the shape of " +
+                    $"student logits {FormatShape(studentLogits.shape)} without its last dimension, {FormatShape(positionShape)}.",
+                    nameof(labels));
+            }
+        }
+        if (mask is not null)
+        {
+            RequireSameDevice(studentLogits, "student logits", mask, "mask", nameof(mask));
+            if (!SameShape(mask.shape, positionShape) || mask.is_complex())
+            {
+                throw new ArgumentException(
+                    $"mask {FormatShape(mask.shape)} of dtype {mask.dtype} must be Bool or real with the shape of student logits " +
+                    $"{FormatShape(studentLogits.shape)} without its last dimension, {FormatShape(positionShape)}.",
+                    nameof(mask));
+            }
+        }
+
+        using var scope = NewDisposeScope();
+        ScalarType computeType = ComputeType(studentLogits.dtype, teacherLogits.dtype);
+        var studentLogProbs = nn.functional.log_softmax(studentLogits.to(computeType) / temperature, -1);
+        var teacherLogProbs = nn.functional.log_softmax(teacherLogits.detach().to(computeType) / temperature, -1);
+        var perValue = perPosition(studentLogProbs, teacherLogProbs);
+        double scale = temperature * temperature;
+        long positions = Count(positionShape);
+        Tensor? dropped = labels?.eq(ignoreIndex);
+        if (mask is not null)
+        {
+            var maskDropped = mask.eq(0);
+            dropped = dropped is null ? maskDropped : dropped.bitwise_or(maskDropped);
+        }
+        Tensor loss;
+        if (dropped is null)
+        {
+            loss = perValue.sum() * (scale / Math.Max(positions, 1L));
+        }
+        else
+        {
+            // masked_fill, not multiplication: a dropped position's divergence may be inf or NaN.
+            var kept = dropped.sum().neg().add(positions).to(computeType).clamp_min(1);
+            loss = perValue.masked_fill(dropped, 0).sum() * scale / kept;
+        }
+        return scope.MoveToOuter(loss);
+    }
+
+    /// <summary>
     /// Cosine distance: the mean over positions of 1 − cos(a, b), the cosine taken along the last
     /// dimension as <c>torch.nn.functional.cosine_similarity</c> does with eps = 1e-8.
     /// </summary>

@@ -17,6 +17,12 @@ What it calls (PyTorch 1.13, Debian bookworm's python3-torch 1.13.1+dfsg):
   - Focal loss, which PyTorch does not have: Lin, Goyal, Girshick, He and Dollar, "Focal Loss for
     Dense Object Detection", ICCV 2017 (arXiv:1708.02002), eq. 5 with the sigmoid probability;
     computed from torch.sigmoid and binary_cross_entropy_with_logits (see focal() below).
+  - ReverseKl and JensenShannon, from torch.nn.functional.log_softmax, kl_div(log_target=True) and
+    torch.logsumexp. JensenShannon is the generalized JSD with mixing weight beta as Liger Kernel
+    defines it (class LigerJSD in src/liger_kernel/transformers/jsd.py of linkedin/Liger-Kernel):
+    beta KL(P || M) + (1 - beta) KL(Q || M), M = beta P + (1 - beta) Q, P the teacher, Q the
+    student; forward KL(P || Q) at beta = 0 and reverse KL(Q || P) at beta = 1. Both are
+    multiplied by T^2 (as Losses.SoftTargetKl is) and averaged over positions that are not ignored.
 Gradients are torch.autograd's, with respect to every floating-point input that the C# function
 differentiates (never the labels, weights or mask).
 
@@ -321,6 +327,85 @@ def binary_cases():
     write("focal", focal_cases)
 
 
+# ---------------------------------------------------------------- Distillation
+
+def kept_mean(per, labels=None, mask=None, ignore_index=-100):
+    keep = torch.ones(per.shape, dtype=torch.bool)
+    if labels is not None:
+        keep = keep & (labels != ignore_index)
+    if mask is not None:
+        keep = keep & mask
+    return per[keep].sum() / keep.sum()
+
+
+def reverse_kl(temperature):
+    # KL(student_T || teacher_T) = sum q_s (log q_s - log p_t), with torch.nn.functional.kl_div.
+    def loss(student, teacher, labels=None, mask=None):
+        log_q = F.log_softmax(student / temperature, -1)
+        log_p = F.log_softmax(teacher.detach() / temperature, -1)
+        per = F.kl_div(log_p, log_q, log_target=True, reduction="none").sum(-1)
+        return kept_mean(per, labels, mask) * temperature ** 2
+    return loss
+
+
+def jensen_shannon(beta, temperature):
+    # The generalized JSD as Liger Kernel defines it (LigerJSD, src/liger_kernel/transformers/jsd.py
+    # in linkedin/Liger-Kernel): with P the teacher and Q the student distribution and
+    # M = beta P + (1 - beta) Q, JSD_beta = beta KL(P || M) + (1 - beta) KL(Q || M); beta = 0 is
+    # the forward KL(P || Q) and beta = 1 the reverse KL(Q || P); averaged over non-ignored positions.
+    def loss(student, teacher, labels=None, mask=None):
+        log_q = F.log_softmax(student / temperature, -1)
+        log_p = F.log_softmax(teacher.detach() / temperature, -1)
+        if beta == 0:
+            per = F.kl_div(log_q, log_p, log_target=True, reduction="none").sum(-1)
+        elif beta == 1:
+            per = F.kl_div(log_p, log_q, log_target=True, reduction="none").sum(-1)
+        else:
+            log_m = torch.logsumexp(torch.stack([log_p + math.log(beta), log_q + math.log(1 - beta)]), 0)
+            per = (beta * F.kl_div(log_m, log_p, log_target=True, reduction="none").sum(-1)
+                   + (1 - beta) * F.kl_div(log_m, log_q, log_target=True, reduction="none").sum(-1))
+        return kept_mean(per, labels, mask) * temperature ** 2
+    return loss
+
+
+def distillation_cases():
+    reverse, jsd = [], []
+    for dname, dtype in DTYPES.items():
+        g = torch.Generator().manual_seed(23)
+
+        def randn(*shape, scale=1.0):
+            return (torch.randn(*shape, generator=g, dtype=torch.float64) * scale).to(dtype)
+
+        def common(out, fn_for, params_list):
+            for params in params_list:
+                label = " ".join(f"{k}={v}" for k, v in params.items())
+                fn = fn_for(params)
+                s, t = randn(4, 6, scale=2), randn(4, 6, scale=2)
+                out.append(case(f"plain {label}", dname, {"student": s, "teacher": t}, params, fn, ["student"]))
+                s, t = randn(2, 3, 5, scale=2), randn(2, 3, 5, scale=2)
+                labels = torch.randint(0, 5, (2, 3), generator=g)
+                labels[0, 1] = -100
+                labels[1, 2] = -100
+                mask = torch.ones(2, 3, dtype=torch.bool)
+                mask[1, 0] = False
+                out.append(case(f"ignored and masked {label}", dname, {"student": s, "teacher": t, "labels": labels, "mask": mask},
+                                params, fn, ["student"]))
+            params = params_list[0]
+            fn = fn_for(params)
+            s = torch.tensor([[30.0, -30.0, 0.0, 5.0], [-1e3, 1e3, 2.0, 0.0]], dtype=dtype)
+            t = torch.tensor([[-30.0, 30.0, 1.0, 0.0], [1e3, -1e3, 0.0, 2.0]], dtype=dtype)
+            out.append(case("extreme logits", dname, {"student": s, "teacher": t}, params, fn, ["student"]))
+            out.append(case("all ignored", dname, {"student": randn(3, 4), "teacher": randn(3, 4), "labels": torch.full((3,), -100)},
+                            params, fn, ["student"]))
+
+        common(reverse, lambda p: reverse_kl(p["temperature"]), [{"temperature": 1.0}, {"temperature": 2.5}, {"temperature": 0.5}])
+        common(jsd, lambda p: jensen_shannon(p["beta"], p["temperature"]),
+               [{"beta": 0.5, "temperature": 1.0}, {"beta": 0.1, "temperature": 2.0}, {"beta": 0.9, "temperature": 1.0},
+                {"beta": 0.0, "temperature": 1.5}, {"beta": 1.0, "temperature": 1.0}])
+    write("reverse_kl", reverse)
+    write("jensen_shannon", jsd)
+
+
 def main():
     torch.set_num_threads(1)
     write("cross_entropy", cross_entropy_cases())
@@ -331,6 +416,7 @@ def main():
     regression_cases("huber", lambda p: lambda a, b: F.huber_loss(a, b, delta=p["delta"], reduction="none"),
                      [{"delta": 1.0}, {"delta": 0.5}, {"delta": 3.0}])
     binary_cases()
+    distillation_cases()
 
 
 if __name__ == "__main__":
