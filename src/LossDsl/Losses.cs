@@ -322,6 +322,44 @@ public static class Losses
         });
     }
 
+    /// <summary>
+    /// KL divergence restricted to the teacher's top-k classes, for large vocabularies: the
+    /// teacher's softened distribution is cut to its k most likely classes and renormalised (P_k),
+    /// and KL(P_k ‖ Q) = Σ_{i in top k} p_k,i (log p_k,i − log q_i) is taken against the student's
+    /// full softened distribution Q, times T², averaged over the kept positions. With k = C it is
+    /// <see cref="SoftTargetKl"/>.
+    /// </summary>
+    /// <param name="studentLogits">Student scores of shape [..., C], floating point, at least 1-dim.</param>
+    /// <param name="teacherLogits">Teacher scores of the same shape; detached (no gradient reaches the teacher).</param>
+    /// <param name="k">How many of the teacher's classes to keep, from 1 to C. Ties are broken as <c>torch.topk</c> breaks them.</param>
+    /// <param name="temperature">Softening temperature T; finite and greater than zero.</param>
+    /// <param name="labels">Optional class indices of shape [...]; positions labelled <paramref name="ignoreIndex"/> are left out.</param>
+    /// <param name="ignoreIndex">The label value of positions to leave out.</param>
+    /// <param name="mask">Optional tensor of shape [...]; positions where it is zero or false are left out.</param>
+    /// <returns>The mean over kept positions, times T²; zero when nothing is kept. float32, or float64 when an input is float64.</returns>
+    /// <exception cref="ArgumentNullException">A logits tensor is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> or <paramref name="temperature"/> is out of range.</exception>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
+    public static Tensor TopKKl(
+        Tensor studentLogits, Tensor teacherLogits, int k, double temperature = 1.0, Tensor? labels = null, long ignoreIndex = -100,
+        Tensor? mask = null)
+    {
+        ArgumentNullException.ThrowIfNull(studentLogits);
+        ArgumentNullException.ThrowIfNull(teacherLogits);
+        long classes = studentLogits.Dimensions >= 1 ? studentLogits.shape[^1] : 0;
+        if (k < 1 || (studentLogits.Dimensions >= 1 && k > classes))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(k), k, $"k must be between 1 and the class count of student logits {FormatShape(studentLogits.shape)}, but it is {k}.");
+        }
+        return DistillationMean(studentLogits, teacherLogits, temperature, labels, ignoreIndex, mask, (studentLogProbs, teacherLogProbs) =>
+        {
+            var top = teacherLogProbs.topk(k, dim: -1).indexes;
+            var teacherTopLogProbs = nn.functional.log_softmax(teacherLogProbs.gather(-1, top), -1);
+            return KlPerPosition(teacherTopLogProbs, studentLogProbs.gather(-1, top));
+        });
+    }
+
     /// <summary>Σ_c a_c (log a_c − log b_c) along the last dimension; classes where a is zero contribute zero.</summary>
     private static Tensor KlPerPosition(Tensor firstLogProbs, Tensor secondLogProbs)
     {

@@ -7,9 +7,9 @@ using static TorchSharp.torch;
 namespace LossDsl.Tests;
 
 /// <summary>
-/// <see cref="Losses.ReverseKl"/> and <see cref="Losses.JensenShannon"/> against the same
+/// <see cref="Losses.ReverseKl"/>, <see cref="Losses.JensenShannon"/> and <see cref="Losses.TopKKl"/> against the same
 /// divergences computed by PyTorch 1.13 from <c>log_softmax</c>, <c>kl_div</c> and
-/// <c>logsumexp</c> (the generalized JSD as Liger Kernel defines it): temperatures, β from 0 to 1,
+/// <c>logsumexp</c> and <c>topk</c> (the generalized JSD as Liger Kernel defines it): temperatures, β from 0 to 1,
 /// ignored and masked positions, extreme logits, and every position ignored.
 /// </summary>
 public class DistillationReferenceTests
@@ -17,6 +17,8 @@ public class DistillationReferenceTests
     public static TheoryData<string> ReverseKlCases => PyTorchReference.Ids("reverse_kl");
 
     public static TheoryData<string> JensenShannonCases => PyTorchReference.Ids("jensen_shannon");
+
+    public static TheoryData<string> TopKKlCases => PyTorchReference.Ids("top_k_kl");
 
     [Theory]
     [MemberData(nameof(ReverseKlCases))]
@@ -31,6 +33,34 @@ public class DistillationReferenceTests
             student, c.Input("teacher"), c.Param("beta", double.NaN), c.Param("temperature", double.NaN), c.Optional("labels"),
             mask: c.Optional("mask")));
 
+    [Theory]
+    [MemberData(nameof(TopKKlCases))]
+    public void TopKKl_MatchesPyTorch(string id) =>
+        Check("top_k_kl", id, (c, student) => Losses.TopKKl(
+            student, c.Input("teacher"), (int)c.Param("k", double.NaN), c.Param("temperature", double.NaN), c.Optional("labels"),
+            mask: c.Optional("mask")));
+
+    [Fact]
+    public void TopKKl_AllClasses_IsSoftTargetKl()
+    {
+        using var scope = NewDisposeScope();
+        var student = torch.randn(4, 5, ScalarType.Float64);
+        var teacher = torch.randn(4, 5, ScalarType.Float64);
+        RelativeTolerance.AssertClose(
+            Losses.SoftTargetKl(student, teacher, 1.5).item<double>(), Losses.TopKKl(student, teacher, k: 5, temperature: 1.5), 1e-12);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(6)]
+    public void TopKKl_KOutOfRange_Throws(int k)
+    {
+        using var scope = NewDisposeScope();
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Losses.TopKKl(torch.zeros(2, 5), torch.zeros(2, 5), k));
+        Assert.Equal("k", error.ParamName);
+        Assert.Contains("[2, 5]", error.Message);
+    }
+
     [Fact]
     public void JensenShannon_NoGradientReachesTheTeacher()
     {
@@ -38,6 +68,7 @@ public class DistillationReferenceTests
         var teacher = torch.randn(3, 4, ScalarType.Float64).requires_grad_(true);
         Assert.False(Losses.JensenShannon(torch.randn(3, 4, ScalarType.Float64), teacher).requires_grad);
         Assert.False(Losses.ReverseKl(torch.randn(3, 4, ScalarType.Float64), teacher).requires_grad);
+        Assert.False(Losses.TopKKl(torch.randn(3, 4, ScalarType.Float64), teacher, 2).requires_grad);
     }
 
     [Theory]

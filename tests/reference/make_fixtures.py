@@ -23,6 +23,8 @@ What it calls (PyTorch 1.13, Debian bookworm's python3-torch 1.13.1+dfsg):
     beta KL(P || M) + (1 - beta) KL(Q || M), M = beta P + (1 - beta) Q, P the teacher, Q the
     student; forward KL(P || Q) at beta = 0 and reverse KL(Q || P) at beta = 1. Both are
     multiplied by T^2 (as Losses.SoftTargetKl is) and averaged over positions that are not ignored.
+  - TopKKl, which PyTorch does not have: the teacher's distribution cut to its top k classes
+    (torch.topk) and renormalised, against the student's full distribution (see top_k_kl() below).
 Gradients are torch.autograd's, with respect to every floating-point input that the C# function
 differentiates (never the labels, weights or mask).
 
@@ -368,8 +370,23 @@ def jensen_shannon(beta, temperature):
     return loss
 
 
+def top_k_kl(k, temperature):
+    # KL restricted to the teacher's top-k classes, which PyTorch does not have: the teacher's
+    # softened distribution cut to its k largest classes and renormalised (P_k), against the
+    # student's full softened distribution Q: KL(P_k || Q) = sum over the top k of
+    # p_k (log p_k - log q), times T^2. With k = C it is the forward KL of Losses.SoftTargetKl.
+    def loss(student, teacher, labels=None, mask=None):
+        log_q = F.log_softmax(student / temperature, -1)
+        log_p = F.log_softmax(teacher.detach() / temperature, -1)
+        top = torch.topk(teacher.detach(), k, dim=-1).indices
+        log_p_k = F.log_softmax(log_p.gather(-1, top), -1)
+        per = F.kl_div(log_q.gather(-1, top), log_p_k, log_target=True, reduction="none").sum(-1)
+        return kept_mean(per, labels, mask) * temperature ** 2
+    return loss
+
+
 def distillation_cases():
-    reverse, jsd = [], []
+    reverse, jsd, top_k = [], [], []
     for dname, dtype in DTYPES.items():
         g = torch.Generator().manual_seed(23)
 
@@ -402,7 +419,10 @@ def distillation_cases():
         common(jsd, lambda p: jensen_shannon(p["beta"], p["temperature"]),
                [{"beta": 0.5, "temperature": 1.0}, {"beta": 0.1, "temperature": 2.0}, {"beta": 0.9, "temperature": 1.0},
                 {"beta": 0.0, "temperature": 1.5}, {"beta": 1.0, "temperature": 1.0}])
+        common(top_k, lambda p: top_k_kl(p["k"], p["temperature"]),
+               [{"k": 3, "temperature": 1.0}, {"k": 1, "temperature": 2.0}, {"k": 4, "temperature": 0.7}])
     write("reverse_kl", reverse)
+    write("top_k_kl", top_k)
     write("jensen_shannon", jsd)
 
 
