@@ -618,7 +618,7 @@ public static class Losses
                 positive = positive * posWeight.detach().to(x.dtype);
             }
             return positive + nn.functional.softplus(x) * y.neg().add(1);
-        });
+        }, constant: posWeight);
     }
 
     /// <summary>
@@ -670,9 +670,11 @@ public static class Losses
     /// <summary>
     /// The shared body of the element-wise regression terms: validates, upcasts, applies
     /// <paramref name="perElement"/> to the two inputs, weights, masks and averages over kept elements.
+    /// A float64 <paramref name="constant"/> (a tensor that <paramref name="perElement"/> reads) makes the computation float64.
     /// </summary>
     private static Tensor ElementwiseMean(
-        Tensor first, string firstName, Tensor second, string secondName, Tensor? mask, Tensor? weight, Func<Tensor, Tensor, Tensor> perElement)
+        Tensor first, string firstName, Tensor second, string secondName, Tensor? mask, Tensor? weight, Func<Tensor, Tensor, Tensor> perElement,
+        Tensor? constant = null)
     {
         ArgumentNullException.ThrowIfNull(first, firstName);
         ArgumentNullException.ThrowIfNull(second, secondName);
@@ -701,6 +703,10 @@ public static class Losses
         if (weight is not null)
         {
             computeType = ComputeType(computeType, weight.dtype);
+        }
+        if (constant is not null)
+        {
+            computeType = ComputeType(computeType, constant.dtype);
         }
         var perValue = perElement(first.to(computeType), second.to(computeType));
         if (weight is not null)

@@ -68,6 +68,21 @@ public class BinaryReferenceTests
         Assert.Contains("[3, 2]", error.Message);
     }
 
+    [Fact]
+    public void BinaryCrossEntropyWithLogits_Float64PosWeight_ComputesInFloat64()
+    {
+        using var scope = NewDisposeScope();
+        var logits = torch.tensor(new[] { 0.1f, -0.2f, 0.3f }).reshape(1, 3);
+        var targets = torch.tensor(new[] { 1f, 0f, 1f }).reshape(1, 3);
+        var posWeight = torch.tensor(new[] { 1.0 / 3, 2.0, 0.7 });
+
+        var loss = Losses.BinaryCrossEntropyWithLogits(logits, targets, posWeight: posWeight);
+
+        Assert.Equal(ScalarType.Float64, loss.dtype);
+        var exact = Losses.BinaryCrossEntropyWithLogits(logits.to(ScalarType.Float64), targets.to(ScalarType.Float64), posWeight: posWeight);
+        Assert.Equal(exact.item<double>(), loss.item<double>());
+    }
+
     [Theory]
     [InlineData(-0.1, 2.0, "alpha")]
     [InlineData(1.1, 2.0, "alpha")]
