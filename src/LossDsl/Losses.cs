@@ -11,9 +11,12 @@ namespace LossDsl;
 /// survives, in the caller's dispose scope.
 /// </summary>
 /// <remarks>
-/// Softmax-based and similarity terms are computed in at least float32: float16 and bfloat16
-/// inputs are upcast to float32 and the result is float32; float64 inputs stay float64.
-/// "Positions" are all dimensions but the last, flattened; means are taken over positions.
+/// Every term is computed in at least float32: float16 and bfloat16 inputs are upcast to float32
+/// and the result is float32; float64 inputs stay float64.
+/// "Positions" are all dimensions but the last, flattened; the softmax-based terms take their
+/// means over positions, the element-wise ones (regression, binary) over elements. Names and
+/// semantics follow PyTorch's, and each term is checked against fixtures that PyTorch 1.13 wrote
+/// (<c>tests/reference/make_fixtures.py</c>).
 /// </remarks>
 public static class Losses
 {
