@@ -122,7 +122,7 @@ public class DistillationLossTests
             FeatureScale = |sg(Soft)| / |sg(Feature)|, or 1 where either magnitude <= 1E-08   [no gradient]
             Kd = Soft + Feature * FeatureScale
             Hard = Hard(studentLogits, labels)   [term, called once]
-            bound(Kd) = |Soft| + |Feature| * FeatureScale   [rounding bound, no gradient]
+            bound(Kd) = |sg(Soft)| + |sg(Feature)| * FeatureScale   [rounding bound, no gradient]
             KdScale = |sg(Hard)| / |sg(Kd)|, or 1 where either magnitude <= 1E-08; |sg(Kd)| counts as 0 within rounding of bound(Kd)   [no gradient]
             Total = Hard + Alpha * Kd * KdScale   [the loss]
             sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.

@@ -16,6 +16,9 @@ internal sealed partial class Lowerer
     private readonly Dictionary<string, TensorExpr> _cancellable = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Local> _boundLocals = new(StringComparer.Ordinal);
 
+    /// <summary>The magnitudes |v| (not counted as 0 as residue) earlier scales computed, by value.</summary>
+    private readonly Dictionary<string, Local> _plainMagnitudes = new(StringComparer.Ordinal);
+
     /// <summary>Records how <paramref name="local"/> was computed, when that can cancel.</summary>
     private void Define(Local local, TensorExpr value)
     {
@@ -149,5 +152,9 @@ internal sealed partial class Lowerer
     /// <summary>The bound of a value when it can cancel, else its magnitude.</summary>
     private TensorExpr Magnitude(TensorExpr e) => BoundOf(e) ?? Abs(e);
 
-    private static TensorExpr Abs(TensorExpr e) => new(TensorOp.Abs, Left: e);
+    /// <summary>|e|: the magnitude an earlier scale already computed for a value, else a new abs().</summary>
+    private TensorExpr Abs(TensorExpr e)
+        => e.Op == TensorOp.Variable && _plainMagnitudes.TryGetValue(e.Variable!.Name, out Local? magnitude)
+            ? TensorExpr.Var(magnitude)
+            : new TensorExpr(TensorOp.Abs, Left: e);
 }

@@ -78,6 +78,10 @@ internal sealed partial class Lowerer
         {
             magnitude = _names.Local(variable.Name.TrimStart('@') + "Magnitude", $"|sg({variable.Display})|");
             added.Add(new Magnitude(magnitude, variable, bound));
+            if (bound is null)
+            {
+                _plainMagnitudes[variable.Name] = magnitude;
+            }
             _magnitudes[variable.Name] = magnitude;
         }
         return magnitude;

@@ -13,7 +13,7 @@ namespace Distillation.Objectives
             "OutProjFeatureLossScale = |sg(SoftLoss)| / |sg(OutProjFeatureLoss)|, or 1 where either magnitude <= 1E-08   [no gradient]\n" +
             "KdLoss = SoftLoss + OutProjFeatureLoss * OutProjFeatureLossScale\n" +
             "HardLoss = HardLoss(studentLogits, labels)   [term, called once]\n" +
-            "bound(KdLoss) = |SoftLoss| + |OutProjFeatureLoss| * OutProjFeatureLossScale   [rounding bound, no gradient]\n" +
+            "bound(KdLoss) = |sg(SoftLoss)| + |sg(OutProjFeatureLoss)| * OutProjFeatureLossScale   [rounding bound, no gradient]\n" +
             "KdLossScale = |sg(HardLoss)| / |sg(KdLoss)|, or 1 where either magnitude <= 1E-08; |sg(KdLoss)| counts as 0 within rounding of bound(KdLoss)   [no gradient]\n" +
             "TotalLoss = HardLoss + Alpha * KdLoss * KdLossScale   [the loss]\n" +
             "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
@@ -40,7 +40,7 @@ namespace Distillation.Objectives
             global::TorchSharp.torch.Tensor kdLossBound, kdLossMagnitude, hardLossMagnitude, kdLossScale;
             using (global::TorchSharp.torch.no_grad())
             {
-                kdLossBound = softLoss.abs().addcmul(outProjFeatureLoss.abs(), outProjFeatureLossScale, 1.0);
+                kdLossBound = softLossMagnitude.addcmul(outProjFeatureLossMagnitude, outProjFeatureLossScale, 1.0);
                 kdLossMagnitude = global::LossDsl.LossRuntime.Significant(kdLoss.abs(), kdLossBound);
                 hardLossMagnitude = hardLoss.abs();
                 kdLossScale = global::LossDsl.LossRuntime.BalanceScale(kdLossMagnitude, hardLossMagnitude, 1E-08);

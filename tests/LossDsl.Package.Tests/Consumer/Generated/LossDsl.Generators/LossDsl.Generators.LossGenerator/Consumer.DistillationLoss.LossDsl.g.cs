@@ -13,7 +13,7 @@ namespace Consumer
             "FeatureScale = |sg(Soft)| / |sg(Feature)|, or 1 where either magnitude <= 1E-08   [no gradient]\n" +
             "Kd = Soft + Feature * FeatureScale\n" +
             "Hard = Hard(studentLogits, labels)   [term, called once]\n" +
-            "bound(Kd) = |Soft| + |Feature| * FeatureScale   [rounding bound, no gradient]\n" +
+            "bound(Kd) = |sg(Soft)| + |sg(Feature)| * FeatureScale   [rounding bound, no gradient]\n" +
             "KdScale = |sg(Hard)| / |sg(Kd)|, or 1 where either magnitude <= 1E-08; |sg(Kd)| counts as 0 within rounding of bound(Kd)   [no gradient]\n" +
             "Total = Hard + Alpha * Kd * KdScale   [the loss]\n" +
             "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
@@ -40,7 +40,7 @@ namespace Consumer
             global::TorchSharp.torch.Tensor kdBound, kdMagnitude, hardMagnitude, kdScale;
             using (global::TorchSharp.torch.no_grad())
             {
-                kdBound = soft.abs().addcmul(feature.abs(), featureScale, 1.0);
+                kdBound = softMagnitude.addcmul(featureMagnitude, featureScale, 1.0);
                 kdMagnitude = global::LossDsl.LossRuntime.Significant(kd.abs(), kdBound);
                 hardMagnitude = hard.abs();
                 kdScale = global::LossDsl.LossRuntime.BalanceScale(kdMagnitude, hardMagnitude, 1E-08);
