@@ -90,8 +90,8 @@ public static class ExpertDistillation
     }
 
     /// <summary>
-    /// b / a, the scale from the magnitudes a = |x| and b = |y|, kept within the dtype's positive normal numbers (never 0 by
-    /// underflow, never infinite), or 1 where either magnitude is at most eps.
+    /// b / a, the scale from the magnitudes a = |x| and b = |y|, kept within the dtype's positive
+    /// normal numbers (never 0 by underflow, never infinite), or 1 where either is at most eps.
     /// </summary>
     private static Tensor Scale(Tensor a, Tensor b)
     {
