@@ -99,9 +99,13 @@ public sealed class InterpretedLoss
                 double number = Number(binary.Left, e.Numbers);
                 var right = Evaluate(binary.Right, bounded, e);
                 Tensor value = Apply(binary.Operator, number, right.Value);
+                if (!bounded)
+                {
+                    return (value, null);
+                }
                 using (no_grad())
                 {
-                    return (value, bounded ? Bound(binary.Operator, Math.Abs(number), right) : null);
+                    return (value, Bound(binary.Operator, Math.Abs(number), right));
                 }
             }
             case BinaryNode binary:
@@ -109,9 +113,13 @@ public sealed class InterpretedLoss
                 var left = Evaluate(binary.Left, bounded, e);
                 var right = Evaluate(binary.Right, bounded, e);
                 Tensor value = Apply(binary.Operator, left.Value, right.Value);
+                if (!bounded)
+                {
+                    return (value, null);
+                }
                 using (no_grad())
                 {
-                    return (value, bounded ? Bound(binary.Operator, left, right) : null);
+                    return (value, Bound(binary.Operator, left, right));
                 }
             }
             case BalanceNode balance:
