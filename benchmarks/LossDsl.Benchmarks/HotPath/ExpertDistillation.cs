@@ -29,9 +29,14 @@ public sealed class ExpertResult(Tensor total, Tensor kd, Tensor featureScale, T
 
 /// <summary>
 /// PR 4220 by hand, as a careful TorchSharp engineer writes it: the scales are computed under
-/// no_grad from magnitudes (no autograd graph, no extra detach handles), guarded on the device
-/// with an in-place masked_fill on a fresh ratio, the balanced sums fused into addcmul, every
-/// intermediate in a dispose scope, and no host synchronisation. This is the bar.
+/// no_grad from magnitudes (no autograd graph, no extra detach handles), clamped into the dtype's
+/// positive normal range and guarded on the device with in-place ops on a fresh ratio, the
+/// balanced sums fused into addcmul, every intermediate in a dispose scope, and no host
+/// synchronisation. Kd = Soft + Feature·scale can cancel (a negative Feature against a positive
+/// Soft), so Kd's magnitude counts as 0 where it is rounding residue: at most a tolerance times
+/// |Soft| + |Feature|·scale, the magnitudes it was computed from, reusing the magnitudes the first
+/// scale already took. This is the bar: the semantics of the generated Balance, written without
+/// LossDsl (its runtime helpers are for generated code), with the ops a hand-writer can share.
 /// </summary>
 public static class ExpertDistillation
 {
@@ -63,18 +68,38 @@ public static class ExpertDistillation
 
     private static (Tensor Total, Tensor Kd, Tensor FeatureScale, Tensor KdScale) Balance(Tensor hard, Tensor soft, Tensor feature, double alpha)
     {
-        Tensor featureScale = Scale(feature, soft);
+        Tensor featureMagnitude, softMagnitude, featureScale;
+        using (no_grad())
+        {
+            featureMagnitude = feature.abs();
+            softMagnitude = soft.abs();
+            featureScale = Scale(featureMagnitude, softMagnitude);
+        }
         Tensor kd = soft.addcmul(feature, featureScale, 1.0);
-        Tensor kdScale = Scale(kd, hard);
+        Tensor kdScale;
+        using (no_grad())
+        {
+            // Where Kd cancelled, what is left is rounding residue of |Soft| + |Feature|·scale: count it as 0.
+            Tensor kdMagnitude = kd.abs();
+            Tensor threshold = softMagnitude.addcmul(featureMagnitude, featureScale, 1.0).mul_(Tolerance(kd.dtype));
+            kdMagnitude.masked_fill_(kdMagnitude.le(threshold), 0.0);
+            kdScale = Scale(kdMagnitude, hard.abs());
+        }
         Tensor total = hard.addcmul(kd, kdScale, alpha);
         return (total, kd, featureScale, kdScale);
     }
 
-    /// <summary>|y| / |x|, or 1 where either is at most eps; no gradient.</summary>
-    private static Tensor Scale(Tensor x, Tensor y)
+    /// <summary>
+    /// b / a, the scale from the magnitudes a = |x| and b = |y|, kept within the dtype's positive
+    /// normal numbers (never 0 by underflow, never infinite), or 1 where either is at most eps.
+    /// </summary>
+    private static Tensor Scale(Tensor a, Tensor b)
     {
-        using var noGrad = no_grad();
-        Tensor a = x.abs(), b = y.abs();
-        return b.div(a).masked_fill_(a.minimum(b).le(Epsilon), 1.0);
+        var range = finfo(a.dtype);
+        return b.div(a).clamp_(range.tiny, range.max).masked_fill_(a.minimum(b).le(Epsilon), 1.0);
     }
+
+    /// <summary>Residue tolerance relative to the bound: 1e-5 in float32 and float64, 8 units in the last place in float16 and bfloat16.</summary>
+    private static double Tolerance(ScalarType dtype)
+        => dtype is ScalarType.Float16 or ScalarType.BFloat16 ? 8 * finfo(dtype).eps : 1e-5;
 }

@@ -9,61 +9,174 @@ namespace LossDsl.Benchmarks.HotPath;
 /// <summary>
 /// The alternative to generation: the same formula string parsed at run time (once) and evaluated
 /// on every call by walking its tree with a dictionary of values and of term delegates, the way
-/// config-driven loss composition works (torchdistill's YAML). It keeps the good habits of the
-/// generated code (device-side guards, detached scales, a dispose scope), so what it costs extra
-/// is the interpretation itself: lookups, delegates, no fusion, no reuse across the tree.
+/// config-driven loss composition works (torchdistill's YAML). It keeps the good habits and the
+/// semantics of the generated code (device-side guards, detached scales clamped into the dtype's
+/// normal range, rounding residue of a cancelling value counted as 0, a dispose scope), so what it
+/// costs extra is the interpretation itself: lookups, delegates, no fusion, no reuse across the tree.
 /// </summary>
 public sealed class InterpretedLoss
 {
     private const double Epsilon = 1e-8;
     private readonly List<(string Name, Node Value)> _bindings;
+    private readonly HashSet<string> _bounded;
 
-    public InterpretedLoss(string formula) => _bindings = new Parser(formula).Bindings();
+    public InterpretedLoss(string formula)
+    {
+        _bindings = new Parser(formula).Bindings();
+        _bounded = BoundedBindings(_bindings);
+    }
 
     /// <summary>Evaluates every binding; the returned values (all of them) leave the dispose scope.</summary>
     public Dictionary<string, Tensor> Evaluate(IReadOnlyDictionary<string, Func<Tensor>> terms, IReadOnlyDictionary<string, double> numbers)
     {
         using var scope = NewDisposeScope();
-        var values = new Dictionary<string, Tensor>();
+        var evaluation = new Evaluation(new Dictionary<string, Tensor>(), new Dictionary<string, Tensor>(), terms, numbers);
         foreach (var (name, node) in _bindings)
         {
-            values[name] = Tensor(node, values, terms, numbers);
+            var (value, bound) = Evaluate(node, _bounded.Contains(name), evaluation);
+            evaluation.Values[name] = value;
+            if (bound is not null)
+            {
+                evaluation.Bounds[name] = bound;
+            }
         }
-        foreach (Tensor value in values.Values)
+        foreach (Tensor value in evaluation.Values.Values)
         {
             scope.MoveToOuter(value);
         }
-        return values;
+        return evaluation.Values;
     }
 
-    private static Tensor Tensor(Node node, Dictionary<string, Tensor> values, IReadOnlyDictionary<string, Func<Tensor>> terms, IReadOnlyDictionary<string, double> numbers)
+    /// <summary>
+    /// The bindings whose rounding bound a Balance needs: those read inside a Balance argument,
+    /// and those read by a binding that needs its bound. Bindings read only earlier ones, so one
+    /// pass from the last binding to the first finds them all.
+    /// </summary>
+    private static HashSet<string> BoundedBindings(List<(string Name, Node Value)> bindings)
+    {
+        var bounded = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = bindings.Count - 1; i >= 0; i--)
+        {
+            var (name, node) = bindings[i];
+            Collect(node, bounded.Contains(name), bounded);
+        }
+        return bounded;
+    }
+
+    private static void Collect(Node node, bool bounded, HashSet<string> names)
     {
         switch (node)
         {
-            case NameNode name when values.TryGetValue(name.Name, out Tensor? value):
-                return value;
-            case NameNode name when terms.TryGetValue(name.Name, out Func<Tensor>? term):
-                values[name.Name] = term(); // a term is evaluated once and remembered
-                return values[name.Name];
-            case BinaryNode binary when IsNumber(binary.Left, numbers):
-                return Apply(binary.Operator, Number(binary.Left, numbers), Tensor(binary.Right, values, terms, numbers));
+            case NameNode name when bounded:
+                names.Add(name.Name);
+                break;
             case BinaryNode binary:
-                return Apply(binary.Operator, Tensor(binary.Left, values, terms, numbers), Tensor(binary.Right, values, terms, numbers));
+                Collect(binary.Left, bounded, names);
+                Collect(binary.Right, bounded, names);
+                break;
             case BalanceNode balance:
-                Tensor x = Tensor(balance.Value, values, terms, numbers);
-                Tensor y = Tensor(balance.Target, values, terms, numbers);
-                Tensor scale;
+                Collect(balance.Value, true, names);
+                Collect(balance.Target, true, names);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// A node's value and, when <paramref name="bounded"/> and the value can cancel, its rounding
+    /// bound: the same arithmetic on magnitudes, with − as +. A term is its own bound (null).
+    /// </summary>
+    private static (Tensor Value, Tensor? Bound) Evaluate(Node node, bool bounded, Evaluation e)
+    {
+        switch (node)
+        {
+            case NameNode name when e.Values.TryGetValue(name.Name, out Tensor? value):
+                return (value, e.Bounds.GetValueOrDefault(name.Name));
+            case NameNode name when e.Terms.TryGetValue(name.Name, out Func<Tensor>? term):
+                e.Values[name.Name] = term(); // a term is evaluated once and remembered
+                return (e.Values[name.Name], null);
+            case BinaryNode binary when IsNumber(binary.Left, e.Numbers):
+            {
+                double number = Number(binary.Left, e.Numbers);
+                var right = Evaluate(binary.Right, bounded, e);
+                Tensor value = Apply(binary.Operator, number, right.Value);
+                if (!bounded)
+                {
+                    return (value, null);
+                }
                 using (no_grad())
                 {
-                    Tensor a = x.abs(), b = y.abs();
-                    scale = b.div(a).masked_fill_(a.minimum(b).le(Epsilon), 1.0);
+                    return (value, Bound(binary.Operator, Math.Abs(number), right));
                 }
-                values[$"{Describe(balance.Value)}_scale"] = scale;
-                return x.mul(scale);
+            }
+            case BinaryNode binary:
+            {
+                var left = Evaluate(binary.Left, bounded, e);
+                var right = Evaluate(binary.Right, bounded, e);
+                Tensor value = Apply(binary.Operator, left.Value, right.Value);
+                if (!bounded)
+                {
+                    return (value, null);
+                }
+                using (no_grad())
+                {
+                    return (value, Bound(binary.Operator, left, right));
+                }
+            }
+            case BalanceNode balance:
+            {
+                var x = Evaluate(balance.Value, true, e);
+                var y = Evaluate(balance.Target, true, e);
+                Tensor scale;
+                Tensor? bound = null;
+                using (no_grad())
+                {
+                    Tensor a = Significant(x), b = Significant(y);
+                    var range = finfo(a.dtype);
+                    scale = b.div(a).clamp_(range.tiny, range.max).masked_fill_(a.minimum(b).le(Epsilon), 1.0);
+                    if (bounded && x.Bound is not null)
+                    {
+                        bound = x.Bound.mul(scale); // a scale is at least 0
+                    }
+                }
+                e.Values[$"{Describe(balance.Value)}_scale"] = scale;
+                return (x.Value.mul(scale), bound);
+            }
             default:
                 throw new InvalidOperationException($"cannot evaluate {node} as a tensor");
         }
     }
+
+    /// <summary>|x|, or 0 where x is rounding residue of its bound.</summary>
+    private static Tensor Significant((Tensor Value, Tensor? Bound) x)
+    {
+        Tensor magnitude = x.Value.abs();
+        if (x.Bound is null)
+        {
+            return magnitude;
+        }
+        double tolerance = magnitude.dtype is ScalarType.Float16 or ScalarType.BFloat16 ? 8 * finfo(magnitude.dtype).eps : 1e-5;
+        return magnitude.masked_fill_(magnitude.le(x.Bound.mul(tolerance)), 0.0);
+    }
+
+    private static Tensor Magnitude((Tensor Value, Tensor? Bound) x) => x.Bound ?? x.Value.abs();
+
+    private static Tensor? Bound(char op, (Tensor Value, Tensor? Bound) left, (Tensor Value, Tensor? Bound) right) => op switch
+    {
+        '+' or '-' => Magnitude(left).add(Magnitude(right)),
+        '*' => left.Bound is null && right.Bound is null ? null : Magnitude(left).mul(Magnitude(right)),
+        // A quotient carries the numerator's bound over the divisor, and |a|·bound(b)/b² when the divisor cancels.
+        _ when right.Bound is not null => Magnitude(left).div(right.Value.abs()).add(left.Value.abs().mul(right.Bound).div(right.Value.abs().square())),
+        _ => left.Bound?.div(right.Value.abs()),
+    };
+
+    private static Tensor? Bound(char op, double number, (Tensor Value, Tensor? Bound) right) => op switch
+    {
+        '+' or '-' => Magnitude(right).add(number),
+        '*' => right.Bound?.mul(number),
+        _ => right.Bound?.div(right.Value.abs().square()).mul(number),
+    };
+
+    private sealed record Evaluation(Dictionary<string, Tensor> Values, Dictionary<string, Tensor> Bounds, IReadOnlyDictionary<string, Func<Tensor>> Terms, IReadOnlyDictionary<string, double> Numbers);
 
     private static bool IsNumber(Node node, IReadOnlyDictionary<string, double> numbers)
         => node is NumberNode || node is NameNode name && numbers.ContainsKey(name.Name);
