@@ -132,9 +132,10 @@ public static class LossRuntime
     {
         ArgumentNullException.ThrowIfNull(magnitude);
         ArgumentNullException.ThrowIfNull(bound);
-        using var threshold = bound.mul(RoundingTolerance(magnitude.dtype));
-        using var residue = magnitude.le(threshold);
-        return magnitude.masked_fill_(residue, 0.0);
+        // One temporary: the threshold becomes, in place, 1 where the magnitude exceeds it and 0
+        // where it does not; multiplying keeps a NaN magnitude NaN.
+        using var keep = bound.mul(RoundingTolerance(magnitude.dtype)).lt_(magnitude);
+        return magnitude.mul_(keep);
     }
 
     /// <summary>
