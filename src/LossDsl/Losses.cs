@@ -230,18 +230,7 @@ public static class Losses
     /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
     public static Tensor SoftTargetKl(Tensor studentLogits, Tensor teacherLogits, double temperature)
     {
-        ArgumentNullException.ThrowIfNull(studentLogits);
-        ArgumentNullException.ThrowIfNull(teacherLogits);
-        if (!double.IsFinite(temperature) || temperature <= 0)
-        {
-            throw new ArgumentOutOfRangeException(
-                nameof(temperature), temperature, $"temperature must be finite and greater than zero, but it is {temperature}.");
-        }
-        RequireFloating(studentLogits, "student logits", nameof(studentLogits));
-        RequireFloating(teacherLogits, "teacher logits", nameof(teacherLogits));
-        RequireSameShape(studentLogits, "student logits", teacherLogits, "teacher logits", nameof(teacherLogits));
-        RequireAtLeastOneDim(studentLogits, "student logits", nameof(studentLogits));
-        RequireSameDevice(studentLogits, "student logits", teacherLogits, "teacher logits", nameof(teacherLogits));
+        RequireDistillationInputs(studentLogits, teacherLogits, temperature);
 
         using var scope = NewDisposeScope();
         ScalarType computeType = ComputeType(studentLogits.dtype, teacherLogits.dtype);
@@ -372,13 +361,10 @@ public static class Losses
     }
 
     /// <summary>
-    /// The shared body of the distillation divergences: validates, softens both logits by the
-    /// temperature in the compute type (the teacher detached), applies <paramref name="perPosition"/>
-    /// to the student's and the teacher's log probabilities, and averages over kept positions × T².
+    /// The checks every distillation term makes: both logits given, floating-point, of one shape
+    /// with a class dimension, on one device, and a finite positive temperature.
     /// </summary>
-    private static Tensor DistillationMean(
-        Tensor studentLogits, Tensor teacherLogits, double temperature, Tensor? labels, long ignoreIndex, Tensor? mask,
-        Func<Tensor, Tensor, Tensor> perPosition)
+    private static void RequireDistillationInputs(Tensor studentLogits, Tensor teacherLogits, double temperature)
     {
         ArgumentNullException.ThrowIfNull(studentLogits);
         ArgumentNullException.ThrowIfNull(teacherLogits);
@@ -392,6 +378,18 @@ public static class Losses
         RequireSameShape(studentLogits, "student logits", teacherLogits, "teacher logits", nameof(teacherLogits));
         RequireAtLeastOneDim(studentLogits, "student logits", nameof(studentLogits));
         RequireSameDevice(studentLogits, "student logits", teacherLogits, "teacher logits", nameof(teacherLogits));
+    }
+
+    /// <summary>
+    /// The shared body of the distillation divergences: validates, softens both logits by the
+    /// temperature in the compute type (the teacher detached), applies <paramref name="perPosition"/>
+    /// to the student's and the teacher's log probabilities, and averages over kept positions × T².
+    /// </summary>
+    private static Tensor DistillationMean(
+        Tensor studentLogits, Tensor teacherLogits, double temperature, Tensor? labels, long ignoreIndex, Tensor? mask,
+        Func<Tensor, Tensor, Tensor> perPosition)
+    {
+        RequireDistillationInputs(studentLogits, teacherLogits, temperature);
         long[] positionShape = studentLogits.shape[..^1];
         if (labels is not null)
         {
