@@ -185,6 +185,15 @@ public sealed partial class LossGenerator
         w.Close();
     }
 
+    /// <summary>How generated code reads If's switch.</summary>
+    private static string Switch(TermSwitch onlyWhen) => onlyWhen.Kind switch
+    {
+        ExternalKind.Parameter => Naming.Identifier(onlyWhen.Name),
+        ExternalKind.Member => Render(onlyWhen.Via ?? Receiver.This) + Naming.Identifier(onlyWhen.Name),
+        ExternalKind.StaticMember => Render(onlyWhen.Via ?? Receiver.Static) + Naming.Identifier(onlyWhen.Name),
+        _ => throw new System.InvalidOperationException($"Unknown switch source {onlyWhen.Kind}."),
+    };
+
     private static void EmitStep(SourceWriter w, PlanStep step, string state, string scope)
     {
         switch (step)
@@ -195,8 +204,11 @@ public sealed partial class LossGenerator
                 break;
             case TermStep term:
                 // Term checks the value is 0-dim and aliases one the call did not create, so the result owns what it disposes.
-                w.Line($"var {term.Variable.Name} = {Runtime}.Term({Render(term.Receiver)}{Naming.Identifier(term.Method)}({string.Join(", ", term.Arguments.Select(Naming.Identifier))}), " +
-                       $"{SymbolDisplay.FormatLiteral(term.Method, quote: true)}, {scope});");
+                string call = $"{Runtime}.Term({Render(term.Receiver)}{Naming.Identifier(term.Method)}({string.Join(", ", term.Arguments.Select(a => term.ByName ? $"{Naming.Identifier(a)}: {Naming.Identifier(a)}" : Naming.Identifier(a)))}), " +
+                              $"{SymbolDisplay.FormatLiteral(term.Method, quote: true)}, {scope})";
+                w.Line(term.OnlyWhen is TermSwitch onlyWhen
+                    ? $"var {term.Variable.Name} = {Switch(onlyWhen)} ? {call} : {Runtime}.Off({Naming.Identifier(onlyWhen.Reference)});"
+                    : $"var {term.Variable.Name} = {call};");
                 break;
             case ExternalTensorStep external:
                 if (external.Kind != ExternalKind.Parameter)

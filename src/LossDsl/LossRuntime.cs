@@ -51,6 +51,18 @@ public static class LossRuntime
     }
 
     /// <summary>
+    /// The value of a term that <c>If(switch, Term)</c> switched off: a 0-dim zero without gradient
+    /// on the device of <paramref name="reference"/> (a Tensor parameter of the loss), in float64
+    /// when the reference is float64 and float32 otherwise, as terms compute in at least float32.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="reference"/> is null.</exception>
+    public static torch.Tensor Off(torch.Tensor reference)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        return torch.zeros(Array.Empty<long>(), reference.dtype == torch.ScalarType.Float64 ? torch.ScalarType.Float64 : torch.ScalarType.Float32, reference.device);
+    }
+
+    /// <summary>
     /// Fetches every value to the host in one transfer: the values are stacked on their device,
     /// converted to float64, and copied once.
     /// </summary>

@@ -201,7 +201,9 @@ public static class FuzzCases
             (1, from f in Gen.OneOf("Uncertainty", "Dwa", "CoV") from a in Expression(depth - 1) from b in Expression(depth - 1)
                 from o in Gen.OneOf("", ", temperature: 2", ", window: 3", ", window: 0", ", temperature: Alpha", ", ema: 0.5") select $"{f}({a}, {b}{o})"),
             (1, from f in Gen.OneOf("Linear", "Cosine") from a in Expression(depth - 1) from n in Gen.OneOf("100", "0", "Steps", "-3", "1e400") select $"{f}({a}, 0.5, {n})"),
-            (1, from x in Expression(depth - 1) from y in Expression(depth - 1) from b in Gen.OneOf("0.9", "0", "1", "1.5", "Alpha") select $"Balance({x}, to: {y}, ema: {b})"));
+            (1, from x in Expression(depth - 1) from y in Expression(depth - 1) from b in Gen.OneOf("0.9", "0", "1", "1.5", "Alpha") select $"Balance({x}, to: {y}, ema: {b})"),
+            (1, from s in Gen.OneOf("UseFeature", "useFeature", "Alpha", "Hard", "1", "Nope") from t in Gen.OneOf("Feature", "Soft", "Defaulted", "x", "Hard + Soft", "Feature")
+                select $"If({s}, {t})"));
 
     private static Gen<string> Formula { get; } =
         from count in Gen.Int[1, 4]
@@ -253,7 +255,8 @@ public static class FuzzCases
         from isStatic in Gen.Frequency((5, Gen.Const(false)), (1, Gen.Const(true)))
         from returnType in Gen.OneOf("CaseResult", "Tensor", "CaseResult", "double", "Tensor?")
         from genericMethod in Gen.Frequency((9, Gen.Const(false)), (1, Gen.Const(true)))
-        from parameters in Gen.OneOf("Tensor x, Tensor y", "Tensor x, Tensor y, double weight, Tensor given", "ref Tensor x, Tensor y", "Tensor x, Tensor y, int Steps", "Tensor x, Tensor y, string Label")
+        from parameters in Gen.OneOf("Tensor x, Tensor y", "Tensor x, Tensor y, double weight, Tensor given", "ref Tensor x, Tensor y", "Tensor x, Tensor y, int Steps", "Tensor x, Tensor y, string Label",
+            "Tensor x, Tensor y, bool useFeature", "Tensor? x, Tensor? y, bool useFeature, double scale", "Tensor x, Tensor y, int scale")
         from alphaType in Gen.OneOf("double", "float", "int", "long", "string", "Tensor")
         from softReturn in Gen.Frequency((9, Gen.Const("Tensor")), (1, Gen.Const("double")))
         from extras in Gen.OneOf("", ", MetricsPrefix = \"p/\"", ", CheckFinite = true")
@@ -275,11 +278,13 @@ public static class FuzzCases
                 public {{member}}{{alphaType}} Alpha { get; set; }{{Init(alphaValue)}}
                 public {{member}}int Steps { get; set; }{{Init("3")}}
                 public {{member}}Tensor Prior { get; set; }{{Init("torch.tensor(1.0)")}}
+                public {{member}}bool UseFeature { get; set; }{{Init("true")}}
 
                 [Term] {{member}}Tensor Hard(Tensor x) => x.mean();
                 [Term] {{member}}{{softReturn}} Soft(Tensor x) => {{softBody}};
                 [Term] {{member}}Tensor Feature(Tensor y) => y.pow(2).mean();
                 [Term] {{member}}Tensor Label(Tensor x, Tensor labels) => x.sum();
+                [Term] {{member}}Tensor Defaulted(Tensor x, double scale = 2.0) => x.mean() * scale;
 
                 [Loss({{attribute}})]
                 public {{member}}partial {{returnType}} Compute{{(genericMethod ? "<T>" : "")}}({{parameters}});

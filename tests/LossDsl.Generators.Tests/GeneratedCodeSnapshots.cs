@@ -67,6 +67,27 @@ public class GeneratedCodeSnapshots
         """));
 
     [Fact]
+    public void OptionalTermsAndTermDefaults() => VerifyClean(GeneratorHarness.Run(""""
+        namespace Sample;
+
+        public partial class Optional
+        {
+            public bool UseFeature { get; set; } = true;
+
+            [Term] Tensor Hard(Tensor x) => x.mean();
+            [Term] Tensor Soft(Tensor x, Tensor y, double temperature = 2.0) => (x - y).abs().mean() * temperature;
+            [Term] Tensor Feature(Tensor y) => y.pow(2).mean();
+            [Term] Tensor Extra(Tensor x, params Tensor[] more) => x.sum();
+
+            [Loss("""
+                Kd    = Soft + Balance(If(UseFeature, Feature), to: Soft)
+                Total = Hard + Kd + If(useExtra, Extra)
+                """)]
+            public partial OptionalResult Compute(Tensor x, Tensor y, bool useExtra);
+        }
+        """"));
+
+    [Fact]
     public void GlobalNamespace() => VerifyClean(GeneratorHarness.Run("""
         public partial class GlobalLoss
         {

@@ -30,6 +30,16 @@ internal sealed record BoundNumber(NumberExpr Value) : BoundExpr
 
 internal sealed record BoundTerm(TermInfo Term) : BoundExpr;
 
+/// <summary>
+/// The bool that switches a term on or off in <c>If(switch, Term)</c>: a parameter, or a member
+/// reached through <see cref="Via"/>; <see cref="Reference"/> is the non-nullable Tensor parameter
+/// of the [Loss] method whose device a switched-off term's zero is created on.
+/// </summary>
+internal sealed record BoundSwitch(ExternalKind Source, string Name, Receiver? Via, string Reference) : BoundExpr
+{
+    public override ValueKind Kind => ValueKind.Other;
+}
+
 internal sealed record BoundTensorParameter(string Name) : BoundExpr;
 
 internal sealed record BoundTensorMember(MemberInfo Member) : BoundExpr;

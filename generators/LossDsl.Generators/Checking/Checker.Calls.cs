@@ -41,9 +41,20 @@ internal sealed partial class Checker
         // Arguments in the order they are written, then tensor options: terms are called in first-use order.
         var arguments = new List<BoundExpr>();
         bool valid = true;
+        BoundSwitch? onlyWhen = null;
         foreach (ArgumentSyntax argument in positional)
         {
+            if (function.TakesSwitch && arguments.Count == 0)
+            {
+                onlyWhen = BindSwitch(function, argument.Value);
+                valid &= onlyWhen is not null;
+                arguments.Add(onlyWhen ?? (BoundExpr)BoundError.Instance);
+                continue;
+            }
+            BoundSwitch? outer = _switch;
+            _switch = onlyWhen ?? outer;
             BoundExpr value = Bind(argument.Value);
+            _switch = outer;
             valid &= CheckKind(function, function.ArgumentKind, value, argument.Value.Span);
             arguments.Add(value);
         }
@@ -78,6 +89,72 @@ internal sealed partial class Checker
             return BoundError.Instance;
         }
         return function.Number is { } number ? new BoundNumber(number(checkedCall)) : checkedCall;
+    }
+
+    /// <summary>The switch a term is bound under (If's second argument), null outside If.</summary>
+    private BoundSwitch? _switch;
+
+    /// <summary>Each use of a term by name, with the switch it was used under: every use must have the same.</summary>
+    private readonly List<(string Term, FormulaSpan Span, BoundSwitch? Switch)> _termUses = new();
+
+    /// <summary>If's switch: the name of a bool parameter, field or property; null (reported) otherwise.</summary>
+    private BoundSwitch? BindSwitch(FunctionEntry function, ExpressionSyntax syntax)
+    {
+        string? reference = _declaration.Parameters.FirstOrDefault(p => p.Kind == ValueKind.Tensor && !p.MayBeNull)?.Name;
+        if (syntax is not NameSyntax name)
+        {
+            ReportCall(function, syntax.Span, $"its first argument must be the name of a bool parameter, field or property, but this is '{TextOf(syntax.Span)}'");
+            return null;
+        }
+        ParameterInfo? parameter = _declaration.Parameters.FirstOrDefault(p => p.Name == name.Name);
+        _declaration.Members.TryGetValue(name.Name, out MemberInfo? member);
+        ValueKind? kind = parameter?.Kind ?? member?.Kind;
+        string? type = parameter?.DisplayType ?? member?.Type;
+        if (kind != ValueKind.Other || type != "bool" || (parameter is null && member!.Problem is not null))
+        {
+            string what =
+                kind == ValueKind.Number ? $"'{name.Name}' is a number" :
+                kind == ValueKind.Tensor ? $"'{name.Name}' is a tensor" :
+                kind == ValueKind.Other && type != "bool" ? $"'{name.Name}' has type '{type}'" :
+                _bindings.ContainsKey(name.Name) || _declaration.Terms.ContainsKey(name.Name) ? $"'{name.Name}' is a value of the formula" :
+                $"'{name.Name}' is not a parameter or member of '{_declaration.TypeName}'";
+            ReportCall(function, name.Span, member?.Problem is string problem && type == "bool"
+                ? $"its switch '{name.Name}' cannot be read: the member {problem}"
+                : $"its first argument must be the name of a bool parameter, field or property, but {what}");
+            return null;
+        }
+        if (reference is null)
+        {
+            ReportCall(function, name.Span, $"a switched-off term is a zero created on the device of the [Loss] method's first Tensor parameter, and '{_declaration.MethodName}' has no Tensor parameter that cannot be null");
+            return null;
+        }
+        if (parameter is not null)
+        {
+            _usedParameters.Add(parameter.Name);
+            return new BoundSwitch(ExternalKind.Parameter, parameter.Name, null, reference);
+        }
+        if (!CheckStaticAccess(member!.IsStatic, member.Name, name.Span))
+        {
+            return null;
+        }
+        ReportObsolete(member.Obsolete, $"the member '{member.Name}'", name.Span);
+        return new BoundSwitch(member.IsStatic ? ExternalKind.StaticMember : ExternalKind.Member, member.Name, member.Receiver, reference);
+    }
+
+    /// <summary>A term used both under If and without it (or under two switches) would be computed under one of them only.</summary>
+    private void CheckSwitchedTerms()
+    {
+        foreach (var uses in _termUses.GroupBy(u => u.Term))
+        {
+            var first = uses.First();
+            if (uses.FirstOrDefault(u => !Equals(u.Switch?.Name, first.Switch?.Name)) is var other && other.Term is not null)
+            {
+                var (switched, plain) = first.Switch is not null ? (first, other) : (other, first);
+                string where = plain.Switch is null ? "without a switch" : $"under If({plain.Switch.Name}, …)";
+                Report(DiagnosticDescriptors.InvalidCall, other.Span, "If",
+                    $"the term '{first.Term}' is switched by If({switched.Switch!.Name}, …) and also used {where}; bind it once, for example {first.Term}Part = If({switched.Switch.Name}, {first.Term}), and use that binding");
+            }
+        }
     }
 
     /// <summary>Where a message about state points: the option that makes the call stateful, else the function's name.</summary>

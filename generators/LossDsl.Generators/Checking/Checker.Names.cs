@@ -158,6 +158,10 @@ internal sealed partial class Checker
         foreach (ParameterInfo needed in term.Parameters)
         {
             ParameterInfo? supplied = _declaration.Parameters.FirstOrDefault(p => p.Name == needed.Name);
+            if (supplied is null && needed.IsOptional)
+            {
+                continue; // left out: the term's default value applies
+            }
             if (supplied is null || supplied.Type != needed.Type)
             {
                 string problem = $"needs the parameter '{needed.DisplayType} {needed.Name}', which the [Loss] method '{_declaration.MethodName}' does not have";
@@ -179,7 +183,7 @@ internal sealed partial class Checker
         }
         ReportObsolete(term.Obsolete, $"the [Term] method '{term.Name}'", span);
         _usedTerms.Add(term.Name);
-        foreach (ParameterInfo parameter in term.Parameters)
+        foreach (ParameterInfo parameter in term.Parameters.Where(p => _declaration.Parameters.Any(d => d.Name == p.Name)))
         {
             _usedParameters.Add(parameter.Name);
         }

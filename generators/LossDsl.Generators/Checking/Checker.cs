@@ -54,6 +54,7 @@ internal sealed partial class Checker
         {
             CheckLine(_formula.Bindings[_currentLine], isLoss: _currentLine == _formula.Bindings.Count - 1);
         }
+        CheckSwitchedTerms();
         return new CheckedFormula(_bound, _errors)
         {
             Failed = _errors.Any(e => e.Descriptor.DefaultSeverity == DiagnosticSeverity.Error) || _usesInvalidTerm,
@@ -118,12 +119,21 @@ internal sealed partial class Checker
     public BoundExpr Bind(ExpressionSyntax syntax) => syntax switch
     {
         NumberSyntax number => new BoundNumber(new NumberConstant(number.Value)),
-        NameSyntax name => Resolve(name.Name, name.Span),
+        NameSyntax name => RecordTermUse(name, Resolve(name.Name, name.Span)),
         NegateSyntax negate => Negate(Bind(negate.Operand)),
         BinarySyntax binary => BindBinary(binary),
         CallSyntax call => BindCall(call),
         _ => throw new InvalidOperationException($"The checker does not know {syntax.GetType().Name}."),
     };
+
+    private BoundExpr RecordTermUse(NameSyntax name, BoundExpr value)
+    {
+        if (value is BoundTerm)
+        {
+            _termUses.Add((name.Name, name.Span, _switch));
+        }
+        return value;
+    }
 
     private static BoundExpr Negate(BoundExpr operand) => operand switch
     {

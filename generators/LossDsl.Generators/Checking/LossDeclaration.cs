@@ -20,8 +20,10 @@ internal enum ValueKind
 /// messages show it. <see cref="MayBeNull"/>: the parameter is declared nullable (<c>Tensor?</c>,
 /// <c>[AllowNull]</c>), so a [Loss] method's argument may be null; <see cref="AcceptsNull"/>: a
 /// [Term] method's parameter is not declared non-nullable, so null may be passed to it.
+/// <see cref="IsOptional"/>: a [Term] method's parameter that a call may leave out (a default value,
+/// <c>[Optional]</c> or <c>params</c>); one the [Loss] method does not have takes its default.
 /// </summary>
-internal sealed record ParameterInfo(string Name, string Type, string DisplayType, ValueKind Kind, bool IsDouble, bool MayBeNull, bool AcceptsNull);
+internal sealed record ParameterInfo(string Name, string Type, string DisplayType, ValueKind Kind, bool IsDouble, bool MayBeNull, bool AcceptsNull, bool IsOptional = false);
 
 /// <summary>
 /// A [Term] method of the loss type or a base. <see cref="Problem"/> says what is wrong with its

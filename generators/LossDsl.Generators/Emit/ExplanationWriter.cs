@@ -20,7 +20,9 @@ internal static class ExplanationWriter
             switch (step)
             {
                 case TermStep term:
-                    lines.Add($"{term.Method} = {term.Method}({string.Join(", ", term.Arguments)})   [term, called once]");
+                    lines.Add(term.OnlyWhen is TermSwitch onlyWhen
+                        ? $"{term.Method} = {term.Method}({string.Join(", ", term.Arguments)}{(term.ByName ? ", defaults for the rest" : "")}) if {onlyWhen.Name}, else 0 (not called)   [term, called at most once]"
+                        : $"{term.Method} = {term.Method}({string.Join(", ", term.Arguments)}{(term.ByName ? ", defaults for the rest" : "")})   [term, called once]");
                     break;
                 case DetachStep detach:
                     lines.Add($"sg({detach.Source.Display}) = {detach.Source.Display}.detach()");

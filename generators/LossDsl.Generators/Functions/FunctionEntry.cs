@@ -63,6 +63,12 @@ internal sealed class FunctionEntry
     /// <summary>The kind every positional argument must have.</summary>
     public ValueKind ArgumentKind { get; init; } = ValueKind.Tensor;
 
+    /// <summary>
+    /// Whether the first positional argument is a switch, the name of a bool parameter, field or
+    /// property (<c>If</c>), not a value; the others have <see cref="ArgumentKind"/>.
+    /// </summary>
+    public bool TakesSwitch { get; init; }
+
     /// <summary>What the function does with its arguments, for the message about an argument of the wrong kind: "it matches …, but this is a plain number".</summary>
     public string ArgumentRole { get; init; } = "";
 

@@ -53,6 +53,18 @@ internal static class FunctionTable
             Lower = static (lowerer, call) => lowerer.Detach(call),
             StopsGradients = true,
         },
+        new FunctionEntry
+        {
+            Name = "If",
+            Usage = "If(UseFeature, Feature)",
+            ArgumentsText = "a bool switch and a [Term] method",
+            MinArguments = 2,
+            MaxArguments = 2,
+            TakesSwitch = true,
+            ArgumentRole = "switches a term on or off",
+            Check = CheckIf,
+            Lower = static (lowerer, call) => lowerer.Switched(call),
+        },
         Weighting("Uncertainty", "Uncertainty(a, b, …)", stopsGradients: false, stateClass: "UncertaintyState", keepsStatistics: false,
             explain: static step => $"sum of (L * exp(-s) + s) / 2, one learnable log-variance s per term   [state: {step.Site}]"),
         Weighting("Dwa", "Dwa(a, b, …, temperature: 2, window: 1)", stopsGradients: true, stateClass: "DwaState", keepsStatistics: true,
@@ -123,6 +135,15 @@ internal static class FunctionTable
             (ScheduleKind)Enum.Parse(typeof(ScheduleKind), call.Function.Name),
             ((BoundNumber)call.Arguments[0]).Value, ((BoundNumber)call.Arguments[1]).Value, ((BoundNumber)call.Arguments[2]).Value),
     };
+
+    private static void CheckIf(Checker checker, BoundCall call)
+    {
+        if (call.Arguments[1] is not BoundTerm)
+        {
+            checker.ReportCall(call.Function, call.Syntax.Arguments[1].Value.Span,
+                $"its second argument must be the name of a [Term] method, which is then called only when the switch is on, but this is '{checker.TextOf(call.Syntax.Arguments[1].Value.Span)}'; switch the terms of an expression one by one");
+        }
+    }
 
     private static void CheckBalance(Checker checker, BoundCall call)
     {

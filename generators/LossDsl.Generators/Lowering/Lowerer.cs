@@ -164,20 +164,29 @@ internal sealed partial class Lowerer
         return read with { Local = _numberBindings[read.Name].Name };
     }
 
-    /// <summary>Calls a term at its first use.</summary>
-    private Local Term(TermInfo term)
+    /// <summary><c>If(switch, Term)</c>: the term, called only when the switch is on, else a zero.</summary>
+    public LoweredValue Switched(BoundCall call)
+    {
+        var onlyWhen = (BoundSwitch)call.Arguments[0];
+        return Tensor(Term(((BoundTerm)call.Arguments[1]).Term, new TermSwitch(onlyWhen.Source, onlyWhen.Name, onlyWhen.Via, onlyWhen.Reference)));
+    }
+
+    /// <summary>Calls a term at its first use (the checker made every use of a switched term switch it the same way).</summary>
+    private Local Term(TermInfo term, TermSwitch? onlyWhen = null)
     {
         if (!_externals.TryGetValue(term.Name, out Local? variable))
         {
             variable = _names.Local(Naming.Identifier(Naming.Camel(term.Name)), term.Name);
-            foreach (ParameterInfo needed in term.Parameters.Where(p => !p.AcceptsNull))
+            // A parameter the [Loss] method does not have takes the term's default (the checker allowed only optional ones).
+            var passed = term.Parameters.Where(p => _declaration.Parameters.Any(d => d.Name == p.Name)).ToList();
+            foreach (ParameterInfo needed in passed.Where(p => !p.AcceptsNull))
             {
                 if (_declaration.Parameters.First(p => p.Name == needed.Name).MayBeNull)
                 {
                     _nullChecked.Add(needed.Name);
                 }
             }
-            _steps.Add(new TermStep(variable, term.Name, term.Receiver, term.Parameters.Select(p => p.Name).ToEquatableArray()));
+            _steps.Add(new TermStep(variable, term.Name, term.Receiver, passed.Select(p => p.Name).ToEquatableArray(), ByName: passed.Count < term.Parameters.Count, OnlyWhen: onlyWhen));
             string property = _names.Property(Naming.Pascal(term.Name));
             _terms.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Term, term.Name));
             _externals[term.Name] = variable;

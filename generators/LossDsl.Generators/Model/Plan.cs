@@ -40,9 +40,19 @@ internal sealed record Receiver(ReceiverKind Kind, string Type = "")
 
 /// <summary>
 /// Calls a [Term] method once and checks that it returned a 0-dim tensor. <see cref="Arguments"/>
-/// are the names of the [Loss] method's parameters passed, in the term's order.
+/// are the names of the [Loss] method's parameters passed, in the term's order; when the term has
+/// parameters the [Loss] method lacks (they take their defaults), <see cref="ByName"/> passes every
+/// argument by name. <see cref="OnlyWhen"/> is the switch of <c>If(switch, Term)</c>: the term is
+/// called only when it is on.
 /// </summary>
-internal sealed record TermStep(Local Variable, string Method, Receiver Receiver, EquatableArray<string> Arguments) : PlanStep;
+internal sealed record TermStep(Local Variable, string Method, Receiver Receiver, EquatableArray<string> Arguments, bool ByName = false, TermSwitch? OnlyWhen = null) : PlanStep;
+
+/// <summary>
+/// The bool parameter or member (<see cref="Kind"/>, reached through <see cref="Via"/>) that switches a
+/// term on; when it is off, the term's value is a 0-dim zero on the device of the [Loss] method's
+/// Tensor parameter <see cref="Reference"/> (LossDsl.LossRuntime.Off).
+/// </summary>
+internal sealed record TermSwitch(ExternalKind Kind, string Name, Receiver? Via, string Reference);
 
 internal enum ExternalKind
 {

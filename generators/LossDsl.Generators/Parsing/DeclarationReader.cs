@@ -163,7 +163,7 @@ internal static class DeclarationReader
         bool mayBeNull = !p.Type.IsValueType && (p.Type.NullableAnnotation == NullableAnnotation.Annotated || allowNull);
         bool acceptsNull = p.Type.NullableAnnotation != NullableAnnotation.NotAnnotated || allowNull;
         return new(p.Name, p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), p.Type.ToDisplayString(), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double,
-            mayBeNull, acceptsNull);
+            mayBeNull, acceptsNull, p.IsOptional || p.HasExplicitDefaultValue || p.IsParams);
     }
 
     private static MemberInfo Member(INamedTypeSymbol lossType, ISymbol member, ITypeSymbol type, bool isStatic, Compilation compilation, ObsoleteInfo? obsolete)
