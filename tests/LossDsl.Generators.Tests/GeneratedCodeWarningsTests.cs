@@ -169,6 +169,28 @@ public class GeneratedCodeWarningsTests
             }
             """,
         },
+        ["Optional terms and term defaults"] = new[]
+        {
+            Loss("Optional", Alpha + """
+                    /// <summary>A switch.</summary>
+                    public bool UseFeature { get; set; } = true;
+
+                    /// <summary>A static switch.</summary>
+                    public static bool Everywhere = true;
+
+                    [Term] Tensor Hard(Tensor x, double scale = 1.0, params Tensor[] more) => x.mean() * scale;
+                    [Term] Tensor Soft(Tensor x, string? label = null) => x.abs().mean();
+                    [Term] static Tensor Feature(Tensor y) => y.pow(2).mean();
+
+                    /// <summary>The loss.</summary>
+                    [Loss("Kd = Soft + Balance(If(UseFeature, Feature), to: Soft)\nTotal = If(Everywhere, Hard) + Alpha * Kd")]
+                    public partial OptionalResult Compute(Tensor x, Tensor y, Tensor? z);
+
+                    /// <summary>The loss only, switched by a parameter.</summary>
+                    [Loss("Total = Hard + If(useSoft, Soft)")]
+                    internal partial Tensor LossOnly(Tensor x, bool useSoft);
+            """),
+        },
         ["Global namespace"] = new[]
         {
             Header + """
