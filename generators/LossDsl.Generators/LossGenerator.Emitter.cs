@@ -37,7 +37,14 @@ public sealed partial class LossGenerator
         w.Line("#nullable enable");
         // Obsolete members the code uses are the user's: repeated from their signatures, where the
         // compiler warns, or named in the formula, where LossDsl does (LD0205, LD0206).
-        w.Line("#pragma warning disable CS0612, CS0618 // obsolete");
+        // Their own diagnostic IDs ([Obsolete(DiagnosticId = …)]) likewise; LD0206 reports them in the formula.
+        var obsoleteIds = spec.Methods.Select(m => m.Body).OfType<PlanBody>().SelectMany(b => b.ObsoleteIds).Distinct().OrderBy(id => id, System.StringComparer.Ordinal);
+        w.Line($"#pragma warning disable {string.Join(", ", new[] { "CS0612", "CS0618" }.Concat(obsoleteIds))} // obsolete");
+        if (spec.Methods.Any(m => m.Signature.Modifiers.Split(' ').Contains("readonly")))
+        {
+            // A readonly [Loss] method that calls a member that is not readonly copies the struct: LD0208 says so in the formula.
+            w.Line("#pragma warning disable CS8656 // implicit copy of 'this' in a readonly member");
+        }
         if (spec.Types.Any(t => IsLowerCaseName(t.Name)) || spec.Methods.Any(m => m.Result is { Owned: true } result && IsLowerCaseName(result.Name)))
         {
             // The user chose the name: the compiler warns at the user's declaration of the type, and LossDsl

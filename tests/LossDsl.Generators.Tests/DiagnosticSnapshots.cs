@@ -230,6 +230,15 @@ public class DiagnosticSnapshots
                 public partial Tensor Compute(Tensor x);
             }
             """ },
+        { "LD0208", """
+            public partial struct ReadonlyLoss
+            {
+                [Term] Tensor Hard(Tensor x) => x.mean();
+
+                [Loss("Total = Hard * 2")]
+                public readonly partial Tensor Compute(Tensor x);
+            }
+            """ },
     };
 
     [Theory]

@@ -191,6 +191,54 @@ public class GeneratedCodeWarningsTests
                     internal partial Tensor LossOnly(Tensor x, bool useSoft);
             """),
         },
+        ["Readonly members, custom obsolete IDs and NotNull"] = new[]
+        {
+            Header + """
+            using System.Diagnostics.CodeAnalysis;
+
+            namespace Cases
+            {
+                /// <summary>A struct with a readonly loss.</summary>
+                public partial struct ReadonlyLoss
+                {
+                    [Term] Tensor Hard(Tensor x) => x.mean();
+                    [Term] readonly Tensor Soft(Tensor x) => x.abs().mean();
+
+                    /// <summary>A weight.</summary>
+                    public double Alpha { get; set; }
+
+                    /// <summary>The loss.</summary>
+                    [Loss("Total = Hard + Alpha * Soft")]
+                    public readonly partial ReadonlyLossResult Compute(Tensor x);
+                }
+
+                /// <summary>Obsolete with a diagnostic ID of its own.</summary>
+                public partial class CustomObsolete
+                {
+                    [System.Obsolete("use Soft", DiagnosticId = "LEGACY001")]
+                    [Term] Tensor Hard(Tensor x) => x.mean();
+
+                    /// <summary>A weight.</summary>
+                    [System.Obsolete("tune Beta", DiagnosticId = "LEGACY002")]
+                    public double Alpha { get; set; }
+
+                    /// <summary>The loss.</summary>
+                    [Loss("Total = Alpha * Hard")]
+                    public partial Tensor Compute(Tensor x);
+                }
+
+                /// <summary>NotNull on a nullable parameter.</summary>
+                public partial class NotNullLoss
+                {
+                    [Term] Tensor Hard(Tensor x) => x.mean();
+
+                    /// <summary>The loss.</summary>
+                    [Loss("Total = Hard")]
+                    public partial Tensor Compute([NotNull] Tensor? x);
+                }
+            }
+            """,
+        },
         ["Global namespace"] = new[]
         {
             Header + """

@@ -88,6 +88,9 @@ internal sealed class CheckedFormula(IReadOnlyList<BoundBinding> bindings, IRead
     /// <summary>The [Loss] method's parameters the formula or its terms use, for the unused-parameter warning.</summary>
     public IReadOnlyCollection<string> UsedParameters { get; init; } = new string[0];
 
+    /// <summary>The diagnostic IDs of [Obsolete(DiagnosticId = …)] members the formula uses, which the generated code suppresses (LD0206 reports the use).</summary>
+    public IReadOnlyCollection<string> ObsoleteIds { get; init; } = new string[0];
+
     /// <summary>The stateful uses, in formula order (what the state holds).</summary>
     public bool UsesState { get; init; }
 }

@@ -138,6 +138,7 @@ internal sealed partial class Checker
             return null;
         }
         ReportObsolete(member.Obsolete, $"the member '{member.Name}'", name.Span);
+        ReportCopy(member.IsReadOnly, $"the property '{member.Name}'", name.Span);
         return new BoundSwitch(member.IsStatic ? ExternalKind.StaticMember : ExternalKind.Member, member.Name, member.Receiver, reference);
     }
 

@@ -182,6 +182,7 @@ internal sealed partial class Checker
             return BoundError.Instance;
         }
         ReportObsolete(term.Obsolete, $"the [Term] method '{term.Name}'", span);
+        ReportCopy(term.IsReadOnly, $"the [Term] method '{term.Name}'", span);
         _usedTerms.Add(term.Name);
         foreach (ParameterInfo parameter in term.Parameters.Where(p => _declaration.Parameters.Any(d => d.Name == p.Name)))
         {
@@ -222,6 +223,7 @@ internal sealed partial class Checker
             return BoundError.Instance;
         }
         ReportObsolete(member.Obsolete, $"the member '{member.Name}'", span);
+        ReportCopy(member.IsReadOnly, $"the property '{member.Name}'", span);
         return member.Kind == ValueKind.Number
             ? new BoundNumber(new NumberRead(member.IsStatic ? NumberSource.StaticMember : NumberSource.Member, member.Name, member.IsDouble, Via: member.Receiver))
             : new BoundTensorMember(member);
@@ -233,12 +235,25 @@ internal sealed partial class Checker
     /// </summary>
     private void ReportObsolete(ObsoleteInfo? obsolete, string what, FormulaSpan span)
     {
+        if (obsolete?.DiagnosticId is string id)
+        {
+            _obsoleteIds.Add(id);
+        }
         if (obsolete is null || _declaration.InObsoleteContext)
         {
             return;
         }
         Report(obsolete.IsError ? DiagnosticDescriptors.ObsoleteErrorUsed : DiagnosticDescriptors.ObsoleteUsed, span,
             what, obsolete.Message.Length == 0 ? "" : ": " + obsolete.Message);
+    }
+
+    /// <summary>The compiler's CS8656 for a use the formula writes, where the user can see it.</summary>
+    public void ReportCopy(bool isReadOnly, string what, FormulaSpan span)
+    {
+        if (_declaration.IsReadOnly && !isReadOnly)
+        {
+            Report(DiagnosticDescriptors.ReadonlyLossUsesMutableMember, span, _declaration.MethodName, what);
+        }
     }
 
     private bool CheckStaticAccess(bool memberIsStatic, string name, FormulaSpan span)

@@ -26,6 +26,7 @@ internal sealed partial class Checker
     private readonly Dictionary<string, BoundExpr> _externals = new(StringComparer.Ordinal);
     private readonly HashSet<string> _usedTerms = new(StringComparer.Ordinal);
     private readonly HashSet<string> _usedParameters = new(StringComparer.Ordinal);
+    private readonly SortedSet<string> _obsoleteIds = new(StringComparer.Ordinal);
     private bool _usesInvalidTerm;
     private bool _usesState;
     private int _currentLine;
@@ -61,6 +62,7 @@ internal sealed partial class Checker
             UsedTerms = _usedTerms,
             UsedParameters = _usedParameters,
             UsesState = _usesState,
+            ObsoleteIds = _obsoleteIds,
         };
     }
 

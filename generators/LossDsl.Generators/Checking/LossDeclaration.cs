@@ -41,17 +41,24 @@ internal sealed record TermInfo(
 {
     /// <summary>The term's [Obsolete], if it has one.</summary>
     public ObsoleteInfo? Obsolete { get; init; }
+
+    /// <summary>Whether a readonly [Loss] method calls it without copying a struct: static, or readonly.</summary>
+    public bool IsReadOnly { get; init; } = true;
 }
 
-/// <summary>What an [Obsolete] attribute says: its message (empty without one), and whether a use is an error.</summary>
-internal sealed record ObsoleteInfo(string Message, bool IsError);
+/// <summary>
+/// What an [Obsolete] attribute says: its message (empty without one), whether a use is an error,
+/// and the diagnostic ID the compiler reports a use under when it is not CS0612/CS0618.
+/// </summary>
+internal sealed record ObsoleteInfo(string Message, bool IsError, string? DiagnosticId = null);
 
 /// <summary>
 /// A field or property of the loss type (or its bases) a formula may read, through
 /// <see cref="Receiver"/>; <see cref="Problem"/> says why generated code cannot read it, if it cannot;
 /// <see cref="Obsolete"/> is its (or its getter's) [Obsolete].
-/// </summary>
-internal sealed record MemberInfo(string Name, string Type, ValueKind Kind, bool IsDouble, bool IsStatic, Receiver Receiver, string? Problem = null, ObsoleteInfo? Obsolete = null);
+/// <see cref="IsReadOnly"/>: a readonly [Loss] method reads it without copying a struct (a field, a
+/// static member, a property whose getter is readonly).
+internal sealed record MemberInfo(string Name, string Type, ValueKind Kind, bool IsDouble, bool IsStatic, Receiver Receiver, string? Problem = null, ObsoleteInfo? Obsolete = null, bool IsReadOnly = true);
 
 /// <summary>
 /// Everything around one [Loss] method. <see cref="ValueTypeKind"/> is "struct", "record",
@@ -70,6 +77,9 @@ internal sealed record LossDeclaration(
 {
     /// <summary>The result type LossDsl generates, when it does: no property may take its name.</summary>
     public string? ResultTypeName { get; init; }
+
+    /// <summary>The [Loss] method is a readonly member of a struct: what it calls should be readonly too.</summary>
+    public bool IsReadOnly { get; init; }
 
     /// <summary>
     /// The [Loss] method or a type around it is [Obsolete]: as in C#, using obsolete members

@@ -150,6 +150,10 @@ internal static class DiagnosticDescriptors
         "LD0207", "Formula uses a member that is obsolete as an error",
         "The formula uses {0}, which is obsolete and may not be used{1}");
 
+    public static readonly DiagnosticDescriptor ReadonlyLossUsesMutableMember = Warning(
+        "LD0208", "Readonly [Loss] method uses a member that is not readonly",
+        "The readonly [Loss] method '{0}' uses {1}, which is not readonly, so the struct is copied to call it and the member's changes are lost; mark it readonly or remove readonly from '{0}'");
+
     /// <summary>Every descriptor of this class, found by reflection so that none can be left out.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = typeof(DiagnosticDescriptors)
         .GetFields(BindingFlags.Public | BindingFlags.Static)

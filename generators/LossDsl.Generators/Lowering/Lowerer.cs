@@ -5,6 +5,7 @@ using LossDsl.Generators.Checking;
 using LossDsl.Generators.Emit;
 using LossDsl.Generators.Model;
 using LossDsl.Generators.Text;
+using Microsoft.CodeAnalysis.CSharp;
 
 namespace LossDsl.Generators.Lowering;
 
@@ -84,7 +85,9 @@ internal sealed partial class Lowerer
             members.Add(skipped);
         }
         var nullChecked = _declaration.Parameters.Where(p => _nullChecked.Contains(p.Name)).Select(p => p.Name).ToEquatableArray();
-        return new PlanBody(members.ToEquatableArray(), _steps.ToEquatableArray(), lossVariable, scope, result, checkFinite, State(), nullChecked);
+        // An ID the pragma cannot name (not an identifier) is left to the compiler.
+        var obsoleteIds = formula.ObsoleteIds.Where(id => SyntaxFacts.IsValidIdentifier(id)).ToEquatableArray();
+        return new PlanBody(members.ToEquatableArray(), _steps.ToEquatableArray(), lossVariable, scope, result, checkFinite, State(), nullChecked, obsoleteIds);
     }
 
     /// <summary>Lowers one line; returns the variable holding its value when it is a tensor.</summary>

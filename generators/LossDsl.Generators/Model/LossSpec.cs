@@ -91,7 +91,8 @@ internal sealed record PlanBody(
     string ResultVariable,
     bool CheckFinite,
     StateSpec? State,
-    EquatableArray<string> NullChecked) : LossBody(Members);
+    EquatableArray<string> NullChecked,
+    EquatableArray<string> ObsoleteIds) : LossBody(Members);
 
 /// <summary>
 /// A method LossDsl cannot implement: its body throws an InvalidOperationException with

@@ -88,6 +88,7 @@ internal static class DeclarationReader
                 receiver ?? Receiver.This)
             {
                 Obsolete = ObsoleteOf(method),
+                IsReadOnly = method.IsStatic || method.IsReadOnly,
             };
         }
         return terms;
@@ -109,7 +110,7 @@ internal static class DeclarationReader
                     members[f.Name] = Member(type, f, f.Type, f.IsStatic || f.IsConst, compilation, ObsoleteOf(f));
                     break;
                 case IPropertySymbol p when !p.IsIndexer && p.GetMethod is not null && !members.ContainsKey(p.Name):
-                    members[p.Name] = Member(type, p, p.Type, p.IsStatic, compilation, ObsoleteOf(p) ?? ObsoleteOf(p.GetMethod));
+                    members[p.Name] = Member(type, p, p.Type, p.IsStatic, compilation, ObsoleteOf(p) ?? ObsoleteOf(p.GetMethod)) with { IsReadOnly = p.IsStatic || p.GetMethod.IsReadOnly };
                     break;
             }
         }
@@ -123,10 +124,11 @@ internal static class DeclarationReader
         return new LossDeclaration(type.Name, method.Name, method.IsStatic, valueTypeKind, method.Parameters.Select(Parameter).ToList(), terms, members, otherMethods, prefix)
         {
             InObsoleteContext = inObsoleteContext,
+            IsReadOnly = method.IsReadOnly && !method.IsStatic,
         };
     }
 
-    /// <summary>The symbol's <c>[System.Obsolete]</c>: its message and whether a use is an error.</summary>
+    /// <summary>The symbol's <c>[System.Obsolete]</c>: its message, whether a use is an error, its diagnostic ID.</summary>
     private static ObsoleteInfo? ObsoleteOf(ISymbol? symbol)
     {
         AttributeData? obsolete = symbol?.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "System.ObsoleteAttribute");
@@ -137,7 +139,8 @@ internal static class DeclarationReader
         var arguments = obsolete.ConstructorArguments;
         return new ObsoleteInfo(
             arguments.Length > 0 ? arguments[0].Value as string ?? "" : "",
-            arguments.Length > 1 && arguments[1].Value is true);
+            arguments.Length > 1 && arguments[1].Value is true,
+            obsolete.NamedArguments.FirstOrDefault(a => a.Key == "DiagnosticId").Value.Value as string);
     }
 
     /// <summary>Members of the type, then of its bases that the type can reach (not private, not internal to another assembly), nearest first.</summary>
