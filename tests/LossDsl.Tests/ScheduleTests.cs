@@ -138,6 +138,34 @@ public class ScheduleTests
     }
 
     [Fact]
+    public void ParametersConfigureTheLengthAtEveryCall()
+    {
+        var loss = new ParameterLengthLoss();
+        using var scope = NewDisposeScope();
+        Tensor hard = tensor(2.0);
+        loss.ComputeState.Step = 10;
+        double At(long steps, float warm)
+        {
+            using var result = loss.Compute(hard, steps, warm);
+            Assert.Equal(result.LinearSchedule * 2.0, result.Total.item<double>(), 12);
+            return result.LinearSchedule;
+        }
+
+        Assert.Equal(0.5, At(20, 0), 12);
+        Assert.Equal(0.75, At(40, 0), 12);
+        Assert.Equal(0.5, At(40, 20), 12); // halfway through the warm-up
+        byte[] before = Snapshot(loss.ComputeState);
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => loss.Compute(hard, 0, 0));
+        Assert.Equal("steps", error.ParamName);
+        Assert.StartsWith("The number of steps steps of the schedule Linear is 0: it must be a finite number greater than 0.", error.Message);
+        error = Assert.Throws<ArgumentOutOfRangeException>(() => loss.Compute(hard, 20, float.NaN));
+        Assert.Equal("warm", error.ParamName);
+        Assert.StartsWith("The warm-up warmup: warm of the schedule Linear is NaN: it must be a finite number of steps, 0 or more.", error.Message);
+        Assert.Equal(before, Snapshot(loss.ComputeState));
+    }
+
+    [Fact]
     public void NumbersAreResultPropertiesAndMetrics()
     {
         var loss = new ConfiguredScheduleLoss { TotalSteps = 100 };

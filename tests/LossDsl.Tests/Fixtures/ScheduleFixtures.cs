@@ -57,3 +57,10 @@ public partial class ConfiguredScheduleLoss
         """, MetricsPrefix = "distill/")]
     public partial ConfiguredScheduleResult Compute(Tensor hard, Tensor soft, double weight);
 }
+
+/// <summary>A schedule whose length and warm-up are parameters of the loss method.</summary>
+public partial class ParameterLengthLoss
+{
+    [Loss("Total = Linear(1, 0, steps, warmup: warm) * hard")]
+    public partial ParameterLengthResult Compute(Tensor hard, long steps, float warm);
+}
