@@ -444,7 +444,7 @@ public sealed partial class LossGenerator
         foreach (ResultMemberSpec member in members)
         {
             w.Line($"/// <summary>Not generated: the [Loss] method has errors.</summary>");
-            w.Line($"public {Tensor} {member.Property} => {error};");
+            w.Line($"public {(member.IsNumber ? "double" : Tensor)} {member.Property} => {error};");
             w.Line();
         }
         w.Line($"{Tensor} global::LossDsl.ILossResult.Loss => {error};");
