@@ -18,6 +18,7 @@ public sealed partial class LossGenerator
     internal const string ResultValues = "__lossDslValues";
     internal const string ResultDisposed = "__lossDslDisposed";
     internal const string ResultValue = "__LossDslValue";
+    internal const string ResultNumbers = "__lossDslNumbers";
 
     /// <summary>
     /// The names a result property may not take: the result's methods, and object's members it
@@ -137,7 +138,7 @@ public sealed partial class LossGenerator
             w.Line();
         }
 
-        IReadOnlyList<ResultMemberSpec> members = plan.Members;
+        var members = plan.Members.Where(m => !m.IsNumber).ToList();
         w.Line(s_generatedCode);
         w.Open(header);
         foreach (string parameter in plan.NullChecked.Select(Naming.Identifier))
@@ -176,7 +177,8 @@ public sealed partial class LossGenerator
         }
         else
         {
-            string arguments = string.Join(", ", members.Select(m => m.Variable.Name));
+            // The numbers are on the host already: passed as doubles, after the tensors.
+            string arguments = string.Join(", ", members.Concat(plan.Members.Where(m => m.IsNumber)).Select(m => m.Variable.Name));
             w.Line($"var {plan.ResultVariable} = new {method.Result.FullName}({arguments});");
             // MoveToOuter takes up to three values without allocating an array.
             for (int i = 0; i < members.Count; i += 3)
@@ -329,9 +331,30 @@ public sealed partial class LossGenerator
         NumberNegate negate => $"(-{Render(negate.Operand, state)})",
         NumberAbs abs => $"global::System.Math.Abs({Render(abs.Operand, state)})",
         NumberBinary binary => $"({Render(binary.Left, state)} {binary.Operator} {Render(binary.Right, state)})",
-        ScheduleValue schedule => $"global::LossDsl.Schedules.{schedule.Kind}({Render(schedule.Start, state)}, {Render(schedule.End, state)}, {Render(schedule.Steps, state)}, {state}.Step)",
+        ScheduleValue schedule => RenderSchedule(schedule, state),
         _ => throw new System.InvalidOperationException($"No emission for {number.GetType().Name}."),
     };
+
+    /// <summary>
+    /// A call of LossDsl.Schedules. A length that is not a literal goes with its text, which the
+    /// runtime names when the value is out of range.
+    /// </summary>
+    private static string RenderSchedule(ScheduleValue schedule, string state)
+    {
+        string Name(NumberExpr length) => SymbolDisplay.FormatLiteral(ExplanationWriter.Describe(length), quote: true);
+        string Option(string name, NumberExpr? value) => value is null ? ""
+            : $", {name}: {Render(value, state)}" + (value.Constant is null ? $", {name}Name: {Name(value)}" : "");
+        string options = Option("from", schedule.From) + Option("warmup", schedule.Warmup);
+        string values = string.Join(", ", schedule.Values.Select(v => Render(v, state)));
+        if (schedule.Kind == ScheduleKind.Piecewise)
+        {
+            return $"global::LossDsl.Schedules.Piecewise(new double[] {{ {values} }}, new double[] {{ {string.Join(", ", schedule.Lengths.Select(l => Render(l, state)))} }}, " +
+                   $"new string[] {{ {string.Join(", ", schedule.Lengths.Select(Name))} }}, {state}.Step{options})";
+        }
+        NumberExpr steps = schedule.Lengths[0];
+        string stepsName = steps.Constant is null ? ", " + Name(steps) : "";
+        return $"global::LossDsl.Schedules.{schedule.Kind}({values}, {Render(steps, state)}, {state}.Step{stepsName}{options})";
+    }
 
     private static string Read(NumberRead read)
     {
@@ -373,22 +396,44 @@ public sealed partial class LossGenerator
         }
 
         var plan = (PlanBody)method.Body;
-        string keys = string.Join(", ", members.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)));
+        var tensors = members.Where(m => !m.IsNumber).ToList();
+        var numbers = members.Where(m => m.IsNumber).ToList();
+        string keys = string.Join(", ", tensors.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)));
         w.Line($"private static readonly string[] s_metricKeys = {{ {keys} }};");
+        if (numbers.Count > 0)
+        {
+            w.Line($"private static readonly string[] s_numberKeys = {{ {string.Join(", ", numbers.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)))} }};");
+        }
         w.Line($"private readonly {Tensor}[] {ResultValues};");
+        if (numbers.Count > 0)
+        {
+            w.Line($"private readonly double[] {ResultNumbers};");
+        }
         w.Line($"private bool {ResultDisposed};");
         w.Line();
 
-        w.Open($"internal {result.Name}({string.Join(", ", members.Select(m => $"{Tensor} {m.Variable.Name}"))})");
-        w.Line($"this.{ResultValues} = new {Tensor}[] {{ {string.Join(", ", members.Select(m => m.Variable.Name))} }};");
+        w.Open($"internal {result.Name}({string.Join(", ", tensors.Select(m => $"{Tensor} {m.Variable.Name}").Concat(numbers.Select(m => $"double {m.Variable.Name}")))})");
+        w.Line($"this.{ResultValues} = new {Tensor}[] {{ {string.Join(", ", tensors.Select(m => m.Variable.Name))} }};");
+        if (numbers.Count > 0)
+        {
+            w.Line($"this.{ResultNumbers} = new double[] {{ {string.Join(", ", numbers.Select(m => m.Variable.Name))} }};");
+        }
         w.Close();
 
-        for (int i = 0; i < members.Count; i++)
+        for (int i = 0; i < tensors.Count; i++)
         {
-            ResultMemberSpec member = members[i];
+            ResultMemberSpec member = tensors[i];
             w.Line();
             w.Line($"/// <summary>{Summary(member, plan)} Metric key <c>{DocComment.Text(member.MetricKey)}</c>.</summary>");
             w.Line($"public {Tensor} {member.Property} => {ResultValue}({i});");
+        }
+        for (int i = 0; i < numbers.Count; i++)
+        {
+            ResultMemberSpec member = numbers[i];
+            w.Line();
+            w.Line($"/// <summary>{Summary(member, plan)} Metric key <c>{DocComment.Text(member.MetricKey)}</c>.</summary>");
+            w.Line($"/// <exception cref=\"global::System.ObjectDisposedException\">The result was disposed.</exception>");
+            w.Line($"public double {member.Property} => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {ResultNumbers}[{i}];");
         }
 
         w.Line();
@@ -397,7 +442,7 @@ public sealed partial class LossGenerator
         w.Line("/// <summary>Every value fetched to the host in one transfer, keyed in snake_case.</summary>");
         w.Line($"/// <exception cref=\"global::System.ObjectDisposedException\">The result was disposed.</exception>");
         w.Line($"public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()");
-        w.Line($"    => {Runtime}.FetchMetrics(s_metricKeys, {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {ResultValues});");
+        w.Line($"    => {Runtime}.FetchMetrics(s_metricKeys, {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {ResultValues}{(numbers.Count > 0 ? $", s_numberKeys, {ResultNumbers}" : "")});");
         w.Line();
         w.Line("/// <summary>Disposes every tensor of the result; using the result afterwards throws <see cref=\"global::System.ObjectDisposedException\"/>.</summary>");
         w.Open("public void Dispose()");
@@ -418,7 +463,7 @@ public sealed partial class LossGenerator
         foreach (ResultMemberSpec member in members)
         {
             w.Line($"/// <summary>Not generated: the [Loss] method has errors.</summary>");
-            w.Line($"public {Tensor} {member.Property} => {error};");
+            w.Line($"public {(member.IsNumber ? "double" : Tensor)} {member.Property} => {error};");
             w.Line();
         }
         w.Line($"{Tensor} global::LossDsl.ILossResult.Loss => {error};");
@@ -462,6 +507,10 @@ public sealed partial class LossGenerator
                 return $"The weight of <c>{DocComment.Text(member.Source)}</c> in <c>{member.Function}</c>. Carries no gradient.";
             case MemberRole.SkippedUpdates:
                 return "How many observations the state's statistics have left out so far because they, or their update, were not finite. Carries no gradient.";
+            case MemberRole.Number:
+                return $"<c>{DocComment.Text(member.Source)}</c>, a number, as this call computed it.";
+            case MemberRole.Schedule:
+                return $"The value of <c>{DocComment.Text(member.Source)}</c> at this call's step.";
         }
         foreach (PlanStep step in plan.Steps)
         {

@@ -233,7 +233,7 @@ public sealed partial class LossGenerator
             if (check.Failed || !valid)
             {
                 bool reported = _diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
-                return (Stub(signature, result, parsed.Bindings, reported ? null : "a [Term] method it uses has errors"), check);
+                return (Stub(signature, result, parsed.Bindings, reported ? null : "a [Term] method it uses has errors", check), check);
             }
 
             foreach (IParameterSymbol parameter in method.Parameters.Where(p => !check.UsedParameters.Contains(p.Name)))
@@ -265,16 +265,23 @@ public sealed partial class LossGenerator
         private bool Implemented
             => !_signatureUnwritable && syntax.Modifiers.Any(m => m.IsKind(SyntaxKind.PublicKeyword) || m.IsKind(SyntaxKind.InternalKeyword) || m.IsKind(SyntaxKind.PrivateKeyword) || m.IsKind(SyntaxKind.ProtectedKeyword));
 
-        private LossMethodSpec Stub(MethodSignatureSpec signature, ResultTypeSpec? result, IReadOnlyList<BindingSyntax> bindings, string? reason)
+        /// <summary>
+        /// A method that throws, and its result with a throwing property per binding. Where the checker
+        /// got to a binding (<paramref name="check"/>), a number binding is a double property as in the
+        /// real result, or none when it is a literal.
+        /// </summary>
+        private LossMethodSpec Stub(MethodSignatureSpec signature, ResultTypeSpec? result, IReadOnlyList<BindingSyntax> bindings, string? reason, CheckedFormula? check = null)
         {
             var errors = _diagnostics.Where(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error).Select(d => $"{d.Id}: {d.Message}").ToList();
             string why = reason ?? (errors.Count == 0 ? "its declaration has errors" : "of " + string.Join("; ", errors.Take(3)) + (errors.Count > 3 ? $"; and {errors.Count - 3} more" : ""));
             string message = $"LossDsl did not implement [Loss] method '{type.Name}.{method.Name}' because {why}. Fix the compile-time errors and rebuild.";
             var names = new HashSet<string>(ReservedResultNames.Append(result?.Name.TrimStart('@') ?? ""), StringComparer.Ordinal);
+            var numbers = (check?.Bindings ?? Array.Empty<BoundBinding>()).Where(b => b.Value is BoundNumber).GroupBy(b => b.Name).ToDictionary(g => g.Key, g => ((BoundNumber)g.First().Value).Value.Constant is null);
             var members = bindings
-                .Select(b => Naming.Pascal(b.Name))
-                .Where(names.Add)
-                .Select(p => new ResultMemberSpec(Naming.Identifier(p), new Local("", p), "", MemberRole.Binding, p))
+                .Where(b => !numbers.TryGetValue(b.Name, out bool computed) || computed)
+                .Select(b => (Property: Naming.Pascal(b.Name), Role: numbers.ContainsKey(b.Name) ? MemberRole.Number : MemberRole.Binding))
+                .Where(m => names.Add(m.Property))
+                .Select(m => new ResultMemberSpec(Naming.Identifier(m.Property), new Local("", m.Property), "", m.Role, m.Property))
                 .ToEquatableArray();
             return new LossMethodSpec(method.Name, signature, result, new StubBody(message, members), Implemented);
         }

@@ -94,6 +94,26 @@ public static class LossRuntime
     }
 
     /// <summary>
+    /// Fetches every tensor value to the host in one transfer, as <see cref="FetchMetrics(string[], torch.Tensor[])"/>
+    /// does, and adds <paramref name="numbers"/>, which are already on the host, under <paramref name="numberKeys"/>.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> FetchMetrics(string[] keys, torch.Tensor[] values, string[] numberKeys, double[] numbers)
+    {
+        ArgumentNullException.ThrowIfNull(numberKeys);
+        ArgumentNullException.ThrowIfNull(numbers);
+        if (numberKeys.Length != numbers.Length)
+        {
+            throw new ArgumentException($"{numberKeys.Length} metric keys were given for {numbers.Length} numbers.", nameof(numberKeys));
+        }
+        var metrics = (Dictionary<string, double>)FetchMetrics(keys, values);
+        for (int i = 0; i < numberKeys.Length; i++)
+        {
+            metrics.Add(numberKeys[i], numbers[i]);
+        }
+        return metrics;
+    }
+
+    /// <summary>
     /// Throws an <see cref="ArithmeticException"/> naming every value that is NaN or infinite.
     /// Costs one host synchronisation; generated code calls it only when
     /// <see cref="LossAttribute.CheckFinite"/> is set.

@@ -232,7 +232,7 @@ public sealed class LossState : torch.nn.Module
         }
         if (++_callsSinceStepChanged == FrozenStepWarningCalls && Interlocked.Exchange(ref _warned, 1) == 0)
         {
-            (Warning ?? DefaultWarning)($"LossDsl: {FrozenStepWarningCalls} training calls of a loss with schedules (Linear, Cosine) have run without its step " +
+            (Warning ?? DefaultWarning)($"LossDsl: {FrozenStepWarningCalls} training calls of a loss with schedules (Linear, Cosine, Piecewise) have run without its step " +
                     $"changing from {Step}: the schedules are frozen. Call the state's Advance() once per optimizer step, or set Step.");
         }
     }

@@ -201,15 +201,132 @@ public static class Strategies
     }
 }
 
-/// <summary>Schedules for hyperparameters, read from <see cref="LossState.Step"/> (MaxText PR 3683).</summary>
+/// <summary>
+/// Schedules for hyperparameters, read from <see cref="LossState.Step"/> (MaxText PR 3683, and the
+/// LR schedulers of <c>torch.optim.lr_scheduler</c>). Every schedule shares one shape: with
+/// s = max(step − from, 0), the value ramps linearly from 0 to the schedule's first value over the
+/// first <c>warmup</c> steps of s, and then follows its curve at s − warmup. The lengths (steps,
+/// milestones, from, warmup) may be read at call time; a value out of range throws an
+/// <see cref="ArgumentOutOfRangeException"/> naming it, before the call changes anything.
+/// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class Schedules
 {
-    /// <summary>start + (end − start) · p, with p = clip(step / steps, 0, 1).</summary>
-    public static double Linear(double start, double end, double steps, long step) => start + ((end - start) * Progress(step, steps));
+    /// <summary>start + (end − start) · p, with p = clip(t / steps, 0, 1) and t the steps since the warm-up.</summary>
+    /// <param name="start">The value at t = 0.</param>
+    /// <param name="end">The value from t = steps on.</param>
+    /// <param name="steps">The length of the curve: finite and greater than 0.</param>
+    /// <param name="step">The state's step.</param>
+    /// <param name="stepsName">How the formula writes <paramref name="steps"/>, for the exception.</param>
+    /// <param name="from">The step the schedule starts at (its value is held before): finite, 0 or more.</param>
+    /// <param name="fromName">How the formula writes <paramref name="from"/>.</param>
+    /// <param name="warmup">The steps of the linear ramp from 0 to <paramref name="start"/>: finite, 0 or more.</param>
+    /// <param name="warmupName">How the formula writes <paramref name="warmup"/>.</param>
+    public static double Linear(double start, double end, double steps, long step, string? stepsName = null,
+        double from = 0, string? fromName = null, double warmup = 0, string? warmupName = null)
+    {
+        EnsureLength(nameof(Linear), steps, stepsName ?? nameof(steps));
+        double t = Elapsed(nameof(Linear), step, from, fromName, warmup, warmupName);
+        return t < 0 ? start * Ramp(t, warmup) : start + ((end - start) * Math.Clamp(t / steps, 0.0, 1.0));
+    }
 
-    /// <summary>end + (start − end) · ½ (1 + cos πp), with p = clip(step / steps, 0, 1).</summary>
-    public static double Cosine(double start, double end, double steps, long step) => end + ((start - end) * 0.5 * (1 + Math.Cos(Math.PI * Progress(step, steps))));
+    /// <summary>end + (start − end) · ½ (1 + cos πp), with p = clip(t / steps, 0, 1) and t the steps since the warm-up.</summary>
+    /// <param name="start">The value at t = 0.</param>
+    /// <param name="end">The value from t = steps on.</param>
+    /// <param name="steps">The length of the curve: finite and greater than 0.</param>
+    /// <param name="step">The state's step.</param>
+    /// <param name="stepsName">How the formula writes <paramref name="steps"/>, for the exception.</param>
+    /// <param name="from">The step the schedule starts at (its value is held before): finite, 0 or more.</param>
+    /// <param name="fromName">How the formula writes <paramref name="from"/>.</param>
+    /// <param name="warmup">The steps of the linear ramp from 0 to <paramref name="start"/>: finite, 0 or more.</param>
+    /// <param name="warmupName">How the formula writes <paramref name="warmup"/>.</param>
+    public static double Cosine(double start, double end, double steps, long step, string? stepsName = null,
+        double from = 0, string? fromName = null, double warmup = 0, string? warmupName = null)
+    {
+        EnsureLength(nameof(Cosine), steps, stepsName ?? nameof(steps));
+        double t = Elapsed(nameof(Cosine), step, from, fromName, warmup, warmupName);
+        return t < 0
+            ? start * Ramp(t, warmup)
+            : end + ((start - end) * 0.5 * (1 + Math.Cos(Math.PI * Math.Clamp(t / steps, 0.0, 1.0))));
+    }
 
-    private static double Progress(long step, double steps) => Math.Clamp(step / steps, 0.0, 1.0);
+    /// <summary>
+    /// values[i] where i is the number of milestones at or before t, the steps since the warm-up:
+    /// values[0] before milestones[0], values[1] from it until milestones[1], and so on.
+    /// </summary>
+    /// <param name="values">One more value than milestones.</param>
+    /// <param name="milestones">Finite, 0 or more, strictly increasing.</param>
+    /// <param name="milestoneNames">How the formula writes each milestone, for the exception.</param>
+    /// <param name="step">The state's step.</param>
+    /// <param name="from">The step the schedule starts at (its value is held before): finite, 0 or more.</param>
+    /// <param name="fromName">How the formula writes <paramref name="from"/>.</param>
+    /// <param name="warmup">The steps of the linear ramp from 0 to values[0]: finite, 0 or more.</param>
+    /// <param name="warmupName">How the formula writes <paramref name="warmup"/>.</param>
+    public static double Piecewise(double[] values, double[] milestones, string[] milestoneNames, long step,
+        double from = 0, string? fromName = null, double warmup = 0, string? warmupName = null)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(milestones);
+        ArgumentNullException.ThrowIfNull(milestoneNames);
+        if (values.Length != milestones.Length + 1 || milestoneNames.Length != milestones.Length)
+        {
+            throw new ArgumentException($"Piecewise takes one value more than milestones, and a name per milestone, but got {values.Length} values, {milestones.Length} milestones and {milestoneNames.Length} names.", nameof(values));
+        }
+        for (int i = 0; i < milestones.Length; i++)
+        {
+            if (!double.IsFinite(milestones[i]) || milestones[i] < 0)
+            {
+                throw new ArgumentOutOfRangeException(milestoneNames[i], milestones[i],
+                    $"The milestone {milestoneNames[i]} of the schedule Piecewise is {Text(milestones[i])}: it must be a finite number of steps, 0 or more.");
+            }
+            if (i > 0 && !(milestones[i] > milestones[i - 1]))
+            {
+                throw new ArgumentOutOfRangeException(milestoneNames[i], milestones[i],
+                    $"The milestone {milestoneNames[i]} of the schedule Piecewise is {Text(milestones[i])}, not after the milestone before it, {Named(milestoneNames[i - 1], milestones[i - 1])}: milestones must increase.");
+            }
+        }
+        double t = Elapsed(nameof(Piecewise), step, from, fromName, warmup, warmupName);
+        if (t < 0)
+        {
+            return values[0] * Ramp(t, warmup);
+        }
+        int index = 0;
+        while (index < milestones.Length && milestones[index] <= t)
+        {
+            index++;
+        }
+        return values[index];
+    }
+
+    /// <summary>The steps since the warm-up ended (negative during it), with the options checked.</summary>
+    private static double Elapsed(string schedule, long step, double from, string? fromName, double warmup, string? warmupName)
+    {
+        if (!double.IsFinite(from) || from < 0)
+        {
+            fromName ??= nameof(from);
+            throw new ArgumentOutOfRangeException(fromName, from, $"The start step from: {fromName} of the schedule {schedule} is {Text(from)}: it must be a finite number of steps, 0 or more.");
+        }
+        if (!double.IsFinite(warmup) || warmup < 0)
+        {
+            warmupName ??= nameof(warmup);
+            throw new ArgumentOutOfRangeException(warmupName, warmup, $"The warm-up warmup: {warmupName} of the schedule {schedule} is {Text(warmup)}: it must be a finite number of steps, 0 or more.");
+        }
+        return Math.Max(step - from, 0.0) - warmup;
+    }
+
+    /// <summary>The warm-up's fraction at t (from −warmup to 0): 0 at its first step, rising linearly.</summary>
+    private static double Ramp(double t, double warmup) => (t + warmup) / warmup;
+
+    private static void EnsureLength(string schedule, double steps, string name)
+    {
+        if (!double.IsFinite(steps) || steps <= 0)
+        {
+            throw new ArgumentOutOfRangeException(name, steps, $"The number of steps {name} of the schedule {schedule} is {Text(steps)}: it must be a finite number greater than 0.");
+        }
+    }
+
+    private static string Text(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>A length by its name and value, or its value alone when the name is the literal.</summary>
+    private static string Named(string name, double value) => name == Text(value) ? name : $"{name} ({Text(value)})";
 }

@@ -300,6 +300,13 @@ public class DiagnosticSnapshots
         { "CoVOfANumber", ThreeTerms("Total = CoV(Hard, 2)") },
         { "ScheduleOfATensor", ThreeTerms("Total = Hard * Linear(Soft, 0, 10)") },
         { "ScheduleArity", ThreeTerms("Total = Hard * Cosine(1, 0)") },
+        { "ScheduleLengthIsATensor", ThreeTerms("Total = Hard * Cosine(1, 0, Soft)") },
+        { "ScheduleFromNegative", ThreeTerms("Total = Hard * Linear(1, 0, Alpha, from: -10)") },
+        { "ScheduleWarmupIsATensor", ThreeTerms("Total = Hard * Linear(1, 0, 100, warmup: Soft)") },
+        { "ScheduleUnknownOption", ThreeTerms("Total = Hard * Cosine(1, 0, 100, delay: 10)") },
+        { "PiecewiseEvenArguments", ThreeTerms("Total = Hard * Piecewise(1, 100, 0.5, 200)") },
+        { "PiecewiseMilestonesDecrease", ThreeTerms("Total = Hard * Piecewise(1, 200, 0.5, 100, 0.25)") },
+        { "PiecewiseMilestoneNegative", ThreeTerms("Total = Hard * Piecewise(1, -5, 0.5)") },
         { "InvalidInheritedTermUsed", """
             public abstract class Base
             {

@@ -182,6 +182,8 @@ public static class FuzzCases
 
     private static readonly string[] Options = { "", ", eps: 1e-6", ", min: 0.1, max: 10", ", max: 1, min: 2", ", eps: Alpha", ", foo: 1", ", min: -1", ", eps: 1, eps: 2", ", to: Hard", ", max: 0" };
 
+    private static readonly string[] ScheduleOptions = { "", ", from: 10", ", warmup: Steps", ", from: weight, warmup: 5", ", from: -1", ", warmup: Hard", ", delay: 3", ", from: 1, from: 2" };
+
     private static readonly char[] Inserted = { '(', ')', ',', ':', '=', ';', '\n', '"', '\\', 'é', '∑', '１', '\t', '/', '*', '$', '{', '}', '\0', ' ', '-', '.', '\r', '\u2028', '\uD83D' };
 
     private static Gen<string> Atom { get; } = Gen.Frequency(
@@ -200,7 +202,10 @@ public static class FuzzCases
             (1, from f in Gen.OneOf("Softmax", "Hard", "Balance", "Detach", "Blance") from e in Expression(depth - 1) select $"{f}({e})"),
             (1, from f in Gen.OneOf("Uncertainty", "Dwa", "CoV") from a in Expression(depth - 1) from b in Expression(depth - 1)
                 from o in Gen.OneOf("", ", temperature: 2", ", window: 3", ", window: 0", ", temperature: Alpha", ", ema: 0.5") select $"{f}({a}, {b}{o})"),
-            (1, from f in Gen.OneOf("Linear", "Cosine") from a in Expression(depth - 1) from n in Gen.OneOf("100", "0", "Steps", "-3", "1e400") select $"{f}({a}, 0.5, {n})"),
+            (1, from f in Gen.OneOf("Linear", "Cosine") from a in Expression(depth - 1) from n in Gen.OneOf("100", "0", "Steps", "-3", "1e400", "Steps / 4", "weight", "Alpha", "Hard")
+                from o in Gen.OneOf(ScheduleOptions) select $"{f}({a}, 0.5, {n}{o})"),
+            (1, from v in Expression(depth - 1) from m in Gen.OneOf("10", "Steps", "weight", "0", "-1", "Hard") from m2 in Gen.OneOf("20", "5", "Steps * 2", "Alpha")
+                from more in Gen.OneOf("", ", 0.1", ", 0.1, 30") from o in Gen.OneOf(ScheduleOptions) select $"Piecewise({v}, {m}, 0.5, {m2}, 0.25{more}{o})"),
             (1, from x in Expression(depth - 1) from y in Expression(depth - 1) from b in Gen.OneOf("0.9", "0", "1", "1.5", "Alpha") select $"Balance({x}, to: {y}, ema: {b})"),
             (1, from s in Gen.OneOf("UseFeature", "useFeature", "Alpha", "Hard", "1", "Nope") from t in Gen.OneOf("Feature", "Soft", "Defaulted", "x", "Hard + Soft", "Feature")
                 select $"If({s}, {t})"));

@@ -32,6 +32,9 @@ public class GeneratedCodeSnapshots
         { "Dwa", "Total = Dwa(Hard, Soft, Feature, temperature: 2, window: 5)" },
         { "CoV", "Total = CoV(Hard, Soft + Feature)" },
         { "Schedules", "Total = Hard + Linear(Alpha, 0.9, 1000) * Soft + Cosine(1, 0, 500) * Feature" },
+        { "ScheduleLengthsReadAtCallTime", "Total = Hard + Cosine(0.9, 0.1, Steps, from: Tokens / 10, warmup: weight) * Soft + Linear(1, 0, 100, from: 20, warmup: 5) * Feature" },
+        { "Piecewise", "Total = Hard + Piecewise(1, 100, 0.5, Steps, 0.1, warmup: 10) * Soft" },
+        { "ScheduleAndNumberBindingsInTheResult", "Kd = Cosine(0.9, 0.1, Steps)\nT = Kd * Gamma\nTotal = Hard + Kd * Soft + T * Feature + Linear(0, 1, Tokens) * Hard" },
     };
 
     [Theory]

@@ -512,16 +512,32 @@ public class GeneratedCodeWarningsTests
     }
 
     [Fact]
-    public void ANumberBindingNothingReadsIsExplainedButNotComputed()
+    public void ANumberBindingNothingReadsIsExplainedButNotComputedInATensorReturningLoss()
     {
-        GeneratorRun run = GeneratorHarness.Run(Sources.Features("M = Margin\nN = M * 2 + Alpha\nW = Alpha * 3\nTotal = W * Hard"));
+        GeneratorRun run = GeneratorHarness.Run(Sources.Features("M = Margin\nN = M * 2 + Alpha + Cosine(1, 0, Steps)\nW = Alpha * 3\nTotal = W * Hard", returnType: "Tensor"));
 
         Assert.Empty(run.Errors);
+        Assert.DoesNotContain("double cosineSchedule", run.Source); // read only by N, which nothing reads
         Assert.Contains("double w = (this.Alpha * 3.0);", run.Source);
         Assert.DoesNotContain("double m ", run.Source);
         Assert.DoesNotContain("double n ", run.Source);
-        Assert.Contains("\"N = ((M * 2) + Alpha)   [a number]\\n\"", run.Source); // still explained
+        Assert.Contains("\"N = (((M * 2) + Alpha) + CosineSchedule)   [a number]\\n\"", run.Source); // still explained
         Assert.Contains("// N = M * 2 + Alpha", run.Source);
+    }
+
+    [Fact]
+    public void EveryNumberBindingThatIsNotALiteralIsComputedForTheResult()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Sources.Features("M = Steps\nN = M * 2 + Alpha\nW = Alpha * 3\nHalf = 0.5 * 2\nTotal = W * Hard"));
+
+        Assert.Empty(run.Errors);
+        Assert.Contains("double m = (double)this.Steps;", run.Source);
+        Assert.Contains("double n = ((m * 2.0) + this.Alpha);", run.Source);
+        Assert.Contains("double w = (this.Alpha * 3.0);", run.Source);
+        Assert.DoesNotContain("double half", run.Source); // a literal after folding: a constant, not a metric
+        Assert.Contains("new global::Sample.FeaturesResult(total, hard, m, n, w);", run.Source);
+        Assert.Contains("s_numberKeys = { \"m\", \"n\", \"w\" };", run.Source);
+        Assert.Contains("public double N => ", run.Source);
     }
 
     [Fact]

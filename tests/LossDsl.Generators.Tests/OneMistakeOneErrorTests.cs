@@ -291,6 +291,30 @@ public class OneMistakeOneErrorTests
     /// The complete list of diagnostics, in source order: each expected entry is an ID, or an ID
     /// and the exact message.
     /// </summary>
+    [Fact]
+    public void AFormulaErrorLeavesNumberBindingsDoublePropertiesOfTheStubResult()
+    {
+        GeneratorRun run = GeneratorHarness.Run($$"""
+            namespace N;
+
+            public partial class Scheduled
+            {
+                public int TotalSteps { get; set; } = 100;
+            {{Terms}}
+                [Loss("Alpha = Cosine(0.9, 0.1, TotalSteps)\nHalf = 0.5\nTotal = Hard + Alpha * Unknown")]
+                public partial ScheduledResult Compute(Tensor x);
+
+                public double Use() => Compute(null!).Alpha + Compute(null!).Total.item<double>();
+            }
+            """);
+
+        // The stub's Alpha is a double, as in the result the fixed formula gets, so code using it
+        // compiles; Half, a literal, is no property there either.
+        AssertDiagnostics(run, "LD0103");
+        Assert.Contains("public double Alpha => throw", run.Source);
+        Assert.DoesNotContain(" Half ", run.Source);
+    }
+
     private static void AssertDiagnostics(GeneratorRun run, params string[] expected)
     {
         var actual = run.GeneratorDiagnostics.Concat(run.CompilationDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning))

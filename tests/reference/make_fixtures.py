@@ -426,6 +426,83 @@ def distillation_cases():
     write("jensen_shannon", jsd)
 
 
+# ---------------------------------------------------------------- Schedules (LossDsl.Schedules)
+# Not losses but the values of schedules over the training steps, against torch.optim.lr_scheduler:
+# the learning rate an SGD optimizer holds at each step (read before the step, as LossDsl reads
+# LossState.Step before Advance()) is the schedule's value at that step. Each case names the
+# formula it checks; tests/LossDsl.Tests/ScheduleReferenceTests.cs reads schedules.json.
+#   - LinearLR(start_factor, end_factor, total_iters)           -> Linear(start, end, steps)
+#   - CosineAnnealingLR(T_max, eta_min), then ConstantLR at eta_min (SequentialLR), since
+#     CosineAnnealingLR alone rises again after T_max where LossDsl's Cosine holds its end
+#                                                               -> Cosine(start, end, steps)
+#   - ConstantLR(factor=1) for `from` steps, then the curve (SequentialLR) -> from:
+#   - MultiStepLR(milestones, gamma) and StepLR(step_size, gamma) -> Piecewise(v0, m1, v1, ...)
+#   - Warm-up from 0: LinearLR cannot start at 0 (start_factor must be > 0), so the warm-up cases
+#     use LambdaLR with the multipliers of Hugging Face transformers' get_linear_schedule_with_warmup
+#     and get_cosine_with_min_lr_schedule_with_warmup (src/transformers/optimization.py): t / W
+#     during the warm-up, then the decay over the remaining steps -> warmup:
+
+SCHEDULE_STEPS = 400
+
+
+def lr_values(base, make):
+    param = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    optimizer = torch.optim.SGD([param], lr=base)
+    scheduler = make(optimizer)
+    values = []
+    for _ in range(SCHEDULE_STEPS):
+        values.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return values
+
+
+def schedule_cases():
+    import warnings
+    from torch.optim import lr_scheduler as S
+    warnings.simplefilter("ignore")  # SequentialLR's own use of the deprecated step(epoch)
+    never = 10 ** 9
+
+    def linear_warmup(warmup, total):
+        return lambda t: t / warmup if t < warmup else max(0.0, (total - t) / (total - warmup))
+
+    def cosine_warmup(warmup, total, min_ratio):
+        def multiplier(t):
+            if t < warmup:
+                return t / warmup
+            progress = min((t - warmup) / (total - warmup), 1.0)
+            return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+        return multiplier
+
+    cases = [
+        ("linear", "Linear(0.9, 0.1, Steps)", {"Steps": 250},
+         lr_values(1.0, lambda o: S.LinearLR(o, start_factor=0.9, end_factor=0.1, total_iters=250))),
+        ("linear from", "Linear(0.9, 0.1, Steps, from: From)", {"Steps": 200, "From": 60},
+         lr_values(0.9, lambda o: S.SequentialLR(o, [S.ConstantLR(o, factor=1.0, total_iters=never),
+                                                      S.LinearLR(o, start_factor=1.0, end_factor=0.1 / 0.9, total_iters=200)],
+                                                 milestones=[60]))),
+        ("cosine", "Cosine(0.9, 0.1, Steps)", {"Steps": 300},
+         lr_values(0.9, lambda o: S.SequentialLR(o, [S.CosineAnnealingLR(o, T_max=300, eta_min=0.1),
+                                                      S.ConstantLR(o, factor=0.1 / 0.9, total_iters=never)],
+                                                 milestones=[300]))),
+        ("cosine from", "Cosine(0.9, 0.1, Steps, from: From)", {"Steps": 250, "From": 100},
+         lr_values(0.9, lambda o: S.SequentialLR(o, [S.ConstantLR(o, factor=1.0, total_iters=never),
+                                                      S.CosineAnnealingLR(o, T_max=250, eta_min=0.1),
+                                                      S.ConstantLR(o, factor=0.1 / 0.9, total_iters=never)],
+                                                 milestones=[100, 350]))),
+        ("multistep", "Piecewise(1, First, 0.5, Second, 0.25)", {"First": 100, "Second": 250},
+         lr_values(1.0, lambda o: S.MultiStepLR(o, milestones=[100, 250], gamma=0.5))),
+        ("step", "Piecewise(2, 80, 0.6, 160, 0.18, 240, 0.054, 320, 0.0162)", {},
+         lr_values(2.0, lambda o: S.StepLR(o, step_size=80, gamma=0.3))),
+        ("linear warmup", "Linear(1, 0, Steps, warmup: Warmup)", {"Steps": 250, "Warmup": 50},
+         lr_values(1.0, lambda o: S.LambdaLR(o, linear_warmup(50, 300)))),
+        ("cosine warmup", "Cosine(1, 0.05, Steps, warmup: Warmup)", {"Steps": 280, "Warmup": 40},
+         lr_values(1.0, lambda o: S.LambdaLR(o, cosine_warmup(40, 320, 0.05)))),
+    ]
+    write("schedules", [{"name": name, "formula": formula, "members": members, "values": values}
+                        for name, formula, members, values in cases])
+
+
 def main():
     torch.set_num_threads(1)
     write("cross_entropy", cross_entropy_cases())
@@ -437,6 +514,7 @@ def main():
                      [{"delta": 1.0}, {"delta": 0.5}, {"delta": 3.0}])
     binary_cases()
     distillation_cases()
+    schedule_cases()
 
 
 if __name__ == "__main__":

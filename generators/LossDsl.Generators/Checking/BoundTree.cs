@@ -63,11 +63,17 @@ internal sealed record BoundCall(
     public double? Number(string option)
         => Options.TryGetValue(option, out BoundOption? given) ? given.Number : Function.Option(option)?.Default;
 
-    public BoundExpr? Tensor(string option) => Options.TryGetValue(option, out BoundOption? given) ? given.Tensor : null;
+    public BoundExpr? Tensor(string option) => Options.TryGetValue(option, out BoundOption? given) ? given.Value : null;
+
+    /// <summary>A number option read at call time (<see cref="OptionSpec.ReadAtCallTime"/>), when given.</summary>
+    public NumberExpr? NumberValue(string option) => Options.TryGetValue(option, out BoundOption? given) && given.Value is BoundNumber number ? number.Value : null;
 }
 
-/// <summary>An option given in a call: a tensor expression, or a number fixed at compile time.</summary>
-internal sealed record BoundOption(OptionSpec Spec, ArgumentSyntax Syntax, BoundExpr? Tensor, double? Number);
+/// <summary>
+/// An option given in a call: an expression (a tensor, or a number read at call time), or a number
+/// fixed at compile time.
+/// </summary>
+internal sealed record BoundOption(OptionSpec Spec, ArgumentSyntax Syntax, BoundExpr? Value, double? Number);
 
 /// <summary>One line of the formula, checked.</summary>
 internal sealed record BoundBinding(string Name, string Line, BoundExpr Value, bool IsLoss);

@@ -65,10 +65,10 @@ internal sealed partial class Checker
             {
                 continue;
             }
-            if (spec.Kind == ValueKind.Tensor)
+            if (spec.Kind == ValueKind.Tensor || spec.ReadAtCallTime)
             {
                 BoundExpr value = Bind(option.Value);
-                valid &= CheckKind(function, ValueKind.Tensor, value, option.Value.Span);
+                valid &= CheckKind(function, spec.Kind, value, option.Value.Span);
                 bound[spec.Name] = new BoundOption(spec, option, value, null);
             }
             else
@@ -222,7 +222,7 @@ internal sealed partial class Checker
     {
         values = new Dictionary<string, double>(StringComparer.Ordinal);
         bool valid = true;
-        foreach (OptionSpec spec in function.Options.Where(o => o.Kind == ValueKind.Number))
+        foreach (OptionSpec spec in function.Options.Where(o => o.Kind == ValueKind.Number && !o.ReadAtCallTime))
         {
             if (!options.TryGetValue(spec.Name, out ArgumentSyntax? option))
             {

@@ -57,7 +57,7 @@ internal static class ExplanationWriter
         }
         if (plan.Steps.Any(ReadsStep))
         {
-            lines.Add($"Linear and Cosine read {plan.State!.Property}.Step, which the training loop advances.");
+            lines.Add($"The schedules read {plan.State!.Property}.Step, which the training loop advances.");
         }
         bool stopsGradients = plan.Steps.Any(s => s is ScaleStep or EmaScaleStep or DetachStep
             || s is WeightingStep w && FunctionTable.Find(w.Function)!.StopsGradients);
@@ -137,6 +137,24 @@ internal static class ExplanationWriter
             ? Describe(e)
             : $"({Describe(e)})";
 
+    /// <summary>A schedule as the formula writes it (Piecewise's values and milestones interleaved again).</summary>
+    public static string Describe(ScheduleValue schedule)
+    {
+        IEnumerable<NumberExpr> arguments = schedule.Kind == ScheduleKind.Piecewise
+            ? schedule.Values.SelectMany((v, i) => i == 0 ? new[] { v } : new[] { schedule.Lengths[i - 1], v })
+            : schedule.Values.Concat(schedule.Lengths);
+        var written = arguments.Select(Describe).ToList();
+        if (schedule.From is not null)
+        {
+            written.Add("from: " + Describe(schedule.From));
+        }
+        if (schedule.Warmup is not null)
+        {
+            written.Add("warmup: " + Describe(schedule.Warmup));
+        }
+        return $"{schedule.Kind}({string.Join(", ", written)})";
+    }
+
     /// <summary>A number as the formula writes it.</summary>
     public static string Describe(NumberExpr number) => number switch
     {
@@ -145,7 +163,7 @@ internal static class ExplanationWriter
         NumberNegate negate => $"-{Describe(negate.Operand)}",
         NumberAbs abs => $"|{Describe(abs.Operand)}|",
         NumberBinary binary => $"({Describe(binary.Left)} {binary.Operator} {Describe(binary.Right)})",
-        ScheduleValue schedule => $"{schedule.Kind}({Describe(schedule.Start)}, {Describe(schedule.End)}, {Describe(schedule.Steps)})",
+        ScheduleValue schedule => Describe(schedule),
         _ => throw new System.InvalidOperationException($"No description for {number.GetType().Name}."),
     };
 }

@@ -27,10 +27,15 @@ internal sealed class NumberRule(Func<double, bool> accepts, string text, bool w
 /// <summary>
 /// An option of a function, <c>name: value</c>. A tensor option (<c>to:</c>) takes any tensor
 /// expression; a number option takes a number written in the formula (a literal, optionally
-/// negated or in parentheses), checked against <see cref="Rule"/>.
+/// negated or in parentheses), checked against <see cref="Rule"/>, unless it is
+/// <see cref="ReadAtCallTime"/>: then it takes any number expression, which the function's own
+/// check validates when it is a literal and its runtime method when it is not.
 /// </summary>
-internal sealed class OptionSpec(string name, ValueKind kind, NumberRule? rule = null, double? @default = null, bool required = false, params string[] aliases)
+internal sealed class OptionSpec(string name, ValueKind kind, NumberRule? rule = null, double? @default = null, bool required = false, bool readAtCallTime = false, params string[] aliases)
 {
+    /// <summary>Whether the option takes any number expression, read when the loss runs (a schedule's from: and warmup:).</summary>
+    public bool ReadAtCallTime { get; } = readAtCallTime;
+
     public string Name { get; } = name;
     public ValueKind Kind { get; } = kind;
     public NumberRule? Rule { get; } = rule;

@@ -75,6 +75,7 @@ internal static class FunctionTable
             explain: static step => $"sum of a * L, a = (std / mean of l) / sum of the same, l = |L| / running mean of |L|; uniform until each term has two updates   [state: {step.Site}, no gradient through a]"),
         Schedule("Linear"),
         Schedule("Cosine"),
+        Schedule("Piecewise"),
     };
 
     public static IEnumerable<string> Names => All.Select(f => f.Name);
@@ -112,28 +113,39 @@ internal static class FunctionTable
         KeepsStatistics = keepsStatistics,
     };
 
+    /// <summary>
+    /// A schedule: its values first, then its lengths, and the options every schedule shares,
+    /// from: (the step it starts at) and warmup: (the steps of a linear ramp from 0 to its first
+    /// value). Lengths and options are any number expressions; a literal one is checked here, any
+    /// other by LossDsl.Schedules when the loss runs.
+    /// </summary>
     private static FunctionEntry Schedule(string name) => new()
     {
         Name = name,
-        Usage = $"{name}(start, end, steps)",
-        ArgumentsText = "a start, an end and a number of steps",
+        Usage = name == "Piecewise" ? "Piecewise(value, milestone, value, …)" : $"{name}(start, end, steps)",
+        ArgumentsText = name == "Piecewise" ? "a first value, then pairs of a milestone step and the value from it on" : "a start, an end and a number of steps",
         MinArguments = 3,
-        MaxArguments = 3,
+        MaxArguments = name == "Piecewise" ? int.MaxValue : 3,
         ArgumentKind = ValueKind.Number,
         ArgumentRole = "schedules a number",
         Descriptor = DiagnosticDescriptors.InvalidSchedule,
+        Options = new[]
+        {
+            new OptionSpec("from", ValueKind.Number, readAtCallTime: true, aliases: new[] { "offset", "delay", "begin", "hold" }),
+            new OptionSpec("warmup", ValueKind.Number, readAtCallTime: true, aliases: new[] { "warmup_steps", "warmupSteps", "warm" }),
+        },
         KeepsState = static _ => true,
         StateDescription = name,
-        Check = static (checker, call) =>
+        Check = CheckSchedule,
+        Number = static call =>
         {
-            if (!(((BoundNumber)call.Arguments[2]).Value.Constant > 0))
-            {
-                checker.ReportCall(call.Function, call.Syntax.Arguments[2].Value.Span, "its number of steps must be a number written in the formula, greater than 0");
-            }
+            var numbers = call.Arguments.Select(a => ((BoundNumber)a).Value).ToList();
+            bool piecewise = call.Function.Name == "Piecewise";
+            var values = piecewise ? numbers.Where((_, i) => i % 2 == 0) : numbers.Take(2);
+            var lengths = piecewise ? numbers.Where((_, i) => i % 2 == 1) : numbers.Skip(2);
+            return new ScheduleValue((ScheduleKind)Enum.Parse(typeof(ScheduleKind), call.Function.Name),
+                values.ToEquatableArray(), lengths.ToEquatableArray(), call.NumberValue("from"), call.NumberValue("warmup"));
         },
-        Number = static call => new ScheduleValue(
-            (ScheduleKind)Enum.Parse(typeof(ScheduleKind), call.Function.Name),
-            ((BoundNumber)call.Arguments[0]).Value, ((BoundNumber)call.Arguments[1]).Value, ((BoundNumber)call.Arguments[2]).Value),
     };
 
     private static void CheckIf(Checker checker, BoundCall call)
@@ -142,6 +154,50 @@ internal static class FunctionTable
         {
             checker.ReportCall(call.Function, call.Syntax.Arguments[1].Value.Span,
                 $"its second argument must be the name of a [Term] method, which is then called only when the switch is on, but this is '{checker.TextOf(call.Syntax.Arguments[1].Value.Span)}'; switch the terms of an expression one by one");
+        }
+    }
+
+    private static void CheckSchedule(Checker checker, BoundCall call)
+    {
+        double? Literal(int argument) => ((BoundNumber)call.Arguments[argument]).Value.Constant;
+        if (call.Function.Name != "Piecewise")
+        {
+            if (Literal(2) is double steps && !(steps > 0))
+            {
+                checker.ReportCall(call.Function, call.Syntax.Arguments[2].Value.Span, $"its number of steps must be greater than 0, but it is {Literals.Display(steps)}");
+            }
+        }
+        else if (call.Arguments.Count % 2 == 0)
+        {
+            checker.ReportCall(call.Function, call.Syntax.Span,
+                $"it takes {call.Function.ArgumentsText}, so an odd number of arguments, but {call.Arguments.Count} were given; write {call.Function.Usage}");
+        }
+        else
+        {
+            double? previous = null;
+            for (int i = 1; i < call.Arguments.Count; i += 2)
+            {
+                double? milestone = Literal(i);
+                if (milestone is double m && !(m >= 0))
+                {
+                    checker.ReportCall(call.Function, call.Syntax.Arguments[i].Value.Span, $"its milestone must be a step, 0 or more, but it is {Literals.Display(m)}");
+                    return;
+                }
+                if (milestone is double next && previous is double before && !(next > before))
+                {
+                    checker.ReportCall(call.Function, call.Syntax.Arguments[i].Value.Span,
+                        $"its milestones must increase, but {Literals.Display(next)} follows {Literals.Display(before)}");
+                    return;
+                }
+                previous = milestone;
+            }
+        }
+        foreach (string option in new[] { "from", "warmup" })
+        {
+            if (call.NumberValue(option)?.Constant is double value && !(value >= 0))
+            {
+                checker.ReportCall(call.Function, call.Options[option].Syntax.Value.Span, $"its option '{option}' must be 0 or more, but it is {Literals.Display(value)}");
+            }
         }
     }
 

@@ -24,12 +24,15 @@ internal sealed partial class Lowerer
     private readonly Dictionary<string, Local> _numberBindings = new(StringComparer.Ordinal);
     private readonly Dictionary<TensorExpr, TensorExpr> _materialized = new();
     private readonly HashSet<string> _nullChecked = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, HashSet<string>> _numberBindingReaders = new(StringComparer.Ordinal);
+    private readonly Dictionary<ScheduleValue, Local> _schedules = new();
+    private BoundBinding? _scheduleBinding;
+    private readonly Dictionary<string, HashSet<string>> _numberReaders = new(StringComparer.Ordinal);
     private string _currentBinding = "";
 
     private readonly List<ResultMemberSpec> _terms = new();
     private readonly List<ResultMemberSpec> _boundTensors = new();
     private readonly List<ResultMemberSpec> _scaleMembers = new();
+    private readonly List<ResultMemberSpec> _numberMembers = new();
 
     private Lowerer(LossDeclaration declaration)
     {
@@ -61,28 +64,36 @@ internal sealed partial class Lowerer
         members.AddRange(_terms);
         members.AddRange(_boundTensors.Where(m => m.Variable.Name != lossVariable));
         members.AddRange(_scaleMembers);
-        // A number binding nothing computed reads is explained but not computed: its local would be
-        // unused (CS0219). Bindings read only earlier ones, so the last are decided first.
-        var computed = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = _steps.Count - 1; i >= 0; i--)
-        {
-            if (_steps[i] is NumberStep { Variable: not null } number)
-            {
-                bool read = _numberBindingReaders.TryGetValue(number.Binding, out HashSet<string>? readers)
-                    && readers.Any(r => !_numberBindings.ContainsKey(r) || computed.Contains(r));
-                if (read)
-                {
-                    computed.Add(number.Binding);
-                }
-                else
-                {
-                    _steps[i] = number with { Variable = null };
-                }
-            }
-        }
         if (SkippedUpdates(lossVariable) is ResultMemberSpec skipped)
         {
             members.Add(skipped);
+        }
+        if (_declaration.ResultTypeName is not null)
+        {
+            // The numbers last: every number binding that is not a literal and every schedule, in formula order.
+            members.AddRange(_numberMembers);
+        }
+        else
+        {
+            // Without a result, a number nothing computed reads is explained but not computed: its local
+            // would be unused (CS0219). Numbers read only earlier ones, so the last are decided first.
+            var computed = new HashSet<string>(StringComparer.Ordinal);
+            for (int i = _steps.Count - 1; i >= 0; i--)
+            {
+                if (_steps[i] is NumberStep { Variable: Local local } number)
+                {
+                    bool read = _numberReaders.TryGetValue(local.Name, out HashSet<string>? readers)
+                        && readers.Any(r => !_numberBindings.ContainsKey(r) || computed.Contains(r));
+                    if (read)
+                    {
+                        computed.Add(number.Binding);
+                    }
+                    else
+                    {
+                        _steps[i] = number with { Variable = null };
+                    }
+                }
+            }
         }
         var nullChecked = _declaration.Parameters.Where(p => _nullChecked.Contains(p.Name)).Select(p => p.Name).ToEquatableArray();
         // An ID the pragma cannot name (not an identifier) is left to the compiler.
@@ -93,9 +104,12 @@ internal sealed partial class Lowerer
     /// <summary>Lowers one line; returns the variable holding its value when it is a tensor.</summary>
     private string? LowerBinding(BoundBinding binding)
     {
-        _currentBinding = binding.Name;
         _steps.Add(new CommentStep(binding.Line));
+        _currentBinding = binding.Name;
+        // A binding whose value is a schedule names it: Alpha = Cosine(…) is one local and one property, Alpha.
+        _scheduleBinding = binding.Value is BoundNumber { Value: ScheduleValue } ? binding : null;
         LoweredValue value = Lower(binding.Value);
+        _scheduleBinding = null;
         switch (value)
         {
             case LoweredTensor tensor:
@@ -106,23 +120,35 @@ internal sealed partial class Lowerer
                 Define(variable, expression);
                 _bindings[binding.Name] = variable;
                 string property = _names.Property(Naming.Pascal(binding.Name));
-                string written = string.Join(" ", binding.Line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
-                _boundTensors.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), binding.IsLoss ? MemberRole.Loss : MemberRole.Binding, written));
+                _boundTensors.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), binding.IsLoss ? MemberRole.Loss : MemberRole.Binding, Written(binding)));
                 return variable.Name;
+
+            case LoweredNumber { Value: NumberRead { Source: NumberSource.Local } read } when read.Name == binding.Name:
+                // The binding's schedule, computed into the binding's own local.
+                _numberBindings[binding.Name] = new Local(read.Local!, binding.Name);
+                return null;
 
             case LoweredNumber number:
                 Local? local = number.Value.Constant is null ? _names.Local(Naming.Identifier(Naming.Camel(binding.Name)), binding.Name) : null;
+                _steps.Add(new NumberStep(binding.Name, local, number.Value));
                 if (local is not null)
                 {
                     _numberBindings[binding.Name] = local;
+                    _numberMembers.Add(NumberMember(_names.Property(Naming.Pascal(binding.Name)), local, MemberRole.Number, Written(binding)));
                 }
-                _steps.Add(new NumberStep(binding.Name, local, number.Value));
                 return null;
 
             default:
                 return null;
         }
     }
+
+    /// <summary>A formula line as written, its whitespace collapsed.</summary>
+    private static string Written(BoundBinding binding) => string.Join(" ", binding.Line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+
+    /// <summary>A number of the result: on the host already, so it is passed to the result as a double.</summary>
+    private ResultMemberSpec NumberMember(string property, Local local, MemberRole role, string source)
+        => new(property, local, _names.MetricKey(property), role, source);
 
     public LoweredValue Lower(BoundExpr value) => value switch
     {
@@ -150,7 +176,7 @@ internal sealed partial class Lowerer
         {
             UseStep();
         }
-        return new LoweredNumber(Numbers.Rewrite(value, ResolveNumberBinding));
+        return new LoweredNumber(MaterializeSchedules(Numbers.Rewrite(value, ResolveNumberBinding), _scheduleBinding));
     }
 
     private NumberExpr ResolveNumberBinding(NumberRead read)
@@ -159,12 +185,67 @@ internal sealed partial class Lowerer
         {
             return read;
         }
-        if (!_numberBindingReaders.TryGetValue(read.Name, out HashSet<string>? readers))
+        string local = _numberBindings[read.Name].Name;
+        ReadNumber(local);
+        return read with { Local = local };
+    }
+
+    /// <summary>Notes that the current binding reads the number in the local <paramref name="name"/> (a number binding or a schedule).</summary>
+    private void ReadNumber(string name)
+    {
+        if (!_numberReaders.TryGetValue(name, out HashSet<string>? readers))
         {
-            _numberBindingReaders[read.Name] = readers = new HashSet<string>(StringComparer.Ordinal);
+            _numberReaders[name] = readers = new HashSet<string>(StringComparer.Ordinal);
         }
         readers.Add(_currentBinding);
-        return read with { Local = _numberBindings[read.Name].Name };
+    }
+
+    /// <summary>
+    /// Computes every schedule in <paramref name="number"/> once per call into a local of its own
+    /// (inner schedules first), which the result reports; the same schedule written twice is one
+    /// local. <paramref name="binding"/> names the schedule that is a binding's whole value.
+    /// </summary>
+    private NumberExpr MaterializeSchedules(NumberExpr number, BoundBinding? binding = null)
+    {
+        switch (number)
+        {
+            case ScheduleValue schedule:
+                schedule = schedule with
+                {
+                    Values = schedule.Values.Select(v => MaterializeSchedules(v)).ToEquatableArray(),
+                    Lengths = schedule.Lengths.Select(l => MaterializeSchedules(l)).ToEquatableArray(),
+                    From = schedule.From is null ? null : MaterializeSchedules(schedule.From),
+                    Warmup = schedule.Warmup is null ? null : MaterializeSchedules(schedule.Warmup),
+                };
+                if (!_schedules.TryGetValue(schedule, out Local? local))
+                {
+                    if (binding is null)
+                    {
+                        string property = _names.Property(schedule.Kind + "Schedule");
+                        local = _names.Local(Naming.Camel(property), property);
+                        _numberMembers.Add(NumberMember(property, local, MemberRole.Schedule, ExplanationWriter.Describe(schedule)));
+                    }
+                    else
+                    {
+                        local = _names.Local(Naming.Identifier(Naming.Camel(binding.Name)), binding.Name);
+                        _numberMembers.Add(NumberMember(_names.Property(Naming.Pascal(binding.Name)), local, MemberRole.Number, Written(binding)));
+                    }
+                    _steps.Add(new NumberStep(local.Display, local, schedule));
+                    _schedules[schedule] = local;
+                }
+                ReadNumber(local.Name);
+                return new NumberRead(NumberSource.Local, local.Display, IsDouble: true, Local: local.Name);
+            case NumberNegate negate:
+                return Numbers.Negate(MaterializeSchedules(negate.Operand));
+            case NumberAbs abs:
+                return Numbers.Abs(MaterializeSchedules(abs.Operand));
+            case NumberBinary binary:
+                return Numbers.Combine(binary.Operator, MaterializeSchedules(binary.Left), MaterializeSchedules(binary.Right));
+            case NumberConstant or NumberRead:
+                return number;
+            default:
+                throw new InvalidOperationException($"MaterializeSchedules does not know {number.GetType().Name}.");
+        }
     }
 
     /// <summary><c>If(switch, Term)</c>: the term, called only when the switch is on, else a zero.</summary>

@@ -66,14 +66,20 @@ internal enum MemberRole
     Scale,
     Weight,
     SkippedUpdates,
+    Number,   // a number binding that is not a literal (a double, on the host)
+    Schedule, // a schedule written inside an expression (a double, on the host)
 }
 
 /// <summary>
 /// A property of the result: a term, a binding, a scale or a weight. <see cref="Source"/> is the
 /// formula line (Loss, Binding), the term's name (Term), or the weighted argument (Weight, with
-/// its <see cref="Function"/>); scales are described from their plan step.
+/// its <see cref="Function"/>); scales are described from their plan step. Numbers (Number:
+/// the formula line; Schedule: the schedule as written) are doubles, every other member a tensor.
 /// </summary>
-internal sealed record ResultMemberSpec(string Property, Local Variable, string MetricKey, MemberRole Role, string Source, string? Function = null);
+internal sealed record ResultMemberSpec(string Property, Local Variable, string MetricKey, MemberRole Role, string Source, string? Function = null)
+{
+    public bool IsNumber => Role is MemberRole.Number or MemberRole.Schedule;
+}
 
 /// <summary>The body of a [Loss] method and the members of its result, loss first.</summary>
 internal abstract record LossBody(EquatableArray<ResultMemberSpec> Members);

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 
 namespace LossDsl.Generators.Model;
 
@@ -44,10 +45,17 @@ internal enum ScheduleKind
 {
     Linear,
     Cosine,
+    Piecewise,
 }
 
-/// <summary>A schedule's value at the state's current step (LossDsl.Schedules).</summary>
-internal sealed record ScheduleValue(ScheduleKind Kind, NumberExpr Start, NumberExpr End, NumberExpr Steps) : NumberExpr;
+/// <summary>
+/// A schedule's value at the state's current step (LossDsl.Schedules). <see cref="Values"/> are
+/// start and end (Linear, Cosine) or the values of the pieces (Piecewise); <see cref="Lengths"/>
+/// the number of steps (Linear, Cosine) or the milestones (Piecewise); <see cref="From"/> and
+/// <see cref="Warmup"/> the options, null when not given. A length that is not a literal is
+/// checked when the loss runs, and named in the runtime's message as the formula writes it.
+/// </summary>
+internal sealed record ScheduleValue(ScheduleKind Kind, EquatableArray<NumberExpr> Values, EquatableArray<NumberExpr> Lengths, NumberExpr? From, NumberExpr? Warmup) : NumberExpr;
 
 /// <summary>Builds number trees, folding literal arithmetic.</summary>
 internal static class Numbers
@@ -94,7 +102,13 @@ internal static class Numbers
         NumberNegate negate => Negate(Rewrite(negate.Operand, resolve)),
         NumberAbs abs => Abs(Rewrite(abs.Operand, resolve)),
         NumberBinary binary => Combine(binary.Operator, Rewrite(binary.Left, resolve), Rewrite(binary.Right, resolve)),
-        ScheduleValue schedule => schedule with { Start = Rewrite(schedule.Start, resolve), End = Rewrite(schedule.End, resolve), Steps = Rewrite(schedule.Steps, resolve) },
+        ScheduleValue schedule => schedule with
+        {
+            Values = schedule.Values.Select(v => Rewrite(v, resolve)).ToEquatableArray(),
+            Lengths = schedule.Lengths.Select(l => Rewrite(l, resolve)).ToEquatableArray(),
+            From = schedule.From is null ? null : Rewrite(schedule.From, resolve),
+            Warmup = schedule.Warmup is null ? null : Rewrite(schedule.Warmup, resolve),
+        },
         NumberConstant => number,
         _ => throw new InvalidOperationException($"Rewrite does not know {number.GetType().Name}."),
     };

@@ -6,5 +6,5 @@ partial class Formula
 {
     [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
     public partial global::TorchSharp.torch.Tensor Compute(global::TorchSharp.torch.Tensor x)
-        => throw new global::System.InvalidOperationException("LossDsl did not implement [Loss] method 'Formula.Compute' because of LD0111: Invalid Linear schedule: its number of steps must be a number written in the formula, greater than 0. Fix the compile-time errors and rebuild.");
+        => throw new global::System.InvalidOperationException("LossDsl did not implement [Loss] method 'Formula.Compute' because of LD0111: Invalid Linear schedule: its number of steps must be greater than 0, but it is 0. Fix the compile-time errors and rebuild.");
 }

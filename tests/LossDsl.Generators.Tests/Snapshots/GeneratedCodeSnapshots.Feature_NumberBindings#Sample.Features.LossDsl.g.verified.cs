@@ -30,7 +30,7 @@ namespace Sample
             var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
             var total = hard.mul(w).add(soft, 0.5);
 
-            var result = new global::Sample.FeaturesResult(total, hard, soft);
+            var result = new global::Sample.FeaturesResult(total, hard, soft, w);
             scope.MoveToOuter(total, hard, soft);
             return result;
         }
@@ -44,12 +44,15 @@ namespace Sample
     public sealed class FeaturesResult : global::LossDsl.ILossResult
     {
         private static readonly string[] s_metricKeys = { "total", "hard", "soft" };
+        private static readonly string[] s_numberKeys = { "w" };
         private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
+        private readonly double[] __lossDslNumbers;
         private bool __lossDslDisposed;
 
-        internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft)
+        internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, double w)
         {
             this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, hard, soft };
+            this.__lossDslNumbers = new double[] { w };
         }
 
         /// <summary>The loss: <c>Total = W * Hard + Half * Soft</c>. Metric key <c>total</c>.</summary>
@@ -61,12 +64,16 @@ namespace Sample
         /// <summary>The term <c>Soft</c>. Metric key <c>soft</c>.</summary>
         public global::TorchSharp.torch.Tensor Soft => __LossDslValue(2);
 
+        /// <summary><c>W = Alpha * 2</c>, a number, as this call computed it. Metric key <c>w</c>.</summary>
+        /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
+        public double W => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslNumbers[0];
+
         global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => __LossDslValue(0);
 
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case.</summary>
         /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues);
+            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues, s_numberKeys, __lossDslNumbers);
 
         /// <summary>Disposes every tensor of the result; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()

@@ -9,10 +9,12 @@ namespace Sample
         /// <summary>How <see cref="M:Sample.Features.Compute(TorchSharp.torch.Tensor,TorchSharp.torch.Tensor,TorchSharp.torch.Tensor,System.Double)"/> evaluates its formula, step by step: for logs, docs and code review.</summary>
         public const string ComputeExplanation =
             "Hard = Hard(x)   [term, called once]\n" +
+            "LinearSchedule = Linear(Alpha, 0.9, 1000)   [a number]\n" +
             "Soft = Soft(x)   [term, called once]\n" +
+            "CosineSchedule = Cosine(1, 0, 500)   [a number]\n" +
             "Feature = Feature(y)   [term, called once]\n" +
-            "Total = Hard + Linear(Alpha, 0.9, 1000) * Soft + Cosine(1, 0, 500) * Feature   [the loss]\n" +
-            "Linear and Cosine read ComputeState.Step, which the training loop advances.\n" +
+            "Total = Hard + LinearSchedule * Soft + CosineSchedule * Feature   [the loss]\n" +
+            "The schedules read ComputeState.Step, which the training loop advances.\n" +
             "No step synchronises with the host.";
 
         private global::LossDsl.LossState? __lossDslComputeState;
@@ -33,12 +35,14 @@ namespace Sample
 
                 // Total = Hard + Linear(Alpha, 0.9, 1000) * Soft + Cosine(1, 0, 500) * Feature
                 var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
+                double linearSchedule = global::LossDsl.Schedules.Linear(this.Alpha, 0.9, 1000.0, this.ComputeState.Step);
                 var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
+                double cosineSchedule = global::LossDsl.Schedules.Cosine(1.0, 0.0, 500.0, this.ComputeState.Step);
                 var feature = global::LossDsl.LossRuntime.Term(Feature(y), "Feature", scope);
-                var total = hard.add(soft, global::LossDsl.Schedules.Linear(this.Alpha, 0.9, 1000.0, this.ComputeState.Step)).add(feature, global::LossDsl.Schedules.Cosine(1.0, 0.0, 500.0, this.ComputeState.Step));
+                var total = hard.add(soft, linearSchedule).add(feature, cosineSchedule);
 
                 call.Complete();
-                var result = new global::Sample.FeaturesResult(total, hard, soft, feature);
+                var result = new global::Sample.FeaturesResult(total, hard, soft, feature, linearSchedule, cosineSchedule);
                 scope.MoveToOuter(total, hard, soft);
                 scope.MoveToOuter(feature);
                 return result;
@@ -54,12 +58,15 @@ namespace Sample
     public sealed class FeaturesResult : global::LossDsl.ILossResult
     {
         private static readonly string[] s_metricKeys = { "total", "hard", "soft", "feature" };
+        private static readonly string[] s_numberKeys = { "linear_schedule", "cosine_schedule" };
         private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
+        private readonly double[] __lossDslNumbers;
         private bool __lossDslDisposed;
 
-        internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature)
+        internal FeaturesResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor feature, double linearSchedule, double cosineSchedule)
         {
             this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, hard, soft, feature };
+            this.__lossDslNumbers = new double[] { linearSchedule, cosineSchedule };
         }
 
         /// <summary>The loss: <c>Total = Hard + Linear(Alpha, 0.9, 1000) * Soft + Cosine(1, 0, 500) * Feature</c>. Metric key <c>total</c>.</summary>
@@ -74,12 +81,20 @@ namespace Sample
         /// <summary>The term <c>Feature</c>. Metric key <c>feature</c>.</summary>
         public global::TorchSharp.torch.Tensor Feature => __LossDslValue(3);
 
+        /// <summary>The value of <c>Linear(Alpha, 0.9, 1000)</c> at this call's step. Metric key <c>linear_schedule</c>.</summary>
+        /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
+        public double LinearSchedule => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslNumbers[0];
+
+        /// <summary>The value of <c>Cosine(1, 0, 500)</c> at this call's step. Metric key <c>cosine_schedule</c>.</summary>
+        /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
+        public double CosineSchedule => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslNumbers[1];
+
         global::TorchSharp.torch.Tensor global::LossDsl.ILossResult.Loss => __LossDslValue(0);
 
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case.</summary>
         /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues);
+            => global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues, s_numberKeys, __lossDslNumbers);
 
         /// <summary>Disposes every tensor of the result; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()
