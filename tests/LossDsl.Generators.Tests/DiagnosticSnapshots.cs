@@ -143,6 +143,8 @@ public class DiagnosticSnapshots
         { "LD0109", ThreeTerms("Total = 2 * 3") },
         { "LD0110", ThreeTerms("Total = Dwa(Hard)") },
         { "LD0111", ThreeTerms("Total = Hard + Linear(0.1, 0.9, 0) * Soft") },
+        { "LD0115", ThreeTerms("Total = Hard + Clamp(Soft, 1, 0.5)") },
+        { "LD0116", ThreeTerms("Total = Hard + Log(0) * Soft") },
         { "LD0112", $$"""
             public partial class StaticStateful
             {

@@ -175,14 +175,14 @@ public static class FuzzCases
     private static readonly string[] Names =
     {
         "Hard", "Soft", "Feature", "Alpha", "Steps", "Label", "weight", "given", "x", "Prior", "Kd", "Total", "A", "B",
-        "Unknown", "hard", "Balance", "Detach", "to", "eps", "_", "Soft2",
+        "Unknown", "hard", "Balance", "Detach", "to", "eps", "_", "Soft2", "Sqrt", "Pow",
     };
 
     private static readonly string[] Numbers = { "0", "1", "2", "0.5", "1e-8", "1e30", "1e400", ".5", "3.", "007", "1E+2", "2e", "99999999999999999999" };
 
     private static readonly string[] Options = { "", ", eps: 1e-6", ", min: 0.1, max: 10", ", max: 1, min: 2", ", eps: Alpha", ", foo: 1", ", min: -1", ", eps: 1, eps: 2", ", to: Hard", ", max: 0" };
 
-    private static readonly char[] Inserted = { '(', ')', ',', ':', '=', ';', '\n', '"', '\\', 'é', '∑', '１', '\t', '/', '*', '$', '{', '}', '\0', ' ', '-', '.', '\r', '\u2028', '\uD83D' };
+    private static readonly char[] Inserted = { '(', ')', ',', ':', '=', ';', '^', '\n', '"', '\\', 'é', '∑', '１', '\t', '/', '*', '$', '{', '}', '\0', ' ', '-', '.', '\r', '\u2028', '\uD83D' };
 
     private static Gen<string> Atom { get; } = Gen.Frequency(
         (4, Gen.OneOf(Names)),
@@ -201,7 +201,12 @@ public static class FuzzCases
             (1, from f in Gen.OneOf("Uncertainty", "Dwa", "CoV") from a in Expression(depth - 1) from b in Expression(depth - 1)
                 from o in Gen.OneOf("", ", temperature: 2", ", window: 3", ", window: 0", ", temperature: Alpha", ", ema: 0.5") select $"{f}({a}, {b}{o})"),
             (1, from f in Gen.OneOf("Linear", "Cosine") from a in Expression(depth - 1) from n in Gen.OneOf("100", "0", "Steps", "-3", "1e400") select $"{f}({a}, 0.5, {n})"),
-            (1, from x in Expression(depth - 1) from y in Expression(depth - 1) from b in Gen.OneOf("0.9", "0", "1", "1.5", "Alpha") select $"Balance({x}, to: {y}, ema: {b})"));
+            (1, from x in Expression(depth - 1) from y in Expression(depth - 1) from b in Gen.OneOf("0.9", "0", "1", "1.5", "Alpha") select $"Balance({x}, to: {y}, ema: {b})"),
+            (1, from l in Expression(depth - 1) from op in Gen.OneOf("^", "^ -", "**") from r in Expression(depth - 1) select $"{l} {op} {r}"),
+            (2, from f in Gen.OneOf("Sqrt", "Log", "Exp", "Abs", "sqrt", "Min", "Pow") from x in Expression(depth - 1) select $"{f}({x})"),
+            (2, from f in Gen.OneOf("Min", "Max", "Pow", "Log") from x in Expression(depth - 1) from y in Expression(depth - 1) select $"{f}({x}, {y})"),
+            (1, from x in Expression(depth - 1) from lo in Gen.OneOf(Numbers.Append("Alpha").Append("Soft").ToArray()) from hi in Gen.OneOf("1", "0", "-2", "Steps", "1e400", "Hard")
+                select $"Clamp({x}, {lo}, {hi})"));
 
     private static Gen<string> Formula { get; } =
         from count in Gen.Int[1, 4]

@@ -41,10 +41,12 @@ internal sealed partial class Checker
         // Arguments in the order they are written, then tensor options: terms are called in first-use order.
         var arguments = new List<BoundExpr>();
         bool valid = true;
-        foreach (ArgumentSyntax argument in positional)
+        for (int i = 0; i < positional.Count; i++)
         {
-            BoundExpr value = Bind(argument.Value);
-            valid &= CheckKind(function, function.ArgumentKind, value, argument.Value.Span);
+            BoundExpr value = Bind(positional[i].Value);
+            valid &= i < function.TensorOrNumberArguments
+                ? value is not BoundError
+                : CheckKind(function, function.ArgumentKind, value, positional[i].Value.Span);
             arguments.Add(value);
         }
         var bound = new Dictionary<string, BoundOption>(StringComparer.Ordinal);
@@ -73,11 +75,12 @@ internal sealed partial class Checker
         var checkedCall = new BoundCall(function, arguments, bound, call);
         int errors = _errors.Count;
         function.Check(this, checkedCall);
-        if (_errors.Count > errors || (function.KeepsState(checkedCall) && !UseState(function.StateDescription, StateSpan(checkedCall))))
+        bool failed = _errors.Skip(errors).Any(e => e.Descriptor.DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
+        if (failed || (function.KeepsState(checkedCall) && !UseState(function.StateDescription, StateSpan(checkedCall))))
         {
             return BoundError.Instance;
         }
-        return function.Number is { } number ? new BoundNumber(number(checkedCall)) : checkedCall;
+        return function.Number?.Invoke(checkedCall) is NumberExpr number ? new BoundNumber(number) : checkedCall;
     }
 
     /// <summary>Where a message about state points: the option that makes the call stateful, else the function's name.</summary>
