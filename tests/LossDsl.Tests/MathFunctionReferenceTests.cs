@@ -1,0 +1,128 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Reflection;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace LossDsl.Tests;
+
+/// <summary>
+/// The formula language's math functions, one <c>[Loss]</c> per formula of
+/// <c>tests/reference/make_fixtures.py</c>'s MATH_FORMULAS (same text: the test checks it), over
+/// <c>Tensor</c> parameters and over terms.
+/// </summary>
+public partial class MathFormulas
+{
+    [Term] Tensor SumSq(Tensor x) => x.pow(2).sum();
+
+    [Term] Tensor Mean(Tensor x) => x.mean();
+
+    [Loss("Total = Sqrt(a)")]
+    public partial Tensor SqrtOf(Tensor a);
+
+    [Loss("Total = Log(a)")]
+    public partial Tensor LogOf(Tensor a);
+
+    [Loss("Total = Exp(a)")]
+    public partial Tensor ExpOf(Tensor a);
+
+    [Loss("Total = Abs(a)")]
+    public partial Tensor AbsOf(Tensor a);
+
+    [Loss("Total = Min(a, b)")]
+    public partial Tensor MinOf(Tensor a, Tensor b);
+
+    [Loss("Total = Max(a, b)")]
+    public partial Tensor MaxOf(Tensor a, Tensor b);
+
+    [Loss("Total = Min(a, 0.5)")]
+    public partial Tensor MinNumber(Tensor a);
+
+    [Loss("Total = Max(0.5, a)")]
+    public partial Tensor MaxNumber(Tensor a);
+
+    [Loss("Total = Clamp(a, -1, 1)")]
+    public partial Tensor ClampOf(Tensor a);
+
+    [Loss("Total = Pow(a, 2.5)")]
+    public partial Tensor PowNumber(Tensor a);
+
+    [Loss("Total = a ^ 3")]
+    public partial Tensor PowInteger(Tensor a);
+
+    [Loss("Total = Pow(a, b)")]
+    public partial Tensor PowTensor(Tensor a, Tensor b);
+
+    [Loss("Total = 2 ^ a")]
+    public partial Tensor NumberPow(Tensor a);
+
+    [Loss("Total = -a ^ 2")]
+    public partial Tensor NegatedSquare(Tensor a);
+
+    [Loss("Total = a ^ b ^ 0.5")]
+    public partial Tensor PowerTower(Tensor a, Tensor b);
+
+    [Loss("Total = Sqrt(SumSq) + Log(Mean ^ 2) * Exp(-Mean) - Abs(Mean) + Clamp(Mean, -0.1, 0.1) + Min(SumSq, Mean) + Max(Mean, 0.2)")]
+    public partial MathTermsResult Terms(Tensor x);
+}
+
+/// <summary>
+/// The generated code of <see cref="MathFormulas"/> against PyTorch 1.13 (Reference/math_functions.json):
+/// the value and the gradient of every input, by autograd, in float64 and float32, with the edge
+/// cases PyTorch has conventions for (abs at 0, min/max ties, clamp at its bounds, 0 ^ 2, log near 0).
+/// </summary>
+public class MathFunctionReferenceTests
+{
+    private const string File = "math_functions";
+
+    public static TheoryData<string> Cases => PyTorchReference.Ids(File);
+
+    /// <summary>The [Loss] method of each fixture formula, by the name make_fixtures.py gives it.</summary>
+    private static readonly Dictionary<string, string> Methods = new()
+    {
+        ["sqrt"] = nameof(MathFormulas.SqrtOf),
+        ["log"] = nameof(MathFormulas.LogOf),
+        ["exp"] = nameof(MathFormulas.ExpOf),
+        ["abs"] = nameof(MathFormulas.AbsOf),
+        ["min"] = nameof(MathFormulas.MinOf),
+        ["max"] = nameof(MathFormulas.MaxOf),
+        ["min_number"] = nameof(MathFormulas.MinNumber),
+        ["max_number"] = nameof(MathFormulas.MaxNumber),
+        ["clamp"] = nameof(MathFormulas.ClampOf),
+        ["pow_number"] = nameof(MathFormulas.PowNumber),
+        ["pow_integer"] = nameof(MathFormulas.PowInteger),
+        ["pow_tensor"] = nameof(MathFormulas.PowTensor),
+        ["number_pow"] = nameof(MathFormulas.NumberPow),
+        ["negated_square"] = nameof(MathFormulas.NegatedSquare),
+        ["power_tower"] = nameof(MathFormulas.PowerTower),
+        ["terms"] = nameof(MathFormulas.Terms),
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void GeneratedFormula_MatchesPyTorch(string id)
+    {
+        using var scope = NewDisposeScope();
+        var c = PyTorchReference.Get(File, id);
+        string formulaName = id.Split(' ')[1];
+        MethodInfo method = typeof(MathFormulas).GetMethod(Methods[formulaName])!;
+        Assert.Equal("Total = " + c.Params.GetProperty("formula").GetString(), method.GetCustomAttribute<LossAttribute>()!.Formula);
+
+        var leaves = method.GetParameters().ToDictionary(p => p.Name!, p => c.Input(p.Name!, requiresGrad: true));
+        object result = method.Invoke(new MathFormulas(), leaves.Values.Cast<object>().ToArray())!;
+        Tensor loss = result is MathTermsResult terms ? terms.Total : (Tensor)result;
+
+        PyTorchReference.AssertMatches(c, loss, leaves);
+    }
+
+    [Fact]
+    public void EveryFixtureFormulaHasAMethodAndEveryMethodAFixture()
+    {
+        var fixtureNames = PyTorchReference.Load(File).Select(c => c.Id.Split(' ')[1]).ToHashSet();
+        Assert.Equal(Methods.Keys.OrderBy(k => k, StringComparer.Ordinal), fixtureNames.OrderBy(k => k, StringComparer.Ordinal));
+        var lossMethods = typeof(MathFormulas).GetMethods().Where(m => m.GetCustomAttribute<LossAttribute>() is not null).Select(m => m.Name);
+        Assert.Equal(Methods.Values.OrderBy(k => k, StringComparer.Ordinal), lossMethods.OrderBy(k => k, StringComparer.Ordinal));
+    }
+}
