@@ -68,6 +68,16 @@ public partial class MathFormulas
     public partial MathTermsResult Terms(Tensor x);
 }
 
+/// <summary>Balance of values computed through math functions from a cancellation (Kd is 0 up to rounding).</summary>
+public partial class MathCancellation
+{
+    [Loss("""
+        Kd = Soft + Balance(Feature, to: Soft)
+        Total = Hard + Balance(Abs(Kd), to: Hard) + Balance(Sqrt(Abs(Kd)), to: Hard) + Balance(Exp(Kd), to: Hard) + Balance(Max(Kd, Feature), to: Hard)
+        """)]
+    public partial MathCancellationResult Compute(Tensor Hard, Tensor Soft, Tensor Feature);
+}
+
 /// <summary>
 /// The generated code of <see cref="MathFormulas"/> against PyTorch 1.13 (Reference/math_functions.json):
 /// the value and the gradient of every input, by autograd, in float64 and float32, with the edge
@@ -116,6 +126,25 @@ public class MathFunctionReferenceTests
 
         PyTorchReference.AssertMatches(c, loss, leaves);
     }
+
+    [Fact]
+    public void Balance_through_a_math_function_sees_the_residue_of_a_cancellation()
+    {
+        // Kd = Soft + Feature * |Soft| / |Feature| is 0 exactly; in float32 its residue is about 2e-8.
+        using var scope = NewDisposeScope();
+        using var result = new MathCancellation().Compute(tensor(2.3f), tensor(0.7f), tensor(-0.4f));
+        Assert.NotEqual(0.0, Value(result.Kd)); // the residue this test is about
+
+        // Abs keeps Kd's bound; Sqrt scales it by its slope 1 / (2 Sqrt(|Kd|)): both count as 0, scale 1, not 2.3 / 2e-8.
+        Assert.Equal(1.0, Value(result.BalanceScale));
+        Assert.Equal(1.0, Value(result.BalanceScale2));
+        // Exp(Kd) is 1 up to rounding, a real value: balanced to |Hard| = 2.3.
+        RelativeTolerance.AssertClose(2.3, Value(result.BalanceScale3), 1e-5, "Exp scale");
+        // Max(Kd, Feature) is Kd (Feature = -0.4 < 0): residue again.
+        Assert.Equal(1.0, Value(result.BalanceScale4));
+    }
+
+    private static double Value(Tensor t) => t.to(ScalarType.Float64).item<double>();
 
     [Fact]
     public void EveryFixtureFormulaHasAMethodAndEveryMethodAFixture()
