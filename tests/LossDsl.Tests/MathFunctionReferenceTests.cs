@@ -78,6 +78,24 @@ public partial class MathCancellation
     public partial MathCancellationResult Compute(Tensor Hard, Tensor Soft, Tensor Feature);
 }
 
+/// <summary>Math on numbers read at call time (members and parameters), and x ^ 1.</summary>
+public partial class MathOnNumbers
+{
+    public double Alpha { get; set; } = 0.36;
+
+    public int Steps { get; set; } = 7;
+
+    public float Lo { get; set; }
+
+    public float Hi { get; set; } = 1;
+
+    [Loss("""
+        W = Sqrt(Alpha) + Log(Steps) * Exp(-Alpha) + Abs(shift) + Min(Steps, 3) - Max(Alpha, shift) ^ 2 + Pow(2, Steps) + Clamp(shift, Lo, Hi)
+        Total = W * a + a ^ 1
+        """)]
+    public partial MathOnNumbersResult Compute(Tensor a, double shift);
+}
+
 /// <summary>
 /// The generated code of <see cref="MathFormulas"/> against PyTorch 1.13 (Reference/math_functions.json):
 /// the value and the gradient of every input, by autograd, in float64 and float32, with the edge
@@ -142,6 +160,26 @@ public class MathFunctionReferenceTests
         RelativeTolerance.AssertClose(2.3, Value(result.BalanceScale3), 1e-5, "Exp scale");
         // Max(Kd, Feature) is Kd (Feature = -0.4 < 0): residue again.
         Assert.Equal(1.0, Value(result.BalanceScale4));
+    }
+
+    [Theory]
+    [InlineData(-2.5, 0, 1)]
+    [InlineData(0.75, 0, 1)]
+    [InlineData(0.75, 1, 0.5)] // lo > hi at call time: hi, as torch.clamp
+    public void MathOnNumbersIsComputedAtCallTimeWithSystemMath(double shift, float lo, float hi)
+    {
+        using var scope = NewDisposeScope();
+        var loss = new MathOnNumbers { Lo = lo, Hi = hi };
+        var a = tensor(1.5, requires_grad: true);
+
+        using var result = loss.Compute(a, shift);
+        result.Total.backward();
+
+        double w = Math.Sqrt(0.36) + Math.Log(7) * Math.Exp(-0.36) + Math.Abs(shift) + 3 - Math.Pow(Math.Max(0.36, shift), 2) + 128
+                   + Math.Min(Math.Max(shift, lo), hi);
+        RelativeTolerance.AssertClose(w * 1.5 + 1.5, Value(result.Total), 1e-12, "total");
+        RelativeTolerance.AssertClose(w + 1, Value(a.grad!), 1e-12, "d total / d a");
+        Assert.Contains("Total = a + W * a   [the loss]", MathOnNumbers.ComputeExplanation); // a ^ 1 is a, fused: no power computed
     }
 
     private static double Value(Tensor t) => t.to(ScalarType.Float64).item<double>();

@@ -47,9 +47,12 @@ internal sealed partial class Lowerer
             // The exponent is read twice (the base is filled in its dtype and device): it gets a variable.
             return new TensorExpr(TensorOp.NumberPow, Left: TensorExpr.Var(Materialize(TensorOf(p), "exponent")), Number: number.Value);
         }
-        return p is LoweredNumber exponent
-            ? new TensorExpr(TensorOp.PowNumber, Left: TensorOf(x), Number: exponent.Value)
-            : new TensorExpr(TensorOp.Pow, TensorOf(x), TensorOf(p));
+        if (p is LoweredNumber exponent)
+        {
+            // x ^ 1 is x (its gradient is 1 too), as a product with the literal 1 is: no tensor is made for it.
+            return exponent.Value.Constant == 1 ? TensorOf(x) : new TensorExpr(TensorOp.PowNumber, Left: TensorOf(x), Number: exponent.Value);
+        }
+        return new TensorExpr(TensorOp.Pow, TensorOf(x), TensorOf(p));
     }
 
     private static TensorExpr TensorOf(LoweredValue value) => ((LoweredTensor)value).Expr;
