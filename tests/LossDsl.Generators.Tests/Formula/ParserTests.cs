@@ -201,7 +201,7 @@ public class ParserTests
         { "Total = Hard «**» 2", "'**' is not an operator: write a power with '^', as in 'x ^ 2', or with Pow(x, 2)" },
         { "Total = «^» Hard", "expected a number, a name or '(', but found '^'" },
         { "Total = Hard «^»", "expected a number, a name or '(' after '^'" },
-        { "Total = Hard «^» * 2", "expected a number, a name or '(', but found '*'" },
+        { "Total = Hard ^ «*» 2", "expected a number, a name or '(', but found '*'" },
         { "Total = Hard * «0.5f»", "numbers take no suffix: write 0.5" },
         { "Total = «2d» * Hard", "numbers take no suffix: write 2" },
         { "Total = Balance(Soft, to: Hard, eps: «1e-3f»)", "numbers take no suffix: write 1e-3" },
