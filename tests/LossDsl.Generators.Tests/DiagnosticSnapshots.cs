@@ -293,6 +293,11 @@ public class DiagnosticSnapshots
         { "CoVOfANumber", ThreeTerms("Total = CoV(Hard, 2)") },
         { "ScheduleOfATensor", ThreeTerms("Total = Hard * Linear(Soft, 0, 10)") },
         { "ScheduleArity", ThreeTerms("Total = Hard * Cosine(1, 0)") },
+        { "MathArity", ThreeTerms("Total = Hard + Min(Soft)") },
+        { "MathTakesNoOptions", ThreeTerms("Total = Sqrt(Hard, eps: 1e-8)") },
+        { "ClampOfATensorBound", ThreeTerms("Total = Clamp(Hard, 0, Soft)") },
+        { "ClampBoundsFromLiteralArithmetic", ThreeTerms("Total = Clamp(Hard, 2 * 3, (5))") },
+        { "MathOfAnError", ThreeTerms("Total = Hard + Max(Sqrt(Nope), Soft) ^ 2") },
         { "InvalidInheritedTermUsed", """
             public abstract class Base
             {
@@ -339,6 +344,23 @@ public class DiagnosticSnapshots
         Diagnostic error = Assert.Single(run.GeneratorDiagnostics);
         Assert.Equal(DiagnosticSeverity.Error, error.Severity);
         Assert.DoesNotContain(run.CompilationDiagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
+    }
+
+    [Fact]
+    public void NonFiniteLiteralMathWarnsAtCallsAndPowersAndStillGenerates()
+    {
+        GeneratorRun run = GeneratorHarness.Run(ThreeTerms("Total = Hard * 0 ^ -1 + Sqrt(-1) * Soft + Log(Log(0)) * Hard"));
+
+        Assert.Empty(run.Errors);
+        Assert.Equal(
+            new[]
+            {
+                "'0 ^ -1' is +infinity for the numbers written, so what is computed from it is not finite",
+                "'Sqrt(-1)' is NaN for the numbers written, so what is computed from it is not finite",
+                "'Log(0)' is -infinity for the numbers written, so what is computed from it is not finite", // once: Log of it is not a literal
+            },
+            run.GeneratorDiagnostics.Select(d => d.GetMessage()));
+        Assert.Contains("global::System.Math.Pow(0.0, (-1.0))", run.Source); // left to call time, not folded
     }
 
     private static string ThreeTerms(string formula) => $$"""
