@@ -104,7 +104,7 @@ internal static class ExplanationWriter
         _ => false,
     };
 
-    private static bool ReadsStep(TensorExpr? e) => e is not null && (Numbers.ReadsStep(e.Number) || ReadsStep(e.Left) || ReadsStep(e.Right));
+    private static bool ReadsStep(TensorExpr? e) => e is not null && (Numbers.ReadsStep(e.Number) || Numbers.ReadsStep(e.High) || ReadsStep(e.Left) || ReadsStep(e.Right));
 
     /// <summary>The math of a lowered expression in the formula's names.</summary>
     public static string Describe(TensorExpr e) => e.Op switch
