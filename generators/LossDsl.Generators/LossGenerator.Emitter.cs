@@ -320,6 +320,18 @@ public sealed partial class LossGenerator
         TensorOp.AddProduct => $"{Render(e.Left!, state)}.addcmul({Render(e.Right!, state)}, {e.Variable!.Name}, {Render(e.Number!, state)})",
         TensorOp.Product => $"{Render(e.Left!, state)}.mul({e.Variable!.Name})",
         TensorOp.Abs => $"{Render(e.Left!, state)}.abs()",
+        TensorOp.Sqrt => $"{Render(e.Left!, state)}.sqrt()",
+        TensorOp.Log => $"{Render(e.Left!, state)}.log()",
+        TensorOp.Exp => $"{Render(e.Left!, state)}.exp()",
+        TensorOp.Minimum => $"{Render(e.Left!, state)}.minimum({Render(e.Right!, state)})",
+        TensorOp.Maximum => $"{Render(e.Left!, state)}.maximum({Render(e.Right!, state)})",
+        TensorOp.MinNumber => $"{Render(e.Left!, state)}.clamp_max({Render(e.Number!, state)})",
+        TensorOp.MaxNumber => $"{Render(e.Left!, state)}.clamp_min({Render(e.Number!, state)})",
+        TensorOp.Clamp => $"{Render(e.Left!, state)}.clamp({Render(e.Number!, state)}, {Render(e.High!, state)})",
+        TensorOp.Pow => $"{Render(e.Left!, state)}.pow({Render(e.Right!, state)})",
+        TensorOp.PowNumber => $"{Render(e.Left!, state)}.pow({Render(e.Number!, state)})",
+        // One tensor: the base, filled in the exponent's dtype and device, raised in place.
+        TensorOp.NumberPow => $"global::TorchSharp.torch.full_like({Render(e.Left!, state)}, {Render(e.Number!, state)}).pow_({Render(e.Left!, state)})",
         _ => throw new System.InvalidOperationException($"No emission for {e.Op}."),
     };
 
@@ -331,6 +343,10 @@ public sealed partial class LossGenerator
         NumberNegate negate => $"(-{Render(negate.Operand, state)})",
         NumberAbs abs => $"global::System.Math.Abs({Render(abs.Operand, state)})",
         NumberBinary binary => $"({Render(binary.Left, state)} {binary.Operator} {Render(binary.Right, state)})",
+        // torch.clamp's rule (hi wins when lo > hi), where System.Math.Clamp would throw.
+        NumberMath { Function: MathFunction.Clamp } clamp =>
+            $"global::System.Math.Min(global::System.Math.Max({Render(clamp.Arguments[0], state)}, {Render(clamp.Arguments[1], state)}), {Render(clamp.Arguments[2], state)})",
+        NumberMath math => $"global::System.Math.{math.Function}({string.Join(", ", math.Arguments.Select(a => Render(a, state)))})",
         ScheduleValue schedule => RenderSchedule(schedule, state),
         _ => throw new System.InvalidOperationException($"No emission for {number.GetType().Name}."),
     };

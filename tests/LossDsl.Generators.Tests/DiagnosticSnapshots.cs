@@ -143,6 +143,8 @@ public class DiagnosticSnapshots
         { "LD0109", ThreeTerms("Total = 2 * 3") },
         { "LD0110", ThreeTerms("Total = Dwa(Hard)") },
         { "LD0111", ThreeTerms("Total = Hard + Linear(0.1, 0.9, 0) * Soft") },
+        { "LD0115", ThreeTerms("Total = Hard + Clamp(Soft, 1, 0.5)") },
+        { "LD0116", ThreeTerms("Total = Hard + Log(0) * Soft") },
         { "LD0112", $$"""
             public partial class StaticStateful
             {
@@ -307,6 +309,11 @@ public class DiagnosticSnapshots
         { "PiecewiseEvenArguments", ThreeTerms("Total = Hard * Piecewise(1, 100, 0.5, 200)") },
         { "PiecewiseMilestonesDecrease", ThreeTerms("Total = Hard * Piecewise(1, 200, 0.5, 100, 0.25)") },
         { "PiecewiseMilestoneNegative", ThreeTerms("Total = Hard * Piecewise(1, -5, 0.5)") },
+        { "MathArity", ThreeTerms("Total = Hard + Min(Soft)") },
+        { "MathTakesNoOptions", ThreeTerms("Total = Sqrt(Hard, eps: 1e-8)") },
+        { "ClampOfATensorBound", ThreeTerms("Total = Clamp(Hard, 0, Soft)") },
+        { "ClampBoundsFromLiteralArithmetic", ThreeTerms("Total = Clamp(Hard, 2 * 3, (5))") },
+        { "MathOfAnError", ThreeTerms("Total = Hard + Max(Sqrt(Nope), Soft) ^ 2") },
         { "InvalidInheritedTermUsed", """
             public abstract class Base
             {
@@ -353,6 +360,23 @@ public class DiagnosticSnapshots
         Diagnostic error = Assert.Single(run.GeneratorDiagnostics);
         Assert.Equal(DiagnosticSeverity.Error, error.Severity);
         Assert.DoesNotContain(run.CompilationDiagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
+    }
+
+    [Fact]
+    public void NonFiniteLiteralMathWarnsAtCallsAndPowersAndStillGenerates()
+    {
+        GeneratorRun run = GeneratorHarness.Run(ThreeTerms("Total = Hard * 0 ^ -1 + Sqrt(-1) * Soft + Log(Log(0)) * Hard"));
+
+        Assert.Empty(run.Errors);
+        Assert.Equal(
+            new[]
+            {
+                "'0 ^ -1' is +infinity for the numbers written, so what is computed from it is not finite",
+                "'Sqrt(-1)' is NaN for the numbers written, so what is computed from it is not finite",
+                "'Log(0)' is -infinity for the numbers written, so what is computed from it is not finite", // once: Log of it is not a literal
+            },
+            run.GeneratorDiagnostics.Select(d => d.GetMessage()));
+        Assert.Contains("global::System.Math.Pow(0.0, (-1.0))", run.Source); // left to call time, not folded
     }
 
     private static string ThreeTerms(string formula) => $$"""

@@ -175,7 +175,7 @@ public static class FuzzCases
     private static readonly string[] Names =
     {
         "Hard", "Soft", "Feature", "Alpha", "Steps", "Label", "weight", "given", "x", "Prior", "Kd", "Total", "A", "B",
-        "Unknown", "hard", "Balance", "Detach", "to", "eps", "_", "Soft2",
+        "Unknown", "hard", "Balance", "Detach", "to", "eps", "_", "Soft2", "Sqrt", "Pow",
     };
 
     private static readonly string[] Numbers = { "0", "1", "2", "0.5", "1e-8", "1e30", "1e400", ".5", "3.", "007", "1E+2", "2e", "99999999999999999999" };
@@ -184,7 +184,7 @@ public static class FuzzCases
 
     private static readonly string[] ScheduleOptions = { "", ", from: 10", ", warmup: Steps", ", from: weight, warmup: 5", ", from: -1", ", warmup: Hard", ", delay: 3", ", from: 1, from: 2" };
 
-    private static readonly char[] Inserted = { '(', ')', ',', ':', '=', ';', '\n', '"', '\\', 'é', '∑', '１', '\t', '/', '*', '$', '{', '}', '\0', ' ', '-', '.', '\r', '\u2028', '\uD83D' };
+    private static readonly char[] Inserted = { '(', ')', ',', ':', '=', ';', '^', '\n', '"', '\\', 'é', '∑', '１', '\t', '/', '*', '$', '{', '}', '\0', ' ', '-', '.', '\r', '\u2028', '\uD83D' };
 
     private static Gen<string> Atom { get; } = Gen.Frequency(
         (4, Gen.OneOf(Names)),
@@ -208,7 +208,12 @@ public static class FuzzCases
                 from more in Gen.OneOf("", ", 0.1", ", 0.1, 30") from o in Gen.OneOf(ScheduleOptions) select $"Piecewise({v}, {m}, 0.5, {m2}, 0.25{more}{o})"),
             (1, from x in Expression(depth - 1) from y in Expression(depth - 1) from b in Gen.OneOf("0.9", "0", "1", "1.5", "Alpha") select $"Balance({x}, to: {y}, ema: {b})"),
             (1, from s in Gen.OneOf("UseFeature", "useFeature", "Alpha", "Hard", "1", "Nope") from t in Gen.OneOf("Feature", "Soft", "Defaulted", "x", "Hard + Soft", "Feature")
-                select $"If({s}, {t})"));
+                select $"If({s}, {t})"),
+            (1, from l in Expression(depth - 1) from op in Gen.OneOf("^", "^ -", "**") from r in Expression(depth - 1) select $"{l} {op} {r}"),
+            (2, from f in Gen.OneOf("Sqrt", "Log", "Exp", "Abs", "sqrt", "Min", "Pow") from x in Expression(depth - 1) select $"{f}({x})"),
+            (2, from f in Gen.OneOf("Min", "Max", "Pow", "Log") from x in Expression(depth - 1) from y in Expression(depth - 1) select $"{f}({x}, {y})"),
+            (1, from x in Expression(depth - 1) from lo in Gen.OneOf(Numbers.Append("Alpha").Append("Soft").ToArray()) from hi in Gen.OneOf("1", "0", "-2", "Steps", "1e400", "Hard")
+                select $"Clamp({x}, {lo}, {hi})"));
 
     private static Gen<string> Formula { get; } =
         from count in Gen.Int[1, 4]

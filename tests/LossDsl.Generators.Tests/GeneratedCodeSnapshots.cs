@@ -35,6 +35,8 @@ public class GeneratedCodeSnapshots
         { "ScheduleLengthsReadAtCallTime", "Total = Hard + Cosine(0.9, 0.1, Steps, from: Tokens / 10, warmup: weight) * Soft + Linear(1, 0, 100, from: 20, warmup: 5) * Feature" },
         { "Piecewise", "Total = Hard + Piecewise(1, 100, 0.5, Steps, 0.1, warmup: 10) * Soft" },
         { "ScheduleAndNumberBindingsInTheResult", "Kd = Cosine(0.9, 0.1, Steps)\nT = Kd * Gamma\nTotal = Hard + Kd * Soft + T * Feature + Linear(0, 1, Tokens) * Hard" },
+        { "MathOnTensors", "R = Sqrt(Hard) + Log(Soft) * Exp(Feature) - Abs(Hard - Soft)\nM = Min(Hard, Soft) + Max(Feature, 0.5) + Min(Alpha, Soft) + Clamp(Soft, 0, Alpha)\nP = Pow(Hard, 1.5) - Feature ^ 2 + 2 ^ Soft + Hard ^ Soft ^ weight\nTotal = R + M + P + Balance(Abs(Hard - Soft), to: Sqrt(Feature))" },
+        { "MathOnNumbers", "Folded = Sqrt(16) * Max(2, 3) ^ 2 - Clamp(5, 0, 1) + 2 ^ 3 ^ 2 - Abs(-4) + Exp(0) + Log(1) + Min(Pow(2, 0.5), 1)\nAtCallTime = Sqrt(Alpha) + Log(Gamma) * Exp(-Margin) + Abs(weight) + Min(Steps, Tokens) - Max(Alpha, 0.1) ^ 2 + Clamp(Shared, 0, 1) + Pow(Alpha, Gamma)\nTotal = Folded * Hard + AtCallTime * Soft" },
     };
 
     [Theory]

@@ -352,6 +352,17 @@ public class GeneratedCodeWarningsTests
                     public partial NumbersResult Compute(Tensor x);
             """),
         },
+        ["Math functions"] = new[]
+        {
+            Loss("Maths", Alpha + Terms + """
+                    /// <summary>A count.</summary>
+                    public int Steps { get; set; } = 10;
+
+                    /// <summary>The loss: math on numbers folded, computed at call time, and on tensors.</summary>
+                    [Loss("F = Sqrt(16) * 2 ^ 3\nN = Log(Alpha) + Min(Steps, 3) ^ -1 + Clamp(Alpha, 0, 1) + Abs(weight)\nP = 2 ^ (Hard + Soft) + Hard ^ Soft ^ N\nTotal = F * Sqrt(Hard) + N * Min(Soft, Alpha) + Max(Hard, Feature) + Clamp(Exp(-Soft), 0, F) - Log(Abs(Soft)) + P + Balance(Abs(Hard - Soft), to: Log(Feature))")]
+                    public partial MathsResult Compute(Tensor x, Tensor y, double weight);
+            """),
+        },
         ["Overloads and keyword names"] = new[]
         {
             Loss("Overloads", Terms + """
@@ -509,6 +520,16 @@ public class GeneratedCodeWarningsTests
             run.GeneratorDiagnostics.Where(d => d.Id == "LD0008").Select(d => d.GetMessage()));
         Assert.DoesNotContain(run.Errors, d => !d.Id.StartsWith("LD", StringComparison.Ordinal));
         Assert.Contains("public const string EvaluateExplanation =", run.Source); // a base's private member hides nothing
+    }
+
+    [Fact]
+    public void TheMathFunctionsCaseIsGeneratedNotStubbed()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Cases["Math functions"][0]);
+
+        Assert.Empty(run.Errors);
+        Assert.Contains("public const string ComputeExplanation =", run.Source);
+        Assert.Contains("global::TorchSharp.torch.full_like(", run.Source);
     }
 
     [Fact]

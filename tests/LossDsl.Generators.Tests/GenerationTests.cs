@@ -8,6 +8,17 @@ namespace LossDsl.Generators.Tests;
 public class GenerationTests
 {
     [Fact]
+    public void AScheduleAsClampsUpperBoundIsExplainedAsReadingTheStep()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Sources.Features("Total = Clamp(Hard, 0, Linear(0.1, 1, 100)) + Soft + Feature"));
+
+        Assert.Empty(run.Errors);
+        Assert.Contains("double linearSchedule = global::LossDsl.Schedules.Linear(0.1, 1.0, 100.0, this.ComputeState.Step);", run.Source);
+        Assert.Contains("hard.clamp(0.0, linearSchedule)", run.Source);
+        Assert.Contains("The schedules read ComputeState.Step, which the training loop advances.", run.Source);
+    }
+
+    [Fact]
     public void TheDesignExampleCompilesWithoutDiagnostics()
     {
         GeneratorRun run = GeneratorHarness.Run(Sources.Distillation);

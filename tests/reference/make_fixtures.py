@@ -25,6 +25,12 @@ What it calls (PyTorch 1.13, Debian bookworm's python3-torch 1.13.1+dfsg):
     multiplied by T^2 (as Losses.SoftTargetKl is) and averaged over positions that are not ignored.
   - TopKKl, which PyTorch does not have: the teacher's distribution cut to its top k classes
     (torch.topk) and renormalised, against the student's full distribution (see top_k_kl() below).
+  - The formula language's math functions (math_function_cases() below), for
+    tests/LossDsl.Tests/MathFunctionReferenceTests.cs: torch.sqrt, log, exp, abs, minimum,
+    maximum, clamp_max, clamp_min, clamp(min, max) and pow (tensor ** number, tensor ** tensor,
+    number ** tensor), each formula written once here as a Python function over 0-dim inputs
+    (or over two terms computed from a vector), with the edge cases: abs at 0, min/max ties,
+    clamp at its bounds, a non-integer exponent, 0 ** 2, log near 0.
 Gradients are torch.autograd's, with respect to every floating-point input that the C# function
 differentiates (never the labels, weights or mask).
 
@@ -503,6 +509,68 @@ def schedule_cases():
                         for name, formula, members, values in cases])
 
 
+# ---------------------------------------------------------------- Formula math functions
+
+# Each formula as the [Loss] attribute of MathFunctionReferenceTests writes it, and as PyTorch
+# computes it. Min or Max of a tensor and a number is clamp_max or clamp_min, which is what the
+# generated code calls; a tie of two tensors in minimum/maximum splits the gradient.
+MATH_FORMULAS = {
+    "sqrt": ("Sqrt(a)", lambda a: torch.sqrt(a)),
+    "log": ("Log(a)", lambda a: torch.log(a)),
+    "exp": ("Exp(a)", lambda a: torch.exp(a)),
+    "abs": ("Abs(a)", lambda a: torch.abs(a)),
+    "min": ("Min(a, b)", lambda a, b: torch.minimum(a, b)),
+    "max": ("Max(a, b)", lambda a, b: torch.maximum(a, b)),
+    "min_number": ("Min(a, 0.5)", lambda a: torch.clamp_max(a, 0.5)),
+    "max_number": ("Max(0.5, a)", lambda a: torch.clamp_min(a, 0.5)),
+    "clamp": ("Clamp(a, -1, 1)", lambda a: torch.clamp(a, -1.0, 1.0)),
+    "pow_number": ("Pow(a, 2.5)", lambda a: torch.pow(a, 2.5)),
+    "pow_integer": ("a ^ 3", lambda a: torch.pow(a, 3)),
+    "pow_tensor": ("Pow(a, b)", lambda a, b: torch.pow(a, b)),
+    "number_pow": ("2 ^ a", lambda a: torch.pow(2.0, a)),
+    "negated_square": ("-a ^ 2", lambda a: -(a ** 2)),
+    "power_tower": ("a ^ b ^ 0.5", lambda a, b: a ** (b ** 0.5)),
+    "terms": ("Sqrt(SumSq) + Log(Mean ^ 2) * Exp(-Mean) - Abs(Mean) + Clamp(Mean, -0.1, 0.1) + Min(SumSq, Mean) + Max(Mean, 0.2)",
+              lambda x: (lambda sum_sq, mean: torch.sqrt(sum_sq) + torch.log(mean ** 2) * torch.exp(-mean) - torch.abs(mean)
+                         + torch.clamp(mean, -0.1, 0.1) + torch.minimum(sum_sq, mean) + torch.clamp_min(mean, 0.2))(x.pow(2).sum(), x.mean())),
+}
+
+# The inputs of each formula's cases: 0-dim a (and b), or the vector x of the terms.
+MATH_INPUTS = {
+    "sqrt": {"interior": [2.25], "near_zero": [1e-6]},
+    "log": {"interior": [3.0], "near_zero": [1e-12]},
+    "exp": {"negative": [-2.0], "large": [20.0]},
+    "abs": {"at_zero": [0.0], "negative": [-1.5]},
+    "min": {"tie": [0.7, 0.7], "apart": [0.2, 0.9]},
+    "max": {"tie": [0.7, 0.7], "apart": [0.2, 0.9]},
+    "min_number": {"tie": [0.5], "above": [2.0]},
+    "max_number": {"tie": [0.5], "below": [-1.0]},
+    "clamp": {"at_upper": [1.0], "at_lower": [-1.0], "outside": [2.0], "inside": [0.3]},
+    "pow_number": {"interior": [1.7], "at_zero": [0.0]},
+    "pow_integer": {"negative_base": [-1.2]},
+    "pow_tensor": {"interior": [1.5, 2.5], "zero_base": [0.0, 2.0]},
+    "number_pow": {"negative": [-0.5], "positive": [3.0]},
+    "negated_square": {"negative": [-3.0]},
+    "power_tower": {"interior": [1.3, 2.0]},
+    "terms": {"vector": None},
+}
+
+
+def math_function_cases():
+    """The formula language's math functions over 0-dim inputs and over terms, float64 and float32."""
+    cases = []
+    for dtype_name, dtype in DTYPES.items():
+        for name, (formula, fn) in MATH_FORMULAS.items():
+            for edge, values in MATH_INPUTS[name].items():
+                if values is None:
+                    g = torch.Generator().manual_seed(13)
+                    tensors = {"x": torch.randn(5, generator=g, dtype=torch.float64).to(dtype)}
+                else:
+                    tensors = {k: torch.tensor(v, dtype=dtype) for k, v in zip("ab", values)}
+                cases.append(case(f"{name} {edge}", dtype_name, tensors, {"formula": formula}, fn, list(tensors)))
+    write("math_functions", cases)
+
+
 def main():
     torch.set_num_threads(1)
     write("cross_entropy", cross_entropy_cases())
@@ -515,6 +583,7 @@ def main():
     binary_cases()
     distillation_cases()
     schedule_cases()
+    math_function_cases()
 
 
 if __name__ == "__main__":

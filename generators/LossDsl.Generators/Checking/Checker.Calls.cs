@@ -42,9 +42,10 @@ internal sealed partial class Checker
         var arguments = new List<BoundExpr>();
         bool valid = true;
         BoundSwitch? onlyWhen = null;
-        foreach (ArgumentSyntax argument in positional)
+        for (int i = 0; i < positional.Count; i++)
         {
-            if (function.TakesSwitch && arguments.Count == 0)
+            ArgumentSyntax argument = positional[i];
+            if (function.TakesSwitch && i == 0)
             {
                 onlyWhen = BindSwitch(function, argument.Value);
                 valid &= onlyWhen is not null;
@@ -55,7 +56,9 @@ internal sealed partial class Checker
             _switch = onlyWhen ?? outer;
             BoundExpr value = Bind(argument.Value);
             _switch = outer;
-            valid &= CheckKind(function, function.ArgumentKind, value, argument.Value.Span);
+            valid &= i < function.TensorOrNumberArguments
+                ? value is not BoundError
+                : CheckKind(function, function.ArgumentKind, value, argument.Value.Span);
             arguments.Add(value);
         }
         var bound = new Dictionary<string, BoundOption>(StringComparer.Ordinal);
@@ -84,11 +87,12 @@ internal sealed partial class Checker
         var checkedCall = new BoundCall(function, arguments, bound, call);
         int errors = _errors.Count;
         function.Check(this, checkedCall);
-        if (_errors.Count > errors || (function.KeepsState(checkedCall) && !UseState(function.StateDescription, StateSpan(checkedCall))))
+        bool failed = _errors.Skip(errors).Any(e => e.Descriptor.DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
+        if (failed || (function.KeepsState(checkedCall) && !UseState(function.StateDescription, StateSpan(checkedCall))))
         {
             return BoundError.Instance;
         }
-        return function.Number is { } number ? new BoundNumber(number(checkedCall)) : checkedCall;
+        return function.Number?.Invoke(checkedCall) is NumberExpr number ? new BoundNumber(number) : checkedCall;
     }
 
     /// <summary>The switch a term is bound under (If's second argument), null outside If.</summary>

@@ -154,9 +154,27 @@ internal sealed partial class Checker
         }
         if (left is BoundNumber l && right is BoundNumber r)
         {
+            if (binary.Operator == '^')
+            {
+                ReportNonFiniteMath(MathFunction.Pow, new[] { l.Value, r.Value }, binary.Span);
+                return new BoundNumber(Numbers.Math(MathFunction.Pow, l.Value, r.Value));
+            }
             return new BoundNumber(Numbers.Combine(binary.Operator, l.Value, r.Value));
         }
         return new BoundBinary(binary.Operator, left, right);
+    }
+
+    /// <summary>
+    /// LD0116 where a math function's arguments are all literals and its value is NaN or infinite
+    /// (Log(0), Sqrt(-1), 0 ^ -1): such a value is left to call time, and is never what was meant.
+    /// </summary>
+    public void ReportNonFiniteMath(MathFunction function, IReadOnlyList<NumberExpr> arguments, FormulaSpan span)
+    {
+        if (arguments.All(a => a.Constant is not null) && Numbers.Math(function, arguments.ToArray()) is NumberMath)
+        {
+            double value = Numbers.Evaluate(function, arguments.Select(a => a.Constant!.Value).ToArray());
+            Report(DiagnosticDescriptors.NonFiniteMath, span, TextOf(span), double.IsNaN(value) ? "NaN" : value > 0 ? "+infinity" : "-infinity");
+        }
     }
 
     /// <summary>What a tensor value is, seen through aliases: <c>S = Soft</c> makes S the term Soft.</summary>

@@ -122,6 +122,14 @@ internal static class DiagnosticDescriptors
         "LD0114", "State in a struct, record or interface",
         "[Loss] method '{0}' uses {1}, which keeps state, but '{2}' is {3}: {4}; declare '{2}' as a class");
 
+    public static readonly DiagnosticDescriptor InvalidMath = Error(
+        "LD0115", "Invalid math function call",
+        "Invalid call to the math function '{0}': {1}");
+
+    public static readonly DiagnosticDescriptor NonFiniteMath = Warning(
+        "LD0116", "Math on literals is not finite",
+        "'{0}' is {1} for the numbers written, so what is computed from it is not finite");
+
     public static readonly DiagnosticDescriptor InvalidTerm = Error(
         "LD0201", "Invalid [Term] method",
         "[Term] method '{0}' {1}");

@@ -106,7 +106,7 @@ internal static class ExplanationWriter
         _ => false,
     };
 
-    private static bool ReadsStep(TensorExpr? e) => e is not null && (Numbers.ReadsStep(e.Number) || ReadsStep(e.Left) || ReadsStep(e.Right));
+    private static bool ReadsStep(TensorExpr? e) => e is not null && (Numbers.ReadsStep(e.Number) || Numbers.ReadsStep(e.High) || ReadsStep(e.Left) || ReadsStep(e.Right));
 
     /// <summary>The math of a lowered expression in the formula's names.</summary>
     public static string Describe(TensorExpr e) => e.Op switch
@@ -129,11 +129,23 @@ internal static class ExplanationWriter
             : $"{Describe(e.Left!)} + {Describe(e.Number!)} * {Group(e.Right!)} * {e.Variable!.Display}",
         TensorOp.Product => $"{Group(e.Left!)} * {e.Variable!.Display}",
         TensorOp.Abs => $"|{Describe(e.Left!)}|",
+        TensorOp.Sqrt => $"Sqrt({Describe(e.Left!)})",
+        TensorOp.Log => $"Log({Describe(e.Left!)})",
+        TensorOp.Exp => $"Exp({Describe(e.Left!)})",
+        TensorOp.Minimum => $"Min({Describe(e.Left!)}, {Describe(e.Right!)})",
+        TensorOp.Maximum => $"Max({Describe(e.Left!)}, {Describe(e.Right!)})",
+        TensorOp.MinNumber => $"Min({Describe(e.Left!)}, {Describe(e.Number!)})",
+        TensorOp.MaxNumber => $"Max({Describe(e.Left!)}, {Describe(e.Number!)})",
+        TensorOp.Clamp => $"Clamp({Describe(e.Left!)}, {Describe(e.Number!)}, {Describe(e.High!)})",
+        TensorOp.Pow => $"{PowerOperand(e.Left!)}^{PowerOperand(e.Right!)}",
+        TensorOp.PowNumber => $"{PowerOperand(e.Left!)}^{PowerOperand(e.Number!)}",
+        TensorOp.NumberPow => $"{PowerOperand(e.Number!)}^{PowerOperand(e.Left!)}",
         _ => throw new System.InvalidOperationException($"No description for {e.Op}."),
     };
 
     private static string Group(TensorExpr e)
         => e.Op is TensorOp.Variable or TensorOp.Alias or TensorOp.Abs or TensorOp.Multiply or TensorOp.Product or TensorOp.MulNumber
+                or TensorOp.Sqrt or TensorOp.Log or TensorOp.Exp or TensorOp.Minimum or TensorOp.Maximum or TensorOp.MinNumber or TensorOp.MaxNumber or TensorOp.Clamp
             ? Describe(e)
             : $"({Describe(e)})";
 
@@ -154,6 +166,18 @@ internal static class ExplanationWriter
         }
         return $"{schedule.Kind}({string.Join(", ", written)})";
     }
+    /// <summary>A base or exponent of a power: in parentheses unless it is a name, a call or |x|.</summary>
+    private static string PowerOperand(TensorExpr e)
+        => e.Op is TensorOp.Variable or TensorOp.Alias or TensorOp.Abs or TensorOp.Sqrt or TensorOp.Log or TensorOp.Exp
+                or TensorOp.Minimum or TensorOp.Maximum or TensorOp.MinNumber or TensorOp.MaxNumber or TensorOp.Clamp
+            ? Describe(e)
+            : $"({Describe(e)})";
+
+    /// <summary>A number as a base or exponent of a power: in parentheses unless it is a name or a literal of at least 0.</summary>
+    private static string PowerOperand(NumberExpr number)
+        => number is NumberRead or NumberAbs or NumberMath or ScheduleValue or NumberConstant { Name: not null } or NumberConstant { Value: >= 0 }
+            ? Describe(number)
+            : $"({Describe(number)})";
 
     /// <summary>A number as the formula writes it.</summary>
     public static string Describe(NumberExpr number) => number switch
@@ -163,6 +187,7 @@ internal static class ExplanationWriter
         NumberNegate negate => $"-{Describe(negate.Operand)}",
         NumberAbs abs => $"|{Describe(abs.Operand)}|",
         NumberBinary binary => $"({Describe(binary.Left)} {binary.Operator} {Describe(binary.Right)})",
+        NumberMath math => $"{math.Function}({string.Join(", ", math.Arguments.Select(Describe))})",
         ScheduleValue schedule => Describe(schedule),
         _ => throw new System.InvalidOperationException($"No description for {number.GetType().Name}."),
     };

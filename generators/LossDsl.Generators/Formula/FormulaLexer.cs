@@ -11,6 +11,7 @@ internal enum TokenKind
     Minus,
     Star,
     Slash,
+    Caret,
     OpenParen,
     CloseParen,
     Comma,
@@ -24,7 +25,7 @@ internal enum TokenKind
 
 /// <summary>
 /// A token and its characters. <paramref name="Problem"/> is set on an <see cref="TokenKind.Invalid"/>
-/// token whose mistake is known (a number suffix, <c>^</c>, a look-alike of <c>-</c>, …): the
+/// token whose mistake is known (a number suffix, <c>**</c>, a look-alike of <c>-</c>, …): the
 /// parser reports it instead of a generic "expected …" wherever it stumbles on the token.
 /// </summary>
 internal readonly record struct Token(TokenKind Kind, FormulaSpan Span, string Text, double Number = 0, string? Problem = null);
@@ -102,11 +103,9 @@ internal static class FormulaLexer
     {
         char c = text[i];
         char next = At(text, i + 1);
-        if ((c == '*' && next == '*') || c == '^')
+        if (c == '*' && next == '*')
         {
-            int length = c == '^' ? 1 : 2;
-            string op = text.Substring(i, length);
-            return Invalid(text, i, length, $"'{op}' is not an operator: the formula language has no power operator; multiply instead, as in 'x * x'");
+            return Invalid(text, i, 2, "'**' is not an operator: write a power with '^', as in 'x ^ 2', or with Pow(x, 2)");
         }
         if (c == '=' && next == '=')
         {
@@ -118,6 +117,7 @@ internal static class FormulaLexer
             '-' => TokenKind.Minus,
             '*' => TokenKind.Star,
             '/' => TokenKind.Slash,
+            '^' => TokenKind.Caret,
             '(' => TokenKind.OpenParen,
             ')' => TokenKind.CloseParen,
             ',' => TokenKind.Comma,

@@ -66,7 +66,7 @@ internal sealed class FormulaParser
         Token name = Current;
         if (name.Kind != TokenKind.Name)
         {
-            if (name.Kind is TokenKind.Plus or TokenKind.Minus or TokenKind.Star or TokenKind.Slash && ContinuesALine(_position))
+            if (name.Kind is TokenKind.Plus or TokenKind.Minus or TokenKind.Star or TokenKind.Slash or TokenKind.Caret && ContinuesALine(_position))
             {
                 throw Error(name, $"a line cannot start with '{name.Text}': {WrapInParentheses}", continuation: true);
             }
@@ -147,7 +147,30 @@ internal sealed class FormulaParser
             _depth--;
             return new NegateSyntax(operand, FormulaSpan.FromBounds(minus.Span.Start, operand.Span.End));
         }
-        return ParsePrimary();
+        return ParsePower();
+    }
+
+    /// <summary>
+    /// <c>a ^ b</c>: binds tighter than unary minus and is right-associative, so <c>-x ^ 2</c> is
+    /// <c>-(x ^ 2)</c> and <c>a ^ b ^ c</c> is <c>a ^ (b ^ c)</c>; the exponent may be negated (<c>x ^ -1</c>).
+    /// </summary>
+    private ExpressionSyntax ParsePower()
+    {
+        ExpressionSyntax left = ParsePrimary();
+        if (Current.Kind != TokenKind.Caret)
+        {
+            return left;
+        }
+        Token caret = Current;
+        CountOperation();
+        Advance();
+        if (++_depth > MaxDepth)
+        {
+            throw Error(caret, $"the expression is nested more than {MaxDepth} levels deep");
+        }
+        ExpressionSyntax right = ParseUnary();
+        _depth--;
+        return new BinarySyntax('^', left, right, FormulaSpan.FromBounds(left.Span.Start, right.Span.End));
     }
 
     private ExpressionSyntax ParsePrimary()

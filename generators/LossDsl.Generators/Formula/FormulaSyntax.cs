@@ -47,7 +47,7 @@ internal sealed class NegateSyntax(ExpressionSyntax operand, FormulaSpan span) :
 
 internal sealed class BinarySyntax(char op, ExpressionSyntax left, ExpressionSyntax right, FormulaSpan span) : ExpressionSyntax(span)
 {
-    /// <summary>One of <c>+ - * /</c>.</summary>
+    /// <summary>One of <c>+ - * / ^</c>.</summary>
     public char Operator { get; } = op;
     public ExpressionSyntax Left { get; } = left;
     public ExpressionSyntax Right { get; } = right;

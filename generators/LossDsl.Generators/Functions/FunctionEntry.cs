@@ -65,7 +65,7 @@ internal sealed class FunctionEntry
 
     public int MaxArguments { get; init; } = 1;
 
-    /// <summary>The kind every positional argument must have.</summary>
+    /// <summary>The kind every positional argument must have (after the first <see cref="TensorOrNumberArguments"/>).</summary>
     public ValueKind ArgumentKind { get; init; } = ValueKind.Tensor;
 
     /// <summary>
@@ -73,6 +73,12 @@ internal sealed class FunctionEntry
     /// property (<c>If</c>), not a value; the others have <see cref="ArgumentKind"/>.
     /// </summary>
     public bool TakesSwitch { get; init; }
+
+    /// <summary>
+    /// How many leading positional arguments may be a tensor or a number (the math functions' x
+    /// and y); 0 for functions whose arguments all have <see cref="ArgumentKind"/>.
+    /// </summary>
+    public int TensorOrNumberArguments { get; init; }
 
     /// <summary>What the function does with its arguments, for the message about an argument of the wrong kind: "it matches …, but this is a plain number".</summary>
     public string ArgumentRole { get; init; } = "";
@@ -100,8 +106,11 @@ internal sealed class FunctionEntry
     /// <summary>Checks that need more than arity, kinds and option rules; reports through the checker.</summary>
     public Action<Checker, BoundCall> Check { get; init; } = static (_, _) => { };
 
-    /// <summary>For a function whose value is a number (a schedule): that number, built when the call is checked.</summary>
-    public Func<BoundCall, NumberExpr>? Number { get; init; }
+    /// <summary>
+    /// For a function whose value can be a number (a schedule, a math function of numbers): that
+    /// number, built when the call is checked; null when this call's value is a tensor.
+    /// </summary>
+    public Func<BoundCall, NumberExpr?>? Number { get; init; }
 
     /// <summary>Lowers a checked call to plan steps; never fails.</summary>
     public Func<Lowerer, BoundCall, LoweredValue> Lower { get; init; } = static (_, _) => throw new InvalidOperationException("no lowering");

@@ -76,6 +76,14 @@ internal static class FunctionTable
         Schedule("Linear"),
         Schedule("Cosine"),
         Schedule("Piecewise"),
+        MathEntry(MathFunction.Sqrt, "Sqrt(x)", "one value", 1, 1),
+        MathEntry(MathFunction.Log, "Log(x)", "one value", 1, 1),
+        MathEntry(MathFunction.Exp, "Exp(x)", "one value", 1, 1),
+        MathEntry(MathFunction.Abs, "Abs(x)", "one value", 1, 1),
+        MathEntry(MathFunction.Min, "Min(x, y)", "two values", 2, 2),
+        MathEntry(MathFunction.Max, "Max(x, y)", "two values", 2, 2),
+        MathEntry(MathFunction.Clamp, "Clamp(x, lo, hi)", "a value, a lower and an upper bound", 3, 1),
+        MathEntry(MathFunction.Pow, "Pow(x, p)", "a base and an exponent", 2, 2),
     };
 
     public static IEnumerable<string> Names => All.Select(f => f.Name);
@@ -198,6 +206,49 @@ internal static class FunctionTable
             {
                 checker.ReportCall(call.Function, call.Options[option].Syntax.Value.Span, $"its option '{option}' must be 0 or more, but it is {Literals.Display(value)}");
             }
+        }
+    }
+
+    /// <summary>
+    /// A math function: its leading arguments may be numbers or tensors (Clamp's bounds are
+    /// numbers); on numbers only it is a number, folded when every argument is a literal.
+    /// </summary>
+    private static FunctionEntry MathEntry(MathFunction function, string usage, string arguments, int count, int tensorOrNumber) => new()
+    {
+        Name = function.ToString(),
+        Usage = usage,
+        ArgumentsText = arguments,
+        MinArguments = count,
+        MaxArguments = count,
+        ArgumentKind = ValueKind.Number,
+        TensorOrNumberArguments = tensorOrNumber,
+        ArgumentRole = "clamps a value to bounds that must be numbers",
+        Descriptor = DiagnosticDescriptors.InvalidMath,
+        Check = (checker, call) =>
+        {
+            var numbers = call.Arguments.OfType<BoundNumber>().Select(a => a.Value).ToList();
+            if (function == MathFunction.Clamp)
+            {
+                CheckClamp(checker, call);
+            }
+            if (numbers.Count == call.Arguments.Count)
+            {
+                checker.ReportNonFiniteMath(function, numbers, call.Syntax.Span);
+            }
+        },
+        Number = call => call.Arguments.All(a => a is BoundNumber)
+            ? Numbers.Math(function, call.Arguments.Select(a => ((BoundNumber)a).Value).ToArray())
+            : null,
+        Lower = (lowerer, call) => lowerer.MathFunctionCall(function, call),
+    };
+
+    /// <summary>Clamp's bounds, when both are literals, must not be crossed (torch.clamp would return hi everywhere).</summary>
+    private static void CheckClamp(Checker checker, BoundCall call)
+    {
+        if (((BoundNumber)call.Arguments[1]).Value.Constant is double low && ((BoundNumber)call.Arguments[2]).Value.Constant is double high && low > high)
+        {
+            var bounds = Formula.FormulaSpan.FromBounds(call.Syntax.Arguments[1].Value.Span.Start, call.Syntax.Arguments[2].Value.Span.End);
+            checker.ReportCall(call.Function, bounds, $"its lower bound ({Literals.Number(low)}) is greater than its upper bound ({Literals.Number(high)})");
         }
     }
 

@@ -3,7 +3,7 @@ using LossDsl.Generators.Model;
 
 namespace LossDsl.Generators.Lowering;
 
-// + - * / between tensors and numbers, with the fusions: a ± s·x·scale → addcmul, a ± s·x → add
+// + - * / ^ between tensors and numbers, with the fusions: a ± s·x·scale → addcmul, a ± s·x → add
 // with alpha, s1·(s2·x) → (s1·s2)·x.
 internal sealed partial class Lowerer
 {
@@ -16,6 +16,7 @@ internal sealed partial class Lowerer
             '+' => new LoweredTensor(Add(left, right, subtract: false)),
             '-' => new LoweredTensor(Add(left, right, subtract: true)),
             '*' => new LoweredTensor(Multiply(left, right)),
+            '^' => new LoweredTensor(Power(left, right)),
             _ => new LoweredTensor(Divide(left, right)),
         };
     }

@@ -10,6 +10,14 @@ namespace LossDsl.Generators.Lowering;
 // value that was computed from others carries the magnitude it was computed from — |a| + |b| for
 // a ± b, and so on through the formula — and its magnitude counts as 0 when it is within rounding
 // of that bound (LossDsl.LossRuntime.Significant). A term, an input and a scale are their own bound.
+//
+// The math functions round only to within an ulp of their own result, so they add no cancellation;
+// what they carry is their operands' residue. Abs, Min, Max and Clamp are 1-Lipschitz (they move
+// their result by at most what their operand moved), so they keep the operand's bound exactly. Sqrt,
+// Log, Exp and powers change an operand's error by their slope: the bound is the first-order
+// propagation |f'(a)| · bound(a), the standard rounding-error estimate (a residue within rounding of
+// its bound stays so after the function). Where the slope is infinite or undefined (Log or Sqrt of
+// an exact 0) the bound is infinite or NaN, and the value counts as 0: the scale is 1, never huge.
 internal sealed partial class Lowerer
 {
     /// <summary>How each local was computed, for the locals whose value can carry cancellation.</summary>
@@ -45,6 +53,9 @@ internal sealed partial class Lowerer
         TensorOp.Add or TensorOp.Subtract or TensorOp.AddNumber or TensorOp.NumberMinus or TensorOp.AddScaled or TensorOp.AddProduct => true,
         TensorOp.Multiply or TensorOp.Divide => CanCancel(e.Left!) || CanCancel(e.Right!),
         TensorOp.Alias or TensorOp.Negate or TensorOp.MulNumber or TensorOp.DivNumber or TensorOp.NumberDiv or TensorOp.Product or TensorOp.Abs => CanCancel(e.Left!),
+        // A math function cancels nothing itself; it carries its operands' residue.
+        TensorOp.Sqrt or TensorOp.Log or TensorOp.Exp or TensorOp.MinNumber or TensorOp.MaxNumber or TensorOp.Clamp or TensorOp.PowNumber or TensorOp.NumberPow => CanCancel(e.Left!),
+        TensorOp.Minimum or TensorOp.Maximum or TensorOp.Pow => CanCancel(e.Left!) || CanCancel(e.Right!),
         _ => throw new InvalidOperationException($"CanCancel does not know {e.Op}."),
     };
 
@@ -145,9 +156,37 @@ internal sealed partial class Lowerer
             TensorOp.NumberDiv => new TensorExpr(TensorOp.MulNumber,
                 new TensorExpr(TensorOp.Divide, BoundOf(e.Left!), new TensorExpr(TensorOp.Multiply, Abs(e.Left!), Abs(e.Left!))), Number: Numbers.Abs(e.Number!)),
             TensorOp.Product => new TensorExpr(TensorOp.Product, BoundOf(e.Left!), Variable: e.Variable),
+            // The math functions (see the comment at the top): Abs, Min, Max and Clamp move a value
+            // by at most as much as their operands moved, and round nothing, so they keep their
+            // operands' bounds (the sum of both for Min and Max of two cancelling tensors).
+            TensorOp.Abs or TensorOp.MinNumber or TensorOp.MaxNumber or TensorOp.Clamp => BoundOf(e.Left!),
+            TensorOp.Minimum or TensorOp.Maximum => Sum(BoundOf(e.Left!), BoundOf(e.Right!)),
+            // The others propagate an operand's error to first order, |f'(a)| · bound(a):
+            // Exp(a) · bound(a); bound(a) / |a| for Log; bound(a) / (2 · Sqrt(a)) for Sqrt.
+            TensorOp.Exp => new TensorExpr(TensorOp.Multiply, e, BoundOf(e.Left!)),
+            TensorOp.Log => new TensorExpr(TensorOp.Divide, BoundOf(e.Left!), Abs(e.Left!)),
+            TensorOp.Sqrt => new TensorExpr(TensorOp.MulNumber, new TensorExpr(TensorOp.Divide, BoundOf(e.Left!), e), Number: new NumberConstant(0.5)),
+            // a ^ p: |p| · |a ^ p| · bound(a) / |a|; n ^ b: |Log(|n|)| · |n ^ b| · bound(b).
+            TensorOp.PowNumber => PowerBaseBound(e, e.Left!, e.Number!),
+            TensorOp.NumberPow => new TensorExpr(TensorOp.MulNumber, new TensorExpr(TensorOp.Multiply, Abs(e), BoundOf(e.Left!)),
+                Number: Numbers.Abs(Numbers.Math(MathFunction.Log, Numbers.Abs(e.Number!)))),
+            // a ^ b, both tensors: the base's part, |b| · |a ^ b| · bound(a) / |a|, plus the exponent's, |a ^ b| · |Log(|a|)| · bound(b).
+            TensorOp.Pow => Sum(
+                CanCancel(e.Left!) ? new TensorExpr(TensorOp.Divide, new TensorExpr(TensorOp.Multiply, new TensorExpr(TensorOp.Multiply, Abs(e), Abs(e.Right!)), BoundOf(e.Left!)), Abs(e.Left!)) : null,
+                CanCancel(e.Right!) ? new TensorExpr(TensorOp.Multiply, new TensorExpr(TensorOp.Multiply, Abs(e), new TensorExpr(TensorOp.Abs, Left: new TensorExpr(TensorOp.Log, Left: Abs(e.Left!)))), BoundOf(e.Right!)) : null),
             _ => throw new InvalidOperationException($"BoundOf does not know {e.Op}."),
         };
     }
+
+    /// <summary>The sum of the bounds that exist (at least one does).</summary>
+    private static TensorExpr Sum(TensorExpr? a, TensorExpr? b)
+        => a is null ? b! : b is null ? a : new TensorExpr(TensorOp.Add, a, b);
+
+    /// <summary>The bound of <c>a ^ p</c> with a number exponent: |p| · |a ^ p| · bound(a) / |a|.</summary>
+    private TensorExpr PowerBaseBound(TensorExpr power, TensorExpr a, NumberExpr p)
+        => new TensorExpr(TensorOp.MulNumber,
+            new TensorExpr(TensorOp.Divide, new TensorExpr(TensorOp.Multiply, Abs(power), BoundOf(a)!), Abs(a)),
+            Number: Numbers.Abs(p));
 
     /// <summary>The bound of a value when it can cancel, else its magnitude.</summary>
     private TensorExpr Magnitude(TensorExpr e) => BoundOf(e) ?? Abs(e);

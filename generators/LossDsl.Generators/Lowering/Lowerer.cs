@@ -241,6 +241,8 @@ internal sealed partial class Lowerer
                 return Numbers.Abs(MaterializeSchedules(abs.Operand));
             case NumberBinary binary:
                 return Numbers.Combine(binary.Operator, MaterializeSchedules(binary.Left), MaterializeSchedules(binary.Right));
+            case NumberMath math:
+                return Numbers.Math(math.Function, math.Arguments.Select(a => MaterializeSchedules(a)).ToArray());
             case NumberConstant or NumberRead:
                 return number;
             default:

@@ -41,6 +41,25 @@ internal sealed record NumberAbs(NumberExpr Operand) : NumberExpr;
 /// <summary><c>Left op Right</c> with op one of <c>+ - * /</c>.</summary>
 internal sealed record NumberBinary(char Operator, NumberExpr Left, NumberExpr Right) : NumberExpr;
 
+/// <summary>The math functions of the formula language (Abs of a number is <see cref="NumberAbs"/>).</summary>
+internal enum MathFunction
+{
+    Sqrt,
+    Log,
+    Exp,
+    Abs,
+    Min,
+    Max,
+    Clamp,
+    Pow,
+}
+
+/// <summary>
+/// <c>Function(Arguments)</c> on numbers, computed with System.Math at call time (Clamp as
+/// <c>Min(Max(x, lo), hi)</c>, torch.clamp's rule). <c>a ^ b</c> is <see cref="MathFunction.Pow"/>.
+/// </summary>
+internal sealed record NumberMath(MathFunction Function, EquatableArray<NumberExpr> Arguments) : NumberExpr;
+
 internal enum ScheduleKind
 {
     Linear,
@@ -66,7 +85,7 @@ internal static class Numbers
             : new NumberNegate(operand);
 
     public static NumberExpr Abs(NumberExpr operand)
-        => operand is NumberConstant constant ? new NumberConstant(Math.Abs(constant.Value))
+        => operand is NumberConstant constant ? new NumberConstant(System.Math.Abs(constant.Value))
             : operand is NumberNegate negate ? Abs(negate.Operand)
             : operand is NumberAbs ? operand
             : new NumberAbs(operand);
@@ -84,6 +103,40 @@ internal static class Numbers
         return new NumberBinary(op, left, right);
     }
 
+    /// <summary>
+    /// A math function of numbers, folded when every argument is a literal and the result is
+    /// finite (Log(0) and Sqrt(-1) are left to call time, as 1 / 0 is).
+    /// </summary>
+    public static NumberExpr Math(MathFunction function, params NumberExpr[] arguments)
+    {
+        if (function == MathFunction.Abs)
+        {
+            return Abs(arguments[0]);
+        }
+        if (arguments.All(a => a.Constant is not null))
+        {
+            double folded = Evaluate(function, arguments.Select(a => a.Constant!.Value).ToArray());
+            if (!double.IsNaN(folded) && !double.IsInfinity(folded))
+            {
+                return new NumberConstant(folded);
+            }
+        }
+        return new NumberMath(function, arguments.ToEquatableArray());
+    }
+
+    /// <summary>What the generated code computes for a math function of numbers, evaluated at generation time.</summary>
+    public static double Evaluate(MathFunction function, double[] a) => function switch
+    {
+        MathFunction.Sqrt => System.Math.Sqrt(a[0]),
+        MathFunction.Log => System.Math.Log(a[0]),
+        MathFunction.Exp => System.Math.Exp(a[0]),
+        MathFunction.Min => System.Math.Min(a[0], a[1]),
+        MathFunction.Max => System.Math.Max(a[0], a[1]),
+        MathFunction.Clamp => System.Math.Min(System.Math.Max(a[0], a[1]), a[2]),
+        MathFunction.Pow => System.Math.Pow(a[0], a[1]),
+        _ => throw new InvalidOperationException($"Evaluate does not know {function}."),
+    };
+
     /// <summary>Whether the tree reads the state's step counter.</summary>
     public static bool ReadsStep(NumberExpr? number) => number switch
     {
@@ -92,6 +145,7 @@ internal static class Numbers
         NumberNegate negate => ReadsStep(negate.Operand),
         NumberAbs abs => ReadsStep(abs.Operand),
         NumberBinary binary => ReadsStep(binary.Left) || ReadsStep(binary.Right),
+        NumberMath math => math.Arguments.Any(ReadsStep),
         _ => throw new InvalidOperationException($"ReadsStep does not know {number.GetType().Name}."),
     };
 
@@ -102,6 +156,7 @@ internal static class Numbers
         NumberNegate negate => Negate(Rewrite(negate.Operand, resolve)),
         NumberAbs abs => Abs(Rewrite(abs.Operand, resolve)),
         NumberBinary binary => Combine(binary.Operator, Rewrite(binary.Left, resolve), Rewrite(binary.Right, resolve)),
+        NumberMath math => Math(math.Function, math.Arguments.Select(a => Rewrite(a, resolve)).ToArray()),
         ScheduleValue schedule => schedule with
         {
             Values = schedule.Values.Select(v => Rewrite(v, resolve)).ToEquatableArray(),

@@ -173,19 +173,32 @@ internal enum TensorOp
     AddScaled,   // Left + Number * Right            (add with alpha)
     AddProduct,  // Left + Number * Right * Scale    (addcmul)
     Product,     // Left * Scale                     (a balanced value on its own)
-    Abs,         // |Left|                           (rounding bounds only)
+    Abs,         // |Left|                           (Abs, and the rounding bounds)
+    Sqrt,        // Sqrt(Left)
+    Log,         // Log(Left)
+    Exp,         // Exp(Left)
+    Minimum,     // Min(Left, Right)                 (torch.minimum)
+    Maximum,     // Max(Left, Right)                 (torch.maximum)
+    MinNumber,   // Min(Left, Number)                (clamp_max)
+    MaxNumber,   // Max(Left, Number)                (clamp_min)
+    Clamp,       // Clamp(Left, Number, High)
+    Pow,         // Left ^ Right
+    PowNumber,   // Left ^ Number
+    NumberPow,   // Number ^ Left                    (Left is a variable: it is read twice)
 }
 
 /// <summary>
 /// A lowered tensor expression. <see cref="Variable"/> is the local of <see cref="TensorOp.Variable"/>
-/// and the scale of the products; <see cref="Number"/> the numeric operand.
+/// and the scale of the products; <see cref="Number"/> the numeric operand, and <see cref="High"/>
+/// the upper bound of <see cref="TensorOp.Clamp"/>.
 /// </summary>
 internal sealed record TensorExpr(
     TensorOp Op,
     TensorExpr? Left = null,
     TensorExpr? Right = null,
     Local? Variable = null,
-    NumberExpr? Number = null)
+    NumberExpr? Number = null,
+    NumberExpr? High = null)
 {
     public static TensorExpr Var(Local local) => new(TensorOp.Variable, Variable: local);
 }

@@ -35,10 +35,10 @@ public class LexerTests
         Assert.Equal(
             new[]
             {
-                TokenKind.Plus, TokenKind.Minus, TokenKind.Star, TokenKind.Slash, TokenKind.OpenParen, TokenKind.CloseParen,
+                TokenKind.Plus, TokenKind.Minus, TokenKind.Star, TokenKind.Slash, TokenKind.Caret, TokenKind.OpenParen, TokenKind.CloseParen,
                 TokenKind.Comma, TokenKind.Colon, TokenKind.Equals, TokenKind.Semicolon, TokenKind.End,
             },
-            Kinds("+-*/(),:=;"));
+            Kinds("+-*/^(),:=;"));
     }
 
     [Theory]
@@ -173,8 +173,7 @@ public class LexerTests
     }
 
     [Theory]
-    [InlineData("a ** 2", 2, 2, "'**' is not an operator: the formula language has no power operator; multiply instead, as in 'x * x'")]
-    [InlineData("a^2", 1, 1, "'^' is not an operator: the formula language has no power operator; multiply instead, as in 'x * x'")]
+    [InlineData("a ** 2", 2, 2, "'**' is not an operator: write a power with '^', as in 'x ^ 2', or with Pow(x, 2)")]
     [InlineData("a == b", 2, 2, "'==' is not an operator: a binding is written 'Name = expression'")]
     [InlineData("a − b", 2, 1, "'−' (U+2212) is not the minus sign '-'; type '-'")]
     [InlineData("a – b", 2, 1, "'–' (U+2013) is not the minus sign '-'; type '-'")]

@@ -35,6 +35,23 @@ public class ParserTests
     }
 
     [Theory]
+    [InlineData("T = a ^ 2", "(^ a 2)")]
+    [InlineData("T = -x^2", "(neg (^ x 2))")]
+    [InlineData("T = a ^ b ^ c", "(^ a (^ b c))")]
+    [InlineData("T = 2 * x ^ 2", "(* 2 (^ x 2))")]
+    [InlineData("T = x ^ 2 / y", "(/ (^ x 2) y)")]
+    [InlineData("T = a + b ^ c * d", "(+ a (* (^ b c) d))")]
+    [InlineData("T = x ^ -1", "(^ x (neg 1))")]
+    [InlineData("T = x ^ -y ^ 2", "(^ x (neg (^ y 2)))")]
+    [InlineData("T = (-x) ^ 2", "(^ (neg x) 2)")]
+    [InlineData("T = (a ^ b) ^ c", "(^ (^ a b) c)")]
+    [InlineData("T = Sqrt(x) ^ Pow(y, 2)", "(^ (call Sqrt x) (call Pow y 2))")]
+    public void PowerBindsTighterThanUnaryMinusAndAssociatesToTheRight(string formula, string tree)
+    {
+        Assert.Equal(tree, Print(ParseValid(formula).Single().Value));
+    }
+
+    [Theory]
     [InlineData("T = Detach(a)", "(call Detach a)")]
     [InlineData("T = Uncertainty()", "(call Uncertainty)")]
     [InlineData("T = Balance(a, to: b)", "(call Balance a to:b)")]
@@ -172,7 +189,7 @@ public class ParserTests
                 ("Soft", "expected '=' after 'D', but found 'Soft'"),
                 (")", "')' has no matching '('"),
                 ("(", "'(' is not closed: expected ')'"),
-                ("**", "'**' is not an operator: the formula language has no power operator; multiply instead, as in 'x * x'"),
+                ("**", "'**' is not an operator: write a power with '^', as in 'x ^ 2', or with Pow(x, 2)"),
             },
             errors.Select(e => (Text(formula.ReplaceLineEndings("\n"), e.Span), e.Message)));
     }
@@ -181,9 +198,10 @@ public class ParserTests
     public static TheoryData<string, string> Messages => new()
     {
         // Mistakes the lexer recognises.
-        { "Total = Hard «**» 2", "'**' is not an operator: the formula language has no power operator; multiply instead, as in 'x * x'" },
-        { "Total = Hard«^»2", "'^' is not an operator: the formula language has no power operator; multiply instead, as in 'x * x'" },
-        { "Total = «^» Hard", "'^' is not an operator: the formula language has no power operator; multiply instead, as in 'x * x'" },
+        { "Total = Hard «**» 2", "'**' is not an operator: write a power with '^', as in 'x ^ 2', or with Pow(x, 2)" },
+        { "Total = «^» Hard", "expected a number, a name or '(', but found '^'" },
+        { "Total = Hard «^»", "expected a number, a name or '(' after '^'" },
+        { "Total = Hard ^ «*» 2", "expected a number, a name or '(', but found '*'" },
         { "Total = Hard * «0.5f»", "numbers take no suffix: write 0.5" },
         { "Total = «2d» * Hard", "numbers take no suffix: write 2" },
         { "Total = Balance(Soft, to: Hard, eps: «1e-3f»)", "numbers take no suffix: write 1e-3" },

@@ -16,8 +16,8 @@ public class SyntaxErrorSnapshots
     /// <summary>Name, the attribute's argument as written in C#, the message after "Formula syntax error: ", and the underlined source text.</summary>
     public static TheoryData<string, string, string, string> Cases => new()
     {
-        { "PowerOperator", Raw("Total = Hard + Soft ** 2"), "'**' is not an operator: the formula language has no power operator; multiply instead, as in 'x * x'", "**" },
-        { "Caret", Raw("Total = Hard + Soft^2"), "'^' is not an operator: the formula language has no power operator; multiply instead, as in 'x * x'", "^" },
+        { "PowerOperator", Raw("Total = Hard + Soft ** 2"), "'**' is not an operator: write a power with '^', as in 'x ^ 2', or with Pow(x, 2)", "**" },
+        { "CaretWithoutExponent", Raw("Total = Hard + Soft^"), "expected a number, a name or '(' after '^'", "^" },
         { "FloatSuffix", Raw("Total = Hard + 0.5f * Soft"), "numbers take no suffix: write 0.5", "0.5f" },
         { "SuffixAfterExponent", Raw("Total = Hard + Balance(Soft, to: Hard, eps: 1e-3f)"), "numbers take no suffix: write 1e-3", "1e-3f" },
         { "LongSuffix", Raw("Total = Dwa(Hard, Soft, window: 10L)"), "numbers take no suffix: write 10", "10L" },
@@ -75,7 +75,7 @@ public class SyntaxErrorSnapshots
             new[]
             {
                 ("Formula syntax error: the call to 'Balance' is not closed: expected ')' or ','", "("),
-                ("Formula syntax error: '**' is not an operator: the formula language has no power operator; multiply instead, as in 'x * x'", "**"),
+                ("Formula syntax error: '**' is not an operator: write a power with '^', as in 'x ^ 2', or with Pow(x, 2)", "**"),
             },
             run.GeneratorDiagnostics.Select(d => (d.GetMessage(), run.Underlined(d))));
         Assert.All(run.GeneratorDiagnostics, d => Assert.Equal("LD0101", d.Id));

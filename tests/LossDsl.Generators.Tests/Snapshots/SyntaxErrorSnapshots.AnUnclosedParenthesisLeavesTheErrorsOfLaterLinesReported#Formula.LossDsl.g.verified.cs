@@ -6,5 +6,5 @@ partial class Formula
 {
     [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
     public partial global::TorchSharp.torch.Tensor Compute(global::TorchSharp.torch.Tensor x)
-        => throw new global::System.InvalidOperationException("LossDsl did not implement [Loss] method 'Formula.Compute' because of LD0101: Formula syntax error: the call to 'Balance' is not closed: expected ')' or ','; LD0101: Formula syntax error: '**' is not an operator: the formula language has no power operator; multiply instead, as in 'x * x'. Fix the compile-time errors and rebuild.");
+        => throw new global::System.InvalidOperationException("LossDsl did not implement [Loss] method 'Formula.Compute' because of LD0101: Formula syntax error: the call to 'Balance' is not closed: expected ')' or ','; LD0101: Formula syntax error: '**' is not an operator: write a power with '^', as in 'x ^ 2', or with Pow(x, 2). Fix the compile-time errors and rebuild.");
 }
