@@ -18,6 +18,8 @@ public sealed partial class LossGenerator
     internal const string ResultValues = "__lossDslValues";
     internal const string ResultDisposed = "__lossDslDisposed";
     internal const string ResultValue = "__LossDslValue";
+    internal const string ResultLists = "__lossDslLists";
+    internal const string ResultList = "__LossDslList";
 
     /// <summary>
     /// The names a result property may not take: the result's methods, and object's members it
@@ -155,7 +157,8 @@ public sealed partial class LossGenerator
         if (plan.CheckFinite)
         {
             string names = string.Join(", ", members.Select(m => SymbolDisplay.FormatLiteral(m.Property, quote: true)));
-            string values = string.Join(", ", members.Select(m => m.Variable.Name));
+            // A list is finite where its largest magnitude is (NaN stays NaN through abs and max).
+            string values = string.Join(", ", members.Select(m => m.List is null ? m.Variable.Name : $"{m.Variable.Name}.abs().max()"));
             w.Line($"{Runtime}.EnsureFinite(new[] {{ {names} }}, new {Tensor}[] {{ {values} }});");
         }
 
@@ -169,12 +172,22 @@ public sealed partial class LossGenerator
         }
         else
         {
-            string arguments = string.Join(", ", members.Select(m => m.Variable.Name));
+            foreach (ResultMemberSpec list in members.Where(m => m.List is { Unbind: true }))
+            {
+                // A computed list is a 1-dim tensor; the result holds its elements.
+                w.Line($"var {list.List!.Elements.Name} = {list.Variable.Name}.unbind();");
+            }
+            string arguments = string.Join(", ", members.Select(m => m.List?.Elements.Name ?? m.Variable.Name));
             w.Line($"var {plan.ResultVariable} = new {method.Result.FullName}({arguments});");
             // MoveToOuter takes up to three values without allocating an array.
-            for (int i = 0; i < members.Count; i += 3)
+            var scalars = members.Where(m => m.List is null).ToList();
+            for (int i = 0; i < scalars.Count; i += 3)
             {
-                w.Line($"{plan.ScopeVariable}.MoveToOuter({string.Join(", ", members.Skip(i).Take(3).Select(m => m.Variable.Name))});");
+                w.Line($"{plan.ScopeVariable}.MoveToOuter({string.Join(", ", scalars.Skip(i).Take(3).Select(m => m.Variable.Name))});");
+            }
+            foreach (ResultMemberSpec list in members.Where(m => m.List is not null))
+            {
+                w.Line($"{plan.ScopeVariable}.MoveToOuter({list.List!.Elements.Name});");
             }
             w.Line($"return {plan.ResultVariable};");
         }
@@ -197,6 +210,11 @@ public sealed partial class LossGenerator
                 // Term checks the value is 0-dim and aliases one the call did not create, so the result owns what it disposes.
                 w.Line($"var {term.Variable.Name} = {Runtime}.Term({Render(term.Receiver)}{Naming.Identifier(term.Method)}({string.Join(", ", term.Arguments.Select(Naming.Identifier))}), " +
                        $"{SymbolDisplay.FormatLiteral(term.Method, quote: true)}, {scope});");
+                break;
+            case TermListStep list:
+                // Each element checked like a term's value; the list is computed with as their stack.
+                w.Line($"var ({list.Elements.Name}, {list.Variable.Name}) = {Runtime}.TermList({Render(list.Receiver)}{Naming.Identifier(list.Method)}({string.Join(", ", list.Arguments.Select(Naming.Identifier))}), " +
+                       $"{SymbolDisplay.FormatLiteral(list.Method, quote: true)}, {scope});");
                 break;
             case ExternalTensorStep external:
                 if (external.Kind != ExternalKind.Parameter)
@@ -299,6 +317,8 @@ public sealed partial class LossGenerator
         TensorOp.AddProduct => $"{Render(e.Left!, state)}.addcmul({Render(e.Right!, state)}, {e.Variable!.Name}, {Render(e.Number!, state)})",
         TensorOp.Product => $"{Render(e.Left!, state)}.mul({e.Variable!.Name})",
         TensorOp.Abs => $"{Render(e.Left!, state)}.abs()",
+        TensorOp.Sum => $"{Render(e.Left!, state)}.sum()",
+        TensorOp.Mean => $"{Render(e.Left!, state)}.mean()",
         _ => throw new System.InvalidOperationException($"No emission for {e.Op}."),
     };
 
@@ -354,6 +374,12 @@ public sealed partial class LossGenerator
         }
 
         var plan = (PlanBody)method.Body;
+        if (members.Any(m => m.List is not null))
+        {
+            EmitListResultMembers(w, result, members, plan);
+            w.Close();
+            return;
+        }
         string keys = string.Join(", ", members.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)));
         w.Line($"private static readonly string[] s_metricKeys = {{ {keys} }};");
         w.Line($"private readonly {Tensor}[] {ResultValues};");
@@ -392,6 +418,66 @@ public sealed partial class LossGenerator
         w.Close();
     }
 
+    /// <summary>
+    /// The members of a result with lists: one tensor per value, as in any result, and for each list
+    /// (a list term, a binding or scale computed from one) its elements, whose metric keys are
+    /// <c>{key}/{index}</c>, built when <c>Metrics()</c> is called since the length changes between calls.
+    /// </summary>
+    private static void EmitListResultMembers(SourceWriter w, ResultTypeSpec result, IReadOnlyList<ResultMemberSpec> members, PlanBody plan)
+    {
+        const string ListType = "global::System.Collections.Generic.IReadOnlyList<" + Tensor + ">";
+        var scalars = members.Where(m => m.List is null).ToList();
+        var lists = members.Where(m => m.List is not null).ToList();
+        w.Line($"private static readonly string[] s_metricKeys = {{ {string.Join(", ", scalars.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)))} }};");
+        w.Line($"private static readonly string[] s_listMetricKeys = {{ {string.Join(", ", lists.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)))} }};");
+        w.Line($"private readonly {Tensor}[] {ResultValues};");
+        w.Line($"private readonly {Tensor}[][] {ResultLists};");
+        w.Line($"private bool {ResultDisposed};");
+        w.Line();
+
+        w.Open($"internal {result.Name}({string.Join(", ", members.Select(m => m.List is ListElements list ? $"{Tensor}[] {list.Elements.Name}" : $"{Tensor} {m.Variable.Name}"))})");
+        w.Line($"this.{ResultValues} = new {Tensor}[] {{ {string.Join(", ", scalars.Select(m => m.Variable.Name))} }};");
+        w.Line($"this.{ResultLists} = new {Tensor}[][] {{ {string.Join(", ", lists.Select(m => m.List!.Elements.Name))} }};");
+        w.Close();
+
+        foreach (ResultMemberSpec member in members)
+        {
+            w.Line();
+            if (member.List is null)
+            {
+                w.Line($"/// <summary>{Summary(member, plan)} Metric key <c>{DocComment.Text(member.MetricKey)}</c>.</summary>");
+                w.Line($"public {Tensor} {member.Property} => {ResultValue}({scalars.IndexOf(member)});");
+            }
+            else
+            {
+                w.Line($"/// <summary>{Summary(member, plan)} One 0-dim tensor per element; metric keys <c>{DocComment.Text(member.MetricKey)}/0</c>, <c>{DocComment.Text(member.MetricKey)}/1</c>, ….</summary>");
+                w.Line($"public {ListType} {member.Property} => {ResultList}({lists.IndexOf(member)});");
+            }
+        }
+
+        w.Line();
+        w.Line($"{Tensor} global::LossDsl.ILossResult.Loss => {ResultValue}(0);");
+        w.Line();
+        w.Line("/// <summary>Every value fetched to the host in one transfer, keyed in snake_case; each list's elements follow the other values.</summary>");
+        w.Line($"/// <exception cref=\"global::System.ObjectDisposedException\">The result was disposed.</exception>");
+        w.Line($"public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()");
+        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {Runtime}.FetchMetrics(s_metricKeys, {ResultValues}, s_listMetricKeys, {ResultLists});");
+        w.Line();
+        w.Line("/// <summary>Disposes every tensor of the result, each element of its lists included; using the result afterwards throws <see cref=\"global::System.ObjectDisposedException\"/>.</summary>");
+        w.Open("public void Dispose()");
+        w.Line($"if ({ResultDisposed}) return;");
+        w.Line($"{ResultDisposed} = true;");
+        w.Line($"foreach (var value in {ResultValues}) value.Dispose();");
+        w.Line($"foreach (var list in {ResultLists}) foreach (var element in list) element.Dispose();");
+        w.Close();
+        w.Line();
+        w.Line($"private {Tensor} {ResultValue}(int index)");
+        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {ResultValues}[index];");
+        w.Line();
+        w.Line($"private {ListType} {ResultList}(int index)");
+        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::System.Array.AsReadOnly({ResultLists}[index]);");
+    }
+
     /// <summary>The result of a method LossDsl could not implement: its members exist, so code using them compiles, and throw.</summary>
     private static void EmitStubResultMembers(SourceWriter w, IReadOnlyList<ResultMemberSpec> members, StubBody stub)
     {
@@ -399,7 +485,7 @@ public sealed partial class LossGenerator
         foreach (ResultMemberSpec member in members)
         {
             w.Line($"/// <summary>Not generated: the [Loss] method has errors.</summary>");
-            w.Line($"public {Tensor} {member.Property} => {error};");
+            w.Line($"public {(member.List is null ? Tensor : "global::System.Collections.Generic.IReadOnlyList<" + Tensor + ">")} {member.Property} => {error};");
             w.Line();
         }
         w.Line($"{Tensor} global::LossDsl.ILossResult.Loss => {error};");
@@ -438,7 +524,7 @@ public sealed partial class LossGenerator
             case MemberRole.Binding:
                 return $"<c>{DocComment.Text(member.Source)}</c>.";
             case MemberRole.Term:
-                return $"The term <c>{DocComment.Text(member.Source)}</c>.";
+                return member.List is null ? $"The term <c>{DocComment.Text(member.Source)}</c>." : $"The list term <c>{DocComment.Text(member.Source)}</c>, as it returned its elements.";
             case MemberRole.Weight:
                 return $"The weight of <c>{DocComment.Text(member.Source)}</c> in <c>{member.Function}</c>. Carries no gradient.";
             case MemberRole.SkippedUpdates:
@@ -449,7 +535,9 @@ public sealed partial class LossGenerator
             if (step is ScaleStep scale && scale.Variable == member.Variable)
             {
                 string x = DocComment.Text(scale.Source.Display), y = DocComment.Text(scale.Target.Display);
-                return $"The scale of <c>Balance({x}, to: {y})</c>: |sg({y})| / |sg({x})|, or 1 where either is at most {Literals.Number(scale.Epsilon)}. Carries no gradient.";
+                return scale.PerElement
+                    ? $"The scales of <c>Balance({x}, to: {y})</c>, one per element of {x}: |sg({y})| / |sg({x}[i])|, or 1 where either is at most {Literals.Number(scale.Epsilon)}. Carry no gradient."
+                    : $"The scale of <c>Balance({x}, to: {y})</c>: |sg({y})| / |sg({x})|, or 1 where either is at most {Literals.Number(scale.Epsilon)}. Carries no gradient.";
             }
             if (step is EmaScaleStep ema && ema.Variable == member.Variable)
             {

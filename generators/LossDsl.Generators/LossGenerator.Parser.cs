@@ -233,7 +233,9 @@ public sealed partial class LossGenerator
             if (check.Failed || !valid)
             {
                 bool reported = _diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
-                return (Stub(signature, result, parsed.Bindings, reported ? null : "a [Term] method it uses has errors"), check);
+                // A binding the checker found to be a list keeps its list type, so code that reads it compiles.
+                var lists = check.Bindings.Where(b => b.Value.Kind == ValueKind.List).Select(b => b.Name).ToList();
+                return (Stub(signature, result, parsed.Bindings, reported ? null : "a [Term] method it uses has errors", lists), check);
             }
 
             foreach (IParameterSymbol parameter in method.Parameters.Where(p => !check.UsedParameters.Contains(p.Name)))
@@ -265,16 +267,19 @@ public sealed partial class LossGenerator
         private bool Implemented
             => !_signatureUnwritable && syntax.Modifiers.Any(m => m.IsKind(SyntaxKind.PublicKeyword) || m.IsKind(SyntaxKind.InternalKeyword) || m.IsKind(SyntaxKind.PrivateKeyword) || m.IsKind(SyntaxKind.ProtectedKeyword));
 
-        private LossMethodSpec Stub(MethodSignatureSpec signature, ResultTypeSpec? result, IReadOnlyList<BindingSyntax> bindings, string? reason)
+        private LossMethodSpec Stub(MethodSignatureSpec signature, ResultTypeSpec? result, IReadOnlyList<BindingSyntax> bindings, string? reason, IReadOnlyCollection<string>? lists = null)
         {
             var errors = _diagnostics.Where(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error).Select(d => $"{d.Id}: {d.Message}").ToList();
             string why = reason ?? (errors.Count == 0 ? "its declaration has errors" : "of " + string.Join("; ", errors.Take(3)) + (errors.Count > 3 ? $"; and {errors.Count - 3} more" : ""));
             string message = $"LossDsl did not implement [Loss] method '{type.Name}.{method.Name}' because {why}. Fix the compile-time errors and rebuild.";
             var names = new HashSet<string>(ReservedResultNames.Append(result?.Name.TrimStart('@') ?? ""), StringComparer.Ordinal);
             var members = bindings
-                .Select(b => Naming.Pascal(b.Name))
-                .Where(names.Add)
-                .Select(p => new ResultMemberSpec(Naming.Identifier(p), new Local("", p), "", MemberRole.Binding, p))
+                .Select(b => (Property: Naming.Pascal(b.Name), IsList: lists?.Contains(b.Name) == true))
+                .Where(b => names.Add(b.Property))
+                .Select(b => new ResultMemberSpec(Naming.Identifier(b.Property), new Local("", b.Property), "", MemberRole.Binding, b.Property)
+                {
+                    List = b.IsList ? new ListElements(new Local("", b.Property), Unbind: false) : null,
+                })
                 .ToEquatableArray();
             return new LossMethodSpec(method.Name, signature, result, new StubBody(message, members), Implemented);
         }

@@ -51,6 +51,77 @@ public static class LossRuntime
     }
 
     /// <summary>
+    /// Checks the value of a list term (one tensor per layer): the list is not null nor empty,
+    /// and each element is a floating-point 0-dim tensor, not null, of the first element's dtype
+    /// and device; every message names the term and the index. Elements the call did not create
+    /// get an alias, as in <see cref="Term"/>. Returns the elements and their stack, a 1-dim tensor
+    /// with one entry per element, through which gradients reach the elements. Reads metadata only.
+    /// </summary>
+    public static (torch.Tensor[] Elements, torch.Tensor Stacked) TermList([NotNull] IReadOnlyList<torch.Tensor?>? value, string name, DisposeScope scope)
+    {
+        ArgumentNullException.ThrowIfNull(value, name);
+        ArgumentNullException.ThrowIfNull(scope);
+        if (value.Count == 0)
+        {
+            throw new ArgumentException(
+                $"Term '{name}' returned an empty list; a list term must return at least one tensor (its Sum and Mean, its metrics and its device need one).",
+                name);
+        }
+        var elements = new torch.Tensor[value.Count];
+        for (int i = 0; i < elements.Length; i++)
+        {
+            torch.Tensor? element = value[i];
+            if (element is null)
+            {
+                throw new ArgumentNullException(name, $"Term '{name}' returned a list whose element {i} is null.");
+            }
+            EnsureScalar(element, $"{name}[{i}]", "Term");
+            if (i > 0 && (element.dtype != elements[0].dtype || element.device_type != elements[0].device_type || element.device_index != elements[0].device_index))
+            {
+                throw new ArgumentException(
+                    $"Term '{name}' returned a list whose element {i} is {element.dtype} on {element.device}, but its element 0 is {elements[0].dtype} on {elements[0].device}. " +
+                    "Every element must have the same dtype and device.",
+                    name);
+            }
+            elements[i] = element;
+        }
+        for (int i = 0; i < elements.Length; i++)
+        {
+            // Only after every check: a failed call creates nothing that outlives it.
+            elements[i] = scope.Contains(elements[i]) ? elements[i] : elements[i].alias();
+        }
+        return (elements, torch.stack(elements));
+    }
+
+    /// <summary>
+    /// Fetches every value to the host in one transfer, as <see cref="FetchMetrics(string[], torch.Tensor[])"/>,
+    /// with lists: after the values, each list's elements under <c>{listKey}/{index}</c>, in order.
+    /// The keys of the lists are built on each call, since a list's length may change from call to call.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> FetchMetrics(string[] keys, torch.Tensor[] values, string[] listKeys, torch.Tensor[][] lists)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(listKeys);
+        ArgumentNullException.ThrowIfNull(lists);
+        if (listKeys.Length != lists.Length)
+        {
+            throw new ArgumentException($"{listKeys.Length} metric keys were given for {lists.Length} lists.", nameof(listKeys));
+        }
+        var allKeys = new List<string>(keys);
+        var allValues = new List<torch.Tensor>(values);
+        for (int i = 0; i < lists.Length; i++)
+        {
+            for (int j = 0; j < lists[i].Length; j++)
+            {
+                allKeys.Add(listKeys[i] + "/" + j.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                allValues.Add(lists[i][j]);
+            }
+        }
+        return FetchMetrics(allKeys.ToArray(), allValues.ToArray());
+    }
+
+    /// <summary>
     /// Fetches every value to the host in one transfer: the values are stacked on their device,
     /// converted to float64, and copied once.
     /// </summary>

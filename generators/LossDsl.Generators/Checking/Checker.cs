@@ -76,6 +76,13 @@ internal sealed partial class Checker
             case ValueKind.Tensor:
                 _bindings[binding.Name] = new BoundBindingRef(binding.Name, value);
                 break;
+            case ValueKind.List when isLoss:
+                Report(DiagnosticDescriptors.ListNotReduced, binding.Value.Span, TextOf(binding.Value.Span), "the loss (the formula's last binding) must be one tensor");
+                _bindings[binding.Name] = BoundError.Instance;
+                return;
+            case ValueKind.List:
+                _bindings[binding.Name] = new BoundBindingRef(binding.Name, value);
+                break;
             case ValueKind.Number when isLoss:
                 Report(DiagnosticDescriptors.LossNotTensor, binding.Span, binding.Name);
                 _bindings[binding.Name] = BoundError.Instance;
@@ -143,6 +150,16 @@ internal sealed partial class Checker
         if (left is BoundNumber l && right is BoundNumber r)
         {
             return new BoundNumber(Numbers.Combine(binary.Operator, l.Value, r.Value));
+        }
+        // A list with a number is elementwise; with a tensor or another list it is ambiguous.
+        foreach (var (list, other, span) in new[] { (left, right, binary.Left.Span), (right, left, binary.Right.Span) })
+        {
+            if (list.Kind == ValueKind.List && other is not BoundNumber)
+            {
+                Report(DiagnosticDescriptors.ListNotReduced, span, TextOf(span),
+                    $"'{binary.Operator}' takes a list only with a number (elementwise), and the other side is {(other.Kind == ValueKind.List ? "a list too" : "a tensor")}");
+                return BoundError.Instance;
+            }
         }
         return new BoundBinary(binary.Operator, left, right);
     }

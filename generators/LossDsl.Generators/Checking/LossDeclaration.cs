@@ -11,6 +11,8 @@ internal enum ValueKind
 {
     Tensor,
     Number,
+    /// <summary>A list of 0-dim tensors, one per element (a list term), whose length is known only at call time.</summary>
+    List,
     Other,
 }
 
@@ -39,6 +41,9 @@ internal sealed record TermInfo(
 {
     /// <summary>The term's [Obsolete], if it has one.</summary>
     public ObsoleteInfo? Obsolete { get; init; }
+
+    /// <summary>The term returns one tensor per element (<c>Tensor[]</c> or <c>IReadOnlyList&lt;Tensor&gt;</c>): its value is a list.</summary>
+    public bool IsList { get; init; }
 }
 
 /// <summary>What an [Obsolete] attribute says: its message (empty without one), and whether a use is an error.</summary>

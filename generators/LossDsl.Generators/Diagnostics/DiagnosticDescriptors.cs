@@ -122,6 +122,14 @@ internal static class DiagnosticDescriptors
         "LD0114", "State in a struct, record or interface",
         "[Loss] method '{0}' uses {1}, which keeps state, but '{2}' is {3}: {4}; declare '{2}' as a class");
 
+    public static readonly DiagnosticDescriptor ListNotReduced = Error(
+        "LD0125", "List of tensors used where one tensor is needed",
+        "'{0}' is a list of tensors, one per element, but {1}; reduce it to one tensor with Sum({0}) or Mean({0})");
+
+    public static readonly DiagnosticDescriptor InvalidListReduction = Error(
+        "LD0126", "Invalid list reduction",
+        "Invalid {0}: {1}");
+
     public static readonly DiagnosticDescriptor InvalidTerm = Error(
         "LD0201", "Invalid [Term] method",
         "[Term] method '{0}' {1}");

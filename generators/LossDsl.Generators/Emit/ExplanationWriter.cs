@@ -22,12 +22,15 @@ internal static class ExplanationWriter
                 case TermStep term:
                     lines.Add($"{term.Method} = {term.Method}({string.Join(", ", term.Arguments)})   [term, called once]");
                     break;
+                case TermListStep list:
+                    lines.Add($"{list.Method} = {list.Method}({string.Join(", ", list.Arguments)})   [term, a list: one 0-dim tensor per element, called once]");
+                    break;
                 case DetachStep detach:
                     lines.Add($"sg({detach.Source.Display}) = {detach.Source.Display}.detach()");
                     break;
                 case ScaleStep scale:
                     AddBounds(lines, scale.NewBounds);
-                    lines.Add($"{scale.Variable.Display} = |sg({scale.Target.Display})| / |sg({scale.Source.Display})|{Clamp(scale.Min, scale.Max)}, " +
+                    lines.Add($"{scale.Variable.Display} = |sg({scale.Target.Display})| / |sg({scale.Source.Display})|{(scale.PerElement ? $" for each element of {scale.Source.Display}" : "")}{Clamp(scale.Min, scale.Max)}, " +
                               $"or 1 where either magnitude <= {Literals.Number(scale.Epsilon)}{Residue(scale.Source, scale.SourceBound, scale.Target, scale.TargetBound)}   [no gradient]");
                     break;
                 case EmaScaleStep ema:
@@ -127,11 +130,13 @@ internal static class ExplanationWriter
             : $"{Describe(e.Left!)} + {Describe(e.Number!)} * {Group(e.Right!)} * {e.Variable!.Display}",
         TensorOp.Product => $"{Group(e.Left!)} * {e.Variable!.Display}",
         TensorOp.Abs => $"|{Describe(e.Left!)}|",
+        TensorOp.Sum => $"Sum({Describe(e.Left!)})",
+        TensorOp.Mean => $"Mean({Describe(e.Left!)})",
         _ => throw new System.InvalidOperationException($"No description for {e.Op}."),
     };
 
     private static string Group(TensorExpr e)
-        => e.Op is TensorOp.Variable or TensorOp.Alias or TensorOp.Abs or TensorOp.Multiply or TensorOp.Product or TensorOp.MulNumber
+        => e.Op is TensorOp.Variable or TensorOp.Alias or TensorOp.Abs or TensorOp.Sum or TensorOp.Mean or TensorOp.Multiply or TensorOp.Product or TensorOp.MulNumber
             ? Describe(e)
             : $"({Describe(e)})";
 

@@ -42,7 +42,7 @@ internal sealed partial class Lowerer
     private bool CanCancel(TensorExpr e) => e.Op switch
     {
         TensorOp.Variable => _cancellable.ContainsKey(e.Variable!.Name),
-        TensorOp.Add or TensorOp.Subtract or TensorOp.AddNumber or TensorOp.NumberMinus or TensorOp.AddScaled or TensorOp.AddProduct => true,
+        TensorOp.Add or TensorOp.Subtract or TensorOp.AddNumber or TensorOp.NumberMinus or TensorOp.AddScaled or TensorOp.AddProduct or TensorOp.Sum or TensorOp.Mean => true,
         TensorOp.Multiply or TensorOp.Divide => CanCancel(e.Left!) || CanCancel(e.Right!),
         TensorOp.Alias or TensorOp.Negate or TensorOp.MulNumber or TensorOp.DivNumber or TensorOp.NumberDiv or TensorOp.Product or TensorOp.Abs => CanCancel(e.Left!),
         _ => throw new InvalidOperationException($"CanCancel does not know {e.Op}."),
@@ -145,6 +145,8 @@ internal sealed partial class Lowerer
             TensorOp.NumberDiv => new TensorExpr(TensorOp.MulNumber,
                 new TensorExpr(TensorOp.Divide, BoundOf(e.Left!), new TensorExpr(TensorOp.Multiply, Abs(e.Left!), Abs(e.Left!))), Number: Numbers.Abs(e.Number!)),
             TensorOp.Product => new TensorExpr(TensorOp.Product, BoundOf(e.Left!), Variable: e.Variable),
+            // The elements of a list may have both signs: Sum(x) is bounded by Sum(|x|), elementwise bounds where x cancels.
+            TensorOp.Sum or TensorOp.Mean => new TensorExpr(e.Op, Magnitude(e.Left!)),
             _ => throw new InvalidOperationException($"BoundOf does not know {e.Op}."),
         };
     }

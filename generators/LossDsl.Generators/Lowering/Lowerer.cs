@@ -104,7 +104,10 @@ internal sealed partial class Lowerer
                 _bindings[binding.Name] = variable;
                 string property = _names.Property(Naming.Pascal(binding.Name));
                 string written = string.Join(" ", binding.Line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
-                _boundTensors.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), binding.IsLoss ? MemberRole.Loss : MemberRole.Binding, written));
+                _boundTensors.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), binding.IsLoss ? MemberRole.Loss : MemberRole.Binding, written)
+                {
+                    List = binding.Value.Kind == ValueKind.List ? Unbound(variable) : null,
+                });
                 return variable.Name;
 
             case LoweredNumber number:
@@ -124,7 +127,7 @@ internal sealed partial class Lowerer
     public LoweredValue Lower(BoundExpr value) => value switch
     {
         BoundNumber number => LowerNumberValue(number.Value),
-        BoundTerm term => Tensor(Term(term.Term)),
+        BoundTerm term => Tensor(term.Term.IsList ? TermList(term.Term) : Term(term.Term)),
         BoundTensorParameter parameter => Tensor(External(parameter.Name, ExternalKind.Parameter)),
         BoundTensorMember member => Tensor(External(member.Member.Name, member.Member.IsStatic ? ExternalKind.StaticMember : ExternalKind.Member, member.Member.Receiver)),
         BoundBindingRef reference => Tensor(_bindings[reference.Name]),
@@ -184,6 +187,31 @@ internal sealed partial class Lowerer
         }
         return variable;
     }
+
+    /// <summary>Calls a list term at its first use; its value is the stack of its elements.</summary>
+    private Local TermList(TermInfo term)
+    {
+        if (!_externals.TryGetValue(term.Name, out Local? variable))
+        {
+            variable = _names.Local(Naming.Identifier(Naming.Camel(term.Name)), term.Name);
+            Local elements = _names.Local(variable.Name.TrimStart('@') + "Elements", term.Name);
+            foreach (ParameterInfo needed in term.Parameters.Where(p => !p.AcceptsNull))
+            {
+                if (_declaration.Parameters.First(p => p.Name == needed.Name).MayBeNull)
+                {
+                    _nullChecked.Add(needed.Name);
+                }
+            }
+            _steps.Add(new TermListStep(variable, elements, term.Name, term.Receiver, term.Parameters.Select(p => p.Name).ToEquatableArray()));
+            string property = _names.Property(Naming.Pascal(term.Name));
+            _terms.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Term, term.Name) { List = new ListElements(elements, Unbind: false) });
+            _externals[term.Name] = variable;
+        }
+        return variable;
+    }
+
+    /// <summary>The elements of a computed list, split from its 1-dim tensor for the result.</summary>
+    private ListElements Unbound(Local list) => new(_names.Local(list.Name.TrimStart('@') + "Elements", list.Display), Unbind: true);
 
     /// <summary>Reads a Tensor parameter or member once; a parameter is its own local.</summary>
     private Local External(string name, ExternalKind kind, Receiver? via = null)

@@ -73,7 +73,18 @@ internal enum MemberRole
 /// formula line (Loss, Binding), the term's name (Term), or the weighted argument (Weight, with
 /// its <see cref="Function"/>); scales are described from their plan step.
 /// </summary>
-internal sealed record ResultMemberSpec(string Property, Local Variable, string MetricKey, MemberRole Role, string Source, string? Function = null);
+internal sealed record ResultMemberSpec(string Property, Local Variable, string MetricKey, MemberRole Role, string Source, string? Function = null)
+{
+    /// <summary>For a list (a list term, a binding or scale computed from one): its elements; null for one tensor.</summary>
+    public ListElements? List { get; init; }
+}
+
+/// <summary>
+/// The elements of a list member of the result, in <see cref="Elements"/> (a <c>Tensor[]</c>). A list is
+/// computed as a 1-dim tensor (the member's variable); when <see cref="Unbind"/> is set its elements are
+/// split from it only for the result, else (a list term's) they are what the term returned.
+/// </summary>
+internal sealed record ListElements(Local Elements, bool Unbind);
 
 /// <summary>The body of a [Loss] method and the members of its result, loss first.</summary>
 internal abstract record LossBody(EquatableArray<ResultMemberSpec> Members);

@@ -44,6 +44,13 @@ internal sealed record Receiver(ReceiverKind Kind, string Type = "")
 /// </summary>
 internal sealed record TermStep(Local Variable, string Method, Receiver Receiver, EquatableArray<string> Arguments) : PlanStep;
 
+/// <summary>
+/// Calls a list term once: checks each element (0-dim, floating point, one dtype and device) and
+/// keeps them in <see cref="Elements"/> (for the result), and their stack, a 1-dim tensor with one
+/// entry per element, in <see cref="Variable"/>: a list is computed with as that 1-dim tensor.
+/// </summary>
+internal sealed record TermListStep(Local Variable, Local Elements, string Method, Receiver Receiver, EquatableArray<string> Arguments) : PlanStep;
+
 internal enum ExternalKind
 {
     Parameter,
@@ -88,7 +95,11 @@ internal sealed record ScaleStep(
     Local? TargetBound,
     double Epsilon,
     double? Min,
-    double? Max) : PlanStep;
+    double? Max) : PlanStep
+{
+    /// <summary>The source is a list: one scale per element, each element balanced to the target on its own.</summary>
+    public bool PerElement { get; init; }
+}
 
 /// <summary>
 /// The scale of <c>Balance(x, to: y, ema: β)</c>: from bias-corrected moving averages of the
@@ -164,6 +175,8 @@ internal enum TensorOp
     AddProduct,  // Left + Number * Right * Scale    (addcmul)
     Product,     // Left * Scale                     (a balanced value on its own)
     Abs,         // |Left|                           (rounding bounds only)
+    Sum,         // Sum(Left): the elements of a list, added up
+    Mean,        // Mean(Left): their mean
 }
 
 /// <summary>

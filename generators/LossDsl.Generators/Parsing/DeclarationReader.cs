@@ -73,7 +73,7 @@ internal static class DeclarationReader
             }
             Receiver? receiver = Access(type, method, compilation, out string? unreachable);
             string? problem =
-                !IsTensor(method.ReturnType) ? $"must return TorchSharp's Tensor, but returns '{method.ReturnType.ToDisplayString()}'" :
+                !IsTensor(method.ReturnType) && !IsTensorList(method.ReturnType) ? $"must return TorchSharp's Tensor (or, one per element, Tensor[] or IReadOnlyList<Tensor>), but returns '{method.ReturnType.ToDisplayString()}'" :
                 method.IsGenericMethod ? "must not be generic" :
                 method.Parameters.FirstOrDefault(p => p.RefKind != RefKind.None) is IParameterSymbol byRef ? $"must take its parameters by value, but '{byRef.Name}' is {RefKindText(byRef.RefKind).Trim()}" :
                 unreachable;
@@ -88,6 +88,7 @@ internal static class DeclarationReader
                 receiver ?? Receiver.This)
             {
                 Obsolete = ObsoleteOf(method),
+                IsList = IsTensorList(method.ReturnType),
             };
         }
         return terms;
@@ -247,6 +248,15 @@ internal static class DeclarationReader
     public static bool IsTensor(ITypeSymbol type)
         => type is INamedTypeSymbol { Name: "Tensor", ContainingType: { Name: "torch", ContainingType: null } torch }
            && torch.ContainingNamespace is { Name: "TorchSharp", ContainingNamespace.IsGlobalNamespace: true };
+
+    /// <summary>What a list term returns: <c>Tensor[]</c> or <c>IReadOnlyList&lt;Tensor&gt;</c>, nullable annotations ignored.</summary>
+    public static bool IsTensorList(ITypeSymbol type) => type switch
+    {
+        IArrayTypeSymbol { Rank: 1 } array => IsTensor(array.ElementType),
+        INamedTypeSymbol { Name: "IReadOnlyList", Arity: 1 } list
+            => list.ContainingNamespace.ToDisplayString() == "System.Collections.Generic" && IsTensor(list.TypeArguments[0]),
+        _ => false,
+    };
 
     public static string RefKindText(RefKind kind) => kind switch
     {
