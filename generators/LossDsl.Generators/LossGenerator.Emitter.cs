@@ -20,6 +20,7 @@ public sealed partial class LossGenerator
     internal const string ResultValue = "__LossDslValue";
     internal const string ResultLists = "__lossDslLists";
     internal const string ResultList = "__LossDslList";
+    internal const string ResultListNames = "__lossDslListNames";
 
     /// <summary>
     /// The names a result property may not take: the result's methods, and object's members it
@@ -177,7 +178,8 @@ public sealed partial class LossGenerator
                 // A computed list is a 1-dim tensor; the result holds its elements.
                 w.Line($"var {list.List!.Elements.Name} = {list.Variable.Name}.unbind();");
             }
-            string arguments = string.Join(", ", members.Select(m => m.List?.Elements.Name ?? m.Variable.Name));
+            string arguments = string.Join(", ", members.Select(m => m.List?.Elements.Name ?? m.Variable.Name)
+                .Concat(members.Select(m => m.List?.Names).Where(n => n is not null).Select(n => n!.Name).Distinct()));
             w.Line($"var {plan.ResultVariable} = new {method.Result.FullName}({arguments});");
             // MoveToOuter takes up to three values without allocating an array.
             var scalars = members.Where(m => m.List is null).ToList();
@@ -213,7 +215,7 @@ public sealed partial class LossGenerator
                 break;
             case TermListStep list:
                 // Each element checked like a term's value; the list is computed with as their stack.
-                w.Line($"var ({list.Elements.Name}, {list.Variable.Name}) = {Runtime}.TermList({Render(list.Receiver)}{Naming.Identifier(list.Method)}({string.Join(", ", list.Arguments.Select(Naming.Identifier))}), " +
+                w.Line($"var ({list.Elements.Name}, {list.Variable.Name}{(list.Names is Local names ? ", " + names.Name : "")}) = {Runtime}.TermList({Render(list.Receiver)}{Naming.Identifier(list.Method)}({string.Join(", ", list.Arguments.Select(Naming.Identifier))}), " +
                        $"{SymbolDisplay.FormatLiteral(list.Method, quote: true)}, {scope});");
                 break;
             case ExternalTensorStep external:
@@ -432,12 +434,15 @@ public sealed partial class LossGenerator
         w.Line($"private static readonly string[] s_listMetricKeys = {{ {string.Join(", ", lists.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)))} }};");
         w.Line($"private readonly {Tensor}[] {ResultValues};");
         w.Line($"private readonly {Tensor}[][] {ResultLists};");
+        w.Line($"private readonly string[]?[] {ResultListNames};");
         w.Line($"private bool {ResultDisposed};");
         w.Line();
 
-        w.Open($"internal {result.Name}({string.Join(", ", members.Select(m => m.List is ListElements list ? $"{Tensor}[] {list.Elements.Name}" : $"{Tensor} {m.Variable.Name}"))})");
+        var names = lists.Select(m => m.List!.Names).Where(n => n is not null).Select(n => n!).Distinct().ToList();
+        w.Open($"internal {result.Name}({string.Join(", ", members.Select(m => m.List is ListElements list ? $"{Tensor}[] {list.Elements.Name}" : $"{Tensor} {m.Variable.Name}").Concat(names.Select(n => $"string[] {n.Name}")))})");
         w.Line($"this.{ResultValues} = new {Tensor}[] {{ {string.Join(", ", scalars.Select(m => m.Variable.Name))} }};");
         w.Line($"this.{ResultLists} = new {Tensor}[][] {{ {string.Join(", ", lists.Select(m => m.List!.Elements.Name))} }};");
+        w.Line($"this.{ResultListNames} = new string[]?[] {{ {string.Join(", ", lists.Select(m => m.List!.Names?.Name ?? "null"))} }};");
         w.Close();
 
         foreach (ResultMemberSpec member in members)
@@ -461,7 +466,7 @@ public sealed partial class LossGenerator
         w.Line("/// <summary>Every value fetched to the host in one transfer, keyed in snake_case; each list's elements follow the other values.</summary>");
         w.Line($"/// <exception cref=\"global::System.ObjectDisposedException\">The result was disposed.</exception>");
         w.Line($"public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()");
-        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {Runtime}.FetchMetrics(s_metricKeys, {ResultValues}, s_listMetricKeys, {ResultLists});");
+        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {Runtime}.FetchMetrics(s_metricKeys, {ResultValues}, s_listMetricKeys, {ResultLists}, {ResultListNames});");
         w.Line();
         w.Line("/// <summary>Disposes every tensor of the result, each element of its lists included; using the result afterwards throws <see cref=\"global::System.ObjectDisposedException\"/>.</summary>");
         w.Open("public void Dispose()");

@@ -94,19 +94,55 @@ public static class LossRuntime
     }
 
     /// <summary>
-    /// Fetches every value to the host in one transfer, as <see cref="FetchMetrics(string[], torch.Tensor[])"/>,
-    /// with lists: after the values, each list's elements under <c>{listKey}/{index}</c>, in order.
-    /// The keys of the lists are built on each call, since a list's length may change from call to call.
+    /// Checks the value of a list term whose elements are named, as
+    /// <see cref="TermList(IReadOnlyList{torch.Tensor}, string, DisposeScope)"/> does, and its names: each
+    /// is neither null nor empty, and no two are the same. Returns the names too, for the metric keys.
     /// </summary>
-    public static IReadOnlyDictionary<string, double> FetchMetrics(string[] keys, torch.Tensor[] values, string[] listKeys, torch.Tensor[][] lists)
+    public static (torch.Tensor[] Elements, torch.Tensor Stacked, string[] Names) TermList([NotNull] IReadOnlyList<(string Name, torch.Tensor? Value)>? value, string name, DisposeScope scope)
+    {
+        ArgumentNullException.ThrowIfNull(value, name);
+        var names = new string[value.Count];
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < names.Length; i++)
+        {
+            string elementName = value[i].Name;
+            if (string.IsNullOrEmpty(elementName))
+            {
+                throw new ArgumentException($"Term '{name}' returned a list whose element {i} has no name; name every element, or return Tensor[].", name);
+            }
+            if (seen.TryGetValue(elementName, out int first))
+            {
+                throw new ArgumentException($"Term '{name}' returned a list whose elements {first} and {i} are both named '{elementName}'; each element needs a name of its own.", name);
+            }
+            seen[elementName] = i;
+            names[i] = elementName;
+        }
+        var values = new torch.Tensor?[names.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = value[i].Value;
+        }
+        var (elements, stacked) = TermList(values, name, scope);
+        return (elements, stacked, names);
+    }
+
+    /// <summary>
+    /// Fetches every value to the host in one transfer, as <see cref="FetchMetrics(string[], torch.Tensor[])"/>,
+    /// with lists: after the values, each list's elements under <c>{listKey}/{index}</c>, or
+    /// <c>{listKey}/{name}</c> for a list whose elements are named (<paramref name="listNames"/>: the
+    /// names of each list, or null), in order. The keys of the lists are built on each call, since a
+    /// list's length may change from call to call.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> FetchMetrics(string[] keys, torch.Tensor[] values, string[] listKeys, torch.Tensor[][] lists, string[]?[] listNames)
     {
         ArgumentNullException.ThrowIfNull(keys);
         ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(listKeys);
         ArgumentNullException.ThrowIfNull(lists);
-        if (listKeys.Length != lists.Length)
+        ArgumentNullException.ThrowIfNull(listNames);
+        if (listKeys.Length != lists.Length || listNames.Length != lists.Length)
         {
-            throw new ArgumentException($"{listKeys.Length} metric keys were given for {lists.Length} lists.", nameof(listKeys));
+            throw new ArgumentException($"{listKeys.Length} metric keys and {listNames.Length} name lists were given for {lists.Length} lists.", nameof(listKeys));
         }
         var allKeys = new List<string>(keys);
         var allValues = new List<torch.Tensor>(values);
@@ -114,7 +150,7 @@ public static class LossRuntime
         {
             for (int j = 0; j < lists[i].Length; j++)
             {
-                allKeys.Add(listKeys[i] + "/" + j.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                allKeys.Add(listKeys[i] + "/" + (listNames[i]?[j] ?? j.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                 allValues.Add(lists[i][j]);
             }
         }

@@ -14,6 +14,7 @@ public class ListTermSnapshots
         { "BalanceEachElement", "Total = Soft + Sum(Balance(Layers, to: Soft, max: 10))" },
         { "ListBindings", "Scaled = 2 * Layers\nKept = Detach(Layers) / 4\nTotal = Hard + Mean(Scaled) + Sum(Kept)" },
         { "BalanceTheSum", "Kd = Soft + Sum(Layers)\nTotal = Hard + Balance(Kd, to: Hard)" },
+        { "NamedElements", "Scaled = 2 * Named\nTotal = Hard + Sum(Balance(Named, to: Hard)) + Mean(Scaled) + Sum(Layers)" },
     };
 
     [Theory]
@@ -47,7 +48,7 @@ public class ListTermSnapshots
         Assert.Equal("LD0125", Assert.Single(run.Errors).Id);
     }
 
-    /// <summary>A loss class with two scalar terms and two list terms, one of each collection type.</summary>
+    /// <summary>A loss class with two scalar terms and three list terms, one of each collection type.</summary>
     public static string Source(string formula, string returnType = "ListsResult", string options = "") => $$"""
         using System.Collections.Generic;
         using System.Linq;
@@ -60,6 +61,7 @@ public class ListTermSnapshots
             [Term] Tensor Soft(Tensor x) => x.abs().mean();
             [Term] Tensor[] Layers(Tensor x) => new[] { x.pow(2).mean(), x.abs().sum() };
             [Term] IReadOnlyList<Tensor> Blocks(Tensor x) => new List<Tensor> { x.mean(), x.sum() };
+            [Term] IReadOnlyList<(string Name, Tensor Value)> Named(Tensor x) => new[] { ("mean", x.mean()), ("sum", x.sum()) };
 
             [Loss({{Sources.Literal(formula)}}{{options}})]
             public partial {{returnType}} Compute(Tensor x);

@@ -68,6 +68,23 @@ public partial class PerLayerLoss
     public partial Tensor LossOnly(Tensor soft);
 }
 
+/// <summary>A list term that names its elements: the metric keys of the list and of the lists computed from it use the names.</summary>
+public partial class NamedLayerLoss
+{
+    /// <summary>What <see cref="Features"/> returns; set by each test.</summary>
+    public IReadOnlyList<(string Name, Tensor Value)> Given { get; set; } = Array.Empty<(string, Tensor)>();
+
+    [Term] Tensor Soft(Tensor soft) => soft.mul(1.0);
+
+    [Term] IReadOnlyList<(string Name, Tensor Value)> Features() => Given;
+
+    [Loss("""
+        Scaled = 2 * Features
+        Total  = Soft + Sum(Balance(Features, to: Soft)) + Mean(Scaled)
+        """)]
+    public partial NamedLayerResult Compute(Tensor soft);
+}
+
 /// <summary>The example of docs/language.md's "Lists of terms": per-layer feature losses for the layers a run names.</summary>
 public partial class LayeredDistillation
 {
@@ -224,6 +241,36 @@ public class ListTermTests
         double sum = layers.sum().item<float>();
         Assert.InRange(Math.Abs(sum), 1e-6, 1e-3);
         Assert.Equal(1.0, result.BalanceScale.item<float>());
+    }
+
+    [Fact]
+    public void NamedElementsAreLoggedUnderTheirNamesAndSoAreTheListsComputedFromThem()
+    {
+        using var scope = NewDisposeScope();
+        var loss = new NamedLayerLoss { Given = new[] { ("layer1", tensor(0.5)), ("layer4", tensor(-0.25)) } };
+        using var result = loss.Compute(tensor(2.0));
+
+        var metrics = result.Metrics();
+        Assert.Equal(new[] { "total", "soft", "features/layer1", "features/layer4", "scaled/layer1", "scaled/layer4", "features_scale/layer1", "features_scale/layer4" }, metrics.Keys);
+        Assert.Equal(-0.5, metrics["scaled/layer4"], 12);
+        Assert.Equal(8.0, metrics["features_scale/layer4"], 12);
+        Assert.Equal(2.0 + 2.0 - 2.0 + 0.25, metrics["total"], 12);
+        Assert.Equal(2, result.Features.Count);
+    }
+
+    [Theory]
+    [InlineData("a", "a", "Term 'Features' returned a list whose elements 0 and 1 are both named 'a'; each element needs a name of its own.")]
+    [InlineData("a", "", "Term 'Features' returned a list whose element 1 has no name; name every element, or return Tensor[].")]
+    [InlineData(null, "b", "Term 'Features' returned a list whose element 0 has no name; name every element, or return Tensor[].")]
+    public void ElementNamesMustBeGivenAndDistinct(string? first, string second, string message)
+    {
+        using var scope = NewDisposeScope();
+        var loss = new NamedLayerLoss { Given = new[] { (first!, tensor(1.0)), (second, tensor(2.0)) } };
+        long before = LiveTensors.Count;
+        var error = Assert.Throws<ArgumentException>(() => loss.Compute(tensor(1.0)));
+        Assert.StartsWith(message, error.Message);
+        Assert.Equal("Features", error.ParamName);
+        Assert.Equal(before + 1, LiveTensors.Count); // the tensor(1.0) argument only
     }
 
     [Fact]

@@ -174,6 +174,37 @@ internal sealed partial class Checker
         return value;
     }
 
+    /// <summary>
+    /// The list term a list value comes from: a list combines only with numbers, so each list is
+    /// computed from exactly one list term. Null for a value that is not a list.
+    /// </summary>
+    public static TermInfo? ListOrigin(BoundExpr value)
+    {
+        while (value.Kind == ValueKind.List)
+        {
+            switch (value)
+            {
+                case BoundTerm term:
+                    return term.Term;
+                case BoundBindingRef reference:
+                    value = reference.Value;
+                    break;
+                case BoundNegate negate:
+                    value = negate.Operand;
+                    break;
+                case BoundBinary binary:
+                    value = binary.Left.Kind == ValueKind.List ? binary.Left : binary.Right;
+                    break;
+                case BoundCall call:
+                    value = call.Arguments[0];
+                    break;
+                default:
+                    throw new InvalidOperationException($"ListOrigin does not know {value.GetType().Name}.");
+            }
+        }
+        return null;
+    }
+
     /// <summary>Records that the formula keeps state; false (and the error) where the loss type cannot hold it.</summary>
     public bool UseState(string what, FormulaSpan span)
     {

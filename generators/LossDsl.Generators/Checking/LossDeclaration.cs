@@ -44,6 +44,9 @@ internal sealed record TermInfo(
 
     /// <summary>The term returns one tensor per element (<c>Tensor[]</c> or <c>IReadOnlyList&lt;Tensor&gt;</c>): its value is a list.</summary>
     public bool IsList { get; init; }
+
+    /// <summary>The list term names its elements (<c>IReadOnlyList&lt;(string Name, Tensor Value)&gt;</c>): metric keys use the names.</summary>
+    public bool IsNamedList { get; init; }
 }
 
 /// <summary>What an [Obsolete] attribute says: its message (empty without one), and whether a use is an error.</summary>

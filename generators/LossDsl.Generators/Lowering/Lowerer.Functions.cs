@@ -68,7 +68,7 @@ internal sealed partial class Lowerer
                 _stateSites.Add(new StateSiteSpec(site, call.Function.StateClass!, 0));
                 _keepsStatistics = true;
             }
-            _scaleMembers.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Scale, "") { List = perElement ? Unbound(variable) : null });
+            _scaleMembers.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Scale, "") { List = perElement ? Unbound(variable, call.Arguments[0]) : null });
             scale = TensorExpr.Var(variable);
             _scales[key] = scale;
         }

@@ -21,6 +21,7 @@ internal sealed partial class Lowerer
     private readonly Dictionary<string, Local> _externals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Local> _bindings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Local> _numberBindings = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Local> _listNames = new(StringComparer.Ordinal);
     private readonly Dictionary<TensorExpr, TensorExpr> _materialized = new();
     private readonly HashSet<string> _nullChecked = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<string>> _numberBindingReaders = new(StringComparer.Ordinal);
@@ -106,7 +107,7 @@ internal sealed partial class Lowerer
                 string written = string.Join(" ", binding.Line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
                 _boundTensors.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), binding.IsLoss ? MemberRole.Loss : MemberRole.Binding, written)
                 {
-                    List = binding.Value.Kind == ValueKind.List ? Unbound(variable) : null,
+                    List = binding.Value.Kind == ValueKind.List ? Unbound(variable, binding.Value) : null,
                 });
                 return variable.Name;
 
@@ -195,6 +196,11 @@ internal sealed partial class Lowerer
         {
             variable = _names.Local(Naming.Identifier(Naming.Camel(term.Name)), term.Name);
             Local elements = _names.Local(variable.Name.TrimStart('@') + "Elements", term.Name);
+            Local? names = term.IsNamedList ? _names.Local(variable.Name.TrimStart('@') + "Names", term.Name) : null;
+            if (names is not null)
+            {
+                _listNames[term.Name] = names;
+            }
             foreach (ParameterInfo needed in term.Parameters.Where(p => !p.AcceptsNull))
             {
                 if (_declaration.Parameters.First(p => p.Name == needed.Name).MayBeNull)
@@ -202,16 +208,18 @@ internal sealed partial class Lowerer
                     _nullChecked.Add(needed.Name);
                 }
             }
-            _steps.Add(new TermListStep(variable, elements, term.Name, term.Receiver, term.Parameters.Select(p => p.Name).ToEquatableArray()));
+            _steps.Add(new TermListStep(variable, elements, names, term.Name, term.Receiver, term.Parameters.Select(p => p.Name).ToEquatableArray()));
             string property = _names.Property(Naming.Pascal(term.Name));
-            _terms.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Term, term.Name) { List = new ListElements(elements, Unbind: false) });
+            _terms.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Term, term.Name) { List = new ListElements(elements, Unbind: false, names) });
             _externals[term.Name] = variable;
         }
         return variable;
     }
 
-    /// <summary>The elements of a computed list, split from its 1-dim tensor for the result.</summary>
-    private ListElements Unbound(Local list) => new(_names.Local(list.Name.TrimStart('@') + "Elements", list.Display), Unbind: true);
+    /// <summary>The elements of a computed list, split from its 1-dim tensor for the result, named as the elements of the list term it comes from.</summary>
+    private ListElements Unbound(Local list, BoundExpr value)
+        => new(_names.Local(list.Name.TrimStart('@') + "Elements", list.Display), Unbind: true,
+            Checker.ListOrigin(value) is TermInfo origin && _listNames.TryGetValue(origin.Name, out Local? names) ? names : null);
 
     /// <summary>Reads a Tensor parameter or member once; a parameter is its own local.</summary>
     private Local External(string name, ExternalKind kind, Receiver? via = null)

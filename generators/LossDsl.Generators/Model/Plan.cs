@@ -49,7 +49,8 @@ internal sealed record TermStep(Local Variable, string Method, Receiver Receiver
 /// keeps them in <see cref="Elements"/> (for the result), and their stack, a 1-dim tensor with one
 /// entry per element, in <see cref="Variable"/>: a list is computed with as that 1-dim tensor.
 /// </summary>
-internal sealed record TermListStep(Local Variable, Local Elements, string Method, Receiver Receiver, EquatableArray<string> Arguments) : PlanStep;
+/// <see cref="Names"/> holds the names of a list whose elements are named.
+internal sealed record TermListStep(Local Variable, Local Elements, Local? Names, string Method, Receiver Receiver, EquatableArray<string> Arguments) : PlanStep;
 
 internal enum ExternalKind
 {

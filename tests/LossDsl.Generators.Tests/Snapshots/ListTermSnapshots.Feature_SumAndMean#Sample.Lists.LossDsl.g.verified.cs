@@ -41,12 +41,14 @@ namespace Sample
         private static readonly string[] s_listMetricKeys = { "layers" };
         private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
         private readonly global::TorchSharp.torch.Tensor[][] __lossDslLists;
+        private readonly string[]?[] __lossDslListNames;
         private bool __lossDslDisposed;
 
         internal ListsResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor[] layersElements)
         {
             this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, hard };
             this.__lossDslLists = new global::TorchSharp.torch.Tensor[][] { layersElements };
+            this.__lossDslListNames = new string[]?[] { null };
         }
 
         /// <summary>The loss: <c>Total = Hard + Sum(Layers) + 0.5 * Mean(Layers)</c>. Metric key <c>total</c>.</summary>
@@ -63,7 +65,7 @@ namespace Sample
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case; each list's elements follow the other values.</summary>
         /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslValues, s_listMetricKeys, __lossDslLists);
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslValues, s_listMetricKeys, __lossDslLists, __lossDslListNames);
 
         /// <summary>Disposes every tensor of the result, each element of its lists included; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()

@@ -52,12 +52,14 @@ namespace Sample
         private static readonly string[] s_listMetricKeys = { "distill/blocks", "distill/blocks_scale" };
         private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
         private readonly global::TorchSharp.torch.Tensor[][] __lossDslLists;
+        private readonly string[]?[] __lossDslListNames;
         private bool __lossDslDisposed;
 
         internal ListsResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor[] blocksElements, global::TorchSharp.torch.Tensor[] blocksScaleElements)
         {
             this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, soft };
             this.__lossDslLists = new global::TorchSharp.torch.Tensor[][] { blocksElements, blocksScaleElements };
+            this.__lossDslListNames = new string[]?[] { null, null };
         }
 
         /// <summary>The loss: <c>Total = Soft + Sum(Balance(Blocks, to: Soft))</c>. Metric key <c>distill/total</c>.</summary>
@@ -77,7 +79,7 @@ namespace Sample
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case; each list's elements follow the other values.</summary>
         /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslValues, s_listMetricKeys, __lossDslLists);
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslValues, s_listMetricKeys, __lossDslLists, __lossDslListNames);
 
         /// <summary>Disposes every tensor of the result, each element of its lists included; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()
