@@ -260,7 +260,7 @@ public static class FuzzCases
         from genericMethod in Gen.Frequency((9, Gen.Const(false)), (1, Gen.Const(true)))
         from parameters in Gen.OneOf("Tensor x, Tensor y", "Tensor x, Tensor y, double weight, Tensor given", "ref Tensor x, Tensor y", "Tensor x, Tensor y, int Steps", "Tensor x, Tensor y, string Label")
         from alphaType in Gen.OneOf("double", "float", "int", "long", "string", "Tensor")
-        from softReturn in Gen.Frequency((8, Gen.Const("Tensor")), (1, Gen.Const("double")), (1, Gen.Const("Tensor[]")), (1, Gen.Const("System.Collections.Generic.IReadOnlyList<Tensor>")))
+        from softReturn in Gen.Frequency((8, Gen.Const("Tensor")), (1, Gen.Const("double")), (1, Gen.Const("Tensor[]")), (1, Gen.Const("System.Collections.Generic.IReadOnlyList<Tensor>")), (1, Gen.Const("System.Collections.Generic.IReadOnlyList<(string Name, Tensor Value)>")))
         from extras in Gen.OneOf("", ", MetricsPrefix = \"p/\"", ", CheckFinite = true")
         select new FuzzCase(Declaration(Literal(formula, form) + extras, partialType, keyword, nested, isStatic, returnType, genericMethod, parameters, alphaType, softReturn));
 
@@ -275,7 +275,13 @@ public static class FuzzCases
         bool isStruct = keyword == "struct";
         string Init(string value) => isStruct ? "" : $" = {value};";
         string alphaValue = alphaType switch { "string" => "\"0.5\"", "Tensor" => "torch.tensor(0.5)", "float" => "0.5f", "int" or "long" => "1", _ => "0.5" };
-        string softBody = softReturn switch { "Tensor" => "x.abs().mean()", "double" => "0", _ => "new[] { x.abs().mean(), x.mean() }" };
+        string softBody = softReturn switch
+        {
+            "Tensor" => "x.abs().mean()",
+            "double" => "0",
+            _ when softReturn.Contains("Name") => "new[] { (\"abs\", x.abs().mean()), (\"mean\", x.mean()) }",
+            _ => "new[] { x.abs().mean(), x.mean() }",
+        };
         string body = $$"""
                 public {{member}}{{alphaType}} Alpha { get; set; }{{Init(alphaValue)}}
                 public {{member}}int Steps { get; set; }{{Init("3")}}
