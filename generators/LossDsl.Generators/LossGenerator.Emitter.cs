@@ -19,6 +19,9 @@ public sealed partial class LossGenerator
     internal const string ResultDisposed = "__lossDslDisposed";
     internal const string ResultValue = "__LossDslValue";
     internal const string ResultNumbers = "__lossDslNumbers";
+    internal const string ResultLists = "__lossDslLists";
+    internal const string ResultList = "__LossDslList";
+    internal const string ResultListNames = "__lossDslListNames";
 
     /// <summary>
     /// The names a result property may not take: the result's methods, and object's members it
@@ -163,7 +166,8 @@ public sealed partial class LossGenerator
         if (plan.CheckFinite)
         {
             string names = string.Join(", ", members.Select(m => SymbolDisplay.FormatLiteral(m.Property, quote: true)));
-            string values = string.Join(", ", members.Select(m => m.Variable.Name));
+            // A list is finite where its largest magnitude is (NaN stays NaN through abs and max).
+            string values = string.Join(", ", members.Select(m => m.List is null ? m.Variable.Name : $"{m.Variable.Name}.abs().max()"));
             w.Line($"{Runtime}.EnsureFinite(new[] {{ {names} }}, new {Tensor}[] {{ {values} }});");
         }
 
@@ -177,13 +181,25 @@ public sealed partial class LossGenerator
         }
         else
         {
-            // The numbers are on the host already: passed as doubles, after the tensors.
-            string arguments = string.Join(", ", members.Concat(plan.Members.Where(m => m.IsNumber)).Select(m => m.Variable.Name));
+            foreach (ResultMemberSpec list in members.Where(m => m.List is { Unbind: true }))
+            {
+                // A computed list is a 1-dim tensor; the result holds its elements.
+                w.Line($"var {list.List!.Elements.Name} = {list.Variable.Name}.unbind();");
+            }
+            // The numbers are on the host already: passed as doubles, after the tensors (and the lists' element names).
+            string arguments = string.Join(", ", members.Select(m => m.List?.Elements.Name ?? m.Variable.Name)
+                .Concat(members.Select(m => m.List?.Names).Where(n => n is not null).Select(n => n!.Name).Distinct())
+                .Concat(plan.Members.Where(m => m.IsNumber).Select(m => m.Variable.Name)));
             w.Line($"var {plan.ResultVariable} = new {method.Result.FullName}({arguments});");
             // MoveToOuter takes up to three values without allocating an array.
-            for (int i = 0; i < members.Count; i += 3)
+            var scalars = members.Where(m => m.List is null).ToList();
+            for (int i = 0; i < scalars.Count; i += 3)
             {
-                w.Line($"{plan.ScopeVariable}.MoveToOuter({string.Join(", ", members.Skip(i).Take(3).Select(m => m.Variable.Name))});");
+                w.Line($"{plan.ScopeVariable}.MoveToOuter({string.Join(", ", scalars.Skip(i).Take(3).Select(m => m.Variable.Name))});");
+            }
+            foreach (ResultMemberSpec list in members.Where(m => m.List is not null))
+            {
+                w.Line($"{plan.ScopeVariable}.MoveToOuter({list.List!.Elements.Name});");
             }
             w.Line($"return {plan.ResultVariable};");
         }
@@ -218,6 +234,17 @@ public sealed partial class LossGenerator
                 w.Line(term.OnlyWhen is TermSwitch onlyWhen
                     ? $"var {term.Variable.Name} = {Switch(onlyWhen)} ? {call} : {Runtime}.Off({Naming.Identifier(onlyWhen.Reference)});"
                     : $"var {term.Variable.Name} = {call};");
+                break;
+            case TermListStep list:
+                // Each element checked like a term's value; the list is computed with as their stack.
+                string listCall = $"{Runtime}.TermList({Render(list.Receiver)}{Naming.Identifier(list.Method)}({string.Join(", ", list.Arguments.Select(a => list.ByName ? $"{Naming.Identifier(a)}: {Naming.Identifier(a)}" : Naming.Identifier(a)))}), " +
+                                  $"{SymbolDisplay.FormatLiteral(list.Method, quote: true)}, {scope})";
+                if (list.OnlyWhen is TermSwitch listSwitch)
+                {
+                    // Switched off: a list of one zero (named "off" when the term names its elements).
+                    listCall = $"{Switch(listSwitch)} ? {listCall} : {Runtime}.{(list.Names is null ? "OffList" : "OffNamedList")}({Naming.Identifier(listSwitch.Reference)})";
+                }
+                w.Line($"var ({list.Elements.Name}, {list.Variable.Name}{(list.Names is Local names ? ", " + names.Name : "")}) = {listCall};");
                 break;
             case ExternalTensorStep external:
                 if (external.Kind != ExternalKind.Parameter)
@@ -332,6 +359,8 @@ public sealed partial class LossGenerator
         TensorOp.PowNumber => $"{Render(e.Left!, state)}.pow({Render(e.Number!, state)})",
         // One tensor: the base, filled in the exponent's dtype and device, raised in place.
         TensorOp.NumberPow => $"global::TorchSharp.torch.full_like({Render(e.Left!, state)}, {Render(e.Number!, state)}).pow_({Render(e.Left!, state)})",
+        TensorOp.Sum => $"{Render(e.Left!, state)}.sum()",
+        TensorOp.Mean => $"{Render(e.Left!, state)}.mean()",
         _ => throw new System.InvalidOperationException($"No emission for {e.Op}."),
     };
 
@@ -414,6 +443,12 @@ public sealed partial class LossGenerator
         var plan = (PlanBody)method.Body;
         var tensors = members.Where(m => !m.IsNumber).ToList();
         var numbers = members.Where(m => m.IsNumber).ToList();
+        if (tensors.Any(m => m.List is not null))
+        {
+            EmitListResultMembers(w, result, tensors, numbers, plan);
+            w.Close();
+            return;
+        }
         string keys = string.Join(", ", tensors.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)));
         w.Line($"private static readonly string[] s_metricKeys = {{ {keys} }};");
         if (numbers.Count > 0)
@@ -472,6 +507,89 @@ public sealed partial class LossGenerator
         w.Close();
     }
 
+    /// <summary>
+    /// The members of a result with lists: one tensor per value, as in any result, and for each list
+    /// (a list term, a binding or scale computed from one) its elements, whose metric keys are
+    /// <c>{key}/{index}</c>, built when <c>Metrics()</c> is called since the length changes between calls.
+    /// </summary>
+    private static void EmitListResultMembers(SourceWriter w, ResultTypeSpec result, IReadOnlyList<ResultMemberSpec> members, IReadOnlyList<ResultMemberSpec> numbers, PlanBody plan)
+    {
+        const string ListType = "global::System.Collections.Generic.IReadOnlyList<" + Tensor + ">";
+        var scalars = members.Where(m => m.List is null).ToList();
+        var lists = members.Where(m => m.List is not null).ToList();
+        w.Line($"private static readonly string[] s_metricKeys = {{ {string.Join(", ", scalars.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)))} }};");
+        w.Line($"private static readonly string[] s_listMetricKeys = {{ {string.Join(", ", lists.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)))} }};");
+        if (numbers.Count > 0)
+        {
+            w.Line($"private static readonly string[] s_numberKeys = {{ {string.Join(", ", numbers.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)))} }};");
+        }
+        w.Line($"private readonly {Tensor}[] {ResultValues};");
+        w.Line($"private readonly {Tensor}[][] {ResultLists};");
+        w.Line($"private readonly string[]?[] {ResultListNames};");
+        if (numbers.Count > 0)
+        {
+            w.Line($"private readonly double[] {ResultNumbers};");
+        }
+        w.Line($"private bool {ResultDisposed};");
+        w.Line();
+
+        var names = lists.Select(m => m.List!.Names).Where(n => n is not null).Select(n => n!).Distinct().ToList();
+        w.Open($"internal {result.Name}({string.Join(", ", members.Select(m => m.List is ListElements list ? $"{Tensor}[] {list.Elements.Name}" : $"{Tensor} {m.Variable.Name}").Concat(names.Select(n => $"string[] {n.Name}")).Concat(numbers.Select(m => $"double {m.Variable.Name}")))})");
+        w.Line($"this.{ResultValues} = new {Tensor}[] {{ {string.Join(", ", scalars.Select(m => m.Variable.Name))} }};");
+        w.Line($"this.{ResultLists} = new {Tensor}[][] {{ {string.Join(", ", lists.Select(m => m.List!.Elements.Name))} }};");
+        w.Line($"this.{ResultListNames} = new string[]?[] {{ {string.Join(", ", lists.Select(m => m.List!.Names?.Name ?? "null"))} }};");
+        if (numbers.Count > 0)
+        {
+            w.Line($"this.{ResultNumbers} = new double[] {{ {string.Join(", ", numbers.Select(m => m.Variable.Name))} }};");
+        }
+        w.Close();
+
+        foreach (ResultMemberSpec member in members)
+        {
+            w.Line();
+            if (member.List is null)
+            {
+                w.Line($"/// <summary>{Summary(member, plan)} Metric key <c>{DocComment.Text(member.MetricKey)}</c>.</summary>");
+                w.Line($"public {Tensor} {member.Property} => {ResultValue}({scalars.IndexOf(member)});");
+            }
+            else
+            {
+                w.Line($"/// <summary>{Summary(member, plan)} One 0-dim tensor per element; metric keys <c>{DocComment.Text(member.MetricKey)}/0</c>, <c>{DocComment.Text(member.MetricKey)}/1</c>, ….</summary>");
+                w.Line($"public {ListType} {member.Property} => {ResultList}({lists.IndexOf(member)});");
+            }
+        }
+        for (int i = 0; i < numbers.Count; i++)
+        {
+            ResultMemberSpec member = numbers[i];
+            w.Line();
+            w.Line($"/// <summary>{Summary(member, plan)} Metric key <c>{DocComment.Text(member.MetricKey)}</c>.</summary>");
+            w.Line($"/// <exception cref=\"global::System.ObjectDisposedException\">The result was disposed.</exception>");
+            w.Line($"public double {member.Property} => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {ResultNumbers}[{i}];");
+        }
+
+        w.Line();
+        w.Line($"{Tensor} global::LossDsl.ILossResult.Loss => {ResultValue}(0);");
+        w.Line();
+        w.Line("/// <summary>Every value fetched to the host in one transfer, keyed in snake_case; each list's elements follow the other values.</summary>");
+        w.Line($"/// <exception cref=\"global::System.ObjectDisposedException\">The result was disposed.</exception>");
+        w.Line($"public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()");
+        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {Runtime}.FetchMetrics(s_metricKeys, {ResultValues}, s_listMetricKeys, {ResultLists}, {ResultListNames}{(numbers.Count > 0 ? $", s_numberKeys, {ResultNumbers}" : "")});");
+        w.Line();
+        w.Line("/// <summary>Disposes every tensor of the result, each element of its lists included; using the result afterwards throws <see cref=\"global::System.ObjectDisposedException\"/>.</summary>");
+        w.Open("public void Dispose()");
+        w.Line($"if ({ResultDisposed}) return;");
+        w.Line($"{ResultDisposed} = true;");
+        w.Line($"foreach (var value in {ResultValues}) value.Dispose();");
+        w.Line($"foreach (var list in {ResultLists}) foreach (var element in list) element.Dispose();");
+        w.Close();
+        w.Line();
+        w.Line($"private {Tensor} {ResultValue}(int index)");
+        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {ResultValues}[index];");
+        w.Line();
+        w.Line($"private {ListType} {ResultList}(int index)");
+        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::System.Array.AsReadOnly({ResultLists}[index]);");
+    }
+
     /// <summary>The result of a method LossDsl could not implement: its members exist, so code using them compiles, and throw.</summary>
     private static void EmitStubResultMembers(SourceWriter w, IReadOnlyList<ResultMemberSpec> members, StubBody stub)
     {
@@ -479,7 +597,7 @@ public sealed partial class LossGenerator
         foreach (ResultMemberSpec member in members)
         {
             w.Line($"/// <summary>Not generated: the [Loss] method has errors.</summary>");
-            w.Line($"public {(member.IsNumber ? "double" : Tensor)} {member.Property} => {error};");
+            w.Line($"public {(member.IsNumber ? "double" : member.List is null ? Tensor : "global::System.Collections.Generic.IReadOnlyList<" + Tensor + ">")} {member.Property} => {error};");
             w.Line();
         }
         w.Line($"{Tensor} global::LossDsl.ILossResult.Loss => {error};");
@@ -518,7 +636,7 @@ public sealed partial class LossGenerator
             case MemberRole.Binding:
                 return $"<c>{DocComment.Text(member.Source)}</c>.";
             case MemberRole.Term:
-                return $"The term <c>{DocComment.Text(member.Source)}</c>.";
+                return member.List is null ? $"The term <c>{DocComment.Text(member.Source)}</c>." : $"The list term <c>{DocComment.Text(member.Source)}</c>, as it returned its elements.";
             case MemberRole.Weight:
                 return $"The weight of <c>{DocComment.Text(member.Source)}</c> in <c>{member.Function}</c>. Carries no gradient.";
             case MemberRole.SkippedUpdates:
@@ -533,7 +651,9 @@ public sealed partial class LossGenerator
             if (step is ScaleStep scale && scale.Variable == member.Variable)
             {
                 string x = DocComment.Text(scale.Source.Display), y = DocComment.Text(scale.Target.Display);
-                return $"The scale of <c>Balance({x}, to: {y})</c>: |sg({y})| / |sg({x})|, or 1 where either is at most {Literals.Number(scale.Epsilon)}. Carries no gradient.";
+                return scale.PerElement
+                    ? $"The scales of <c>Balance({x}, to: {y})</c>, one per element of {x}: |sg({y})| / |sg({x}[i])|, or 1 where either is at most {Literals.Number(scale.Epsilon)}. Carry no gradient."
+                    : $"The scale of <c>Balance({x}, to: {y})</c>: |sg({y})| / |sg({x})|, or 1 where either is at most {Literals.Number(scale.Epsilon)}. Carries no gradient.";
             }
             if (step is EmaScaleStep ema && ema.Variable == member.Variable)
             {

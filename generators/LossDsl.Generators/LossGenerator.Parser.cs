@@ -268,7 +268,7 @@ public sealed partial class LossGenerator
         /// <summary>
         /// A method that throws, and its result with a throwing property per binding. Where the checker
         /// got to a binding (<paramref name="check"/>), a number binding is a double property as in the
-        /// real result, or none when it is a literal.
+        /// real result, or none when it is a literal, and a list binding a list property.
         /// </summary>
         private LossMethodSpec Stub(MethodSignatureSpec signature, ResultTypeSpec? result, IReadOnlyList<BindingSyntax> bindings, string? reason, CheckedFormula? check = null)
         {
@@ -277,11 +277,16 @@ public sealed partial class LossGenerator
             string message = $"LossDsl did not implement [Loss] method '{type.Name}.{method.Name}' because {why}. Fix the compile-time errors and rebuild.";
             var names = new HashSet<string>(ReservedResultNames.Append(result?.Name.TrimStart('@') ?? ""), StringComparer.Ordinal);
             var numbers = (check?.Bindings ?? Array.Empty<BoundBinding>()).Where(b => b.Value is BoundNumber).GroupBy(b => b.Name).ToDictionary(g => g.Key, g => ((BoundNumber)g.First().Value).Value.Constant is null);
+            // A binding the checker found to be a list keeps its list type, so code that reads it compiles.
+            var lists = new HashSet<string>((check?.Bindings ?? Array.Empty<BoundBinding>()).Where(b => b.Value.Kind == ValueKind.List).Select(b => b.Name), StringComparer.Ordinal);
             var members = bindings
                 .Where(b => !numbers.TryGetValue(b.Name, out bool computed) || computed)
-                .Select(b => (Property: Naming.Pascal(b.Name), Role: numbers.ContainsKey(b.Name) ? MemberRole.Number : MemberRole.Binding))
+                .Select(b => (Property: Naming.Pascal(b.Name), Role: numbers.ContainsKey(b.Name) ? MemberRole.Number : MemberRole.Binding, IsList: lists.Contains(b.Name)))
                 .Where(m => names.Add(m.Property))
-                .Select(m => new ResultMemberSpec(Naming.Identifier(m.Property), new Local("", m.Property), "", m.Role, m.Property))
+                .Select(m => new ResultMemberSpec(Naming.Identifier(m.Property), new Local("", m.Property), "", m.Role, m.Property)
+                {
+                    List = m.IsList ? new ListElements(new Local("", m.Property), Unbind: false) : null,
+                })
                 .ToEquatableArray();
             return new LossMethodSpec(method.Name, signature, result, new StubBody(message, members), Implemented);
         }

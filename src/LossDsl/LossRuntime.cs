@@ -63,6 +63,155 @@ public static class LossRuntime
     }
 
     /// <summary>
+    /// The value of a list term that <c>If(switch, Term)</c> switched off: a list of one zero, as
+    /// <see cref="Off"/> makes it, and its stack; so its Sum and Mean are 0.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="reference"/> is null.</exception>
+    public static (torch.Tensor[] Elements, torch.Tensor Stacked) OffList(torch.Tensor reference)
+    {
+        torch.Tensor zero = Off(reference);
+        return (new[] { zero }, zero.unsqueeze(0));
+    }
+
+    /// <summary>
+    /// <see cref="OffList"/> for a list term whose elements are named: its one zero is named <c>off</c>.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="reference"/> is null.</exception>
+    public static (torch.Tensor[] Elements, torch.Tensor Stacked, string[] Names) OffNamedList(torch.Tensor reference)
+    {
+        var (elements, stacked) = OffList(reference);
+        return (elements, stacked, new[] { "off" });
+    }
+
+    /// <summary>
+    /// Checks the value of a list term (one tensor per layer): the list is not null nor empty,
+    /// and each element is a floating-point 0-dim tensor, not null, of the first element's dtype
+    /// and device; every message names the term and the index. Elements the call did not create
+    /// get an alias, as in <see cref="Term"/>. Returns the elements and their stack, a 1-dim tensor
+    /// with one entry per element, through which gradients reach the elements. Reads metadata only.
+    /// </summary>
+    public static (torch.Tensor[] Elements, torch.Tensor Stacked) TermList([NotNull] IReadOnlyList<torch.Tensor?>? value, string name, DisposeScope scope)
+    {
+        ArgumentNullException.ThrowIfNull(value, name);
+        ArgumentNullException.ThrowIfNull(scope);
+        if (value.Count == 0)
+        {
+            throw new ArgumentException(
+                $"Term '{name}' returned an empty list; a list term must return at least one tensor (its Sum and Mean, its metrics and its device need one).",
+                name);
+        }
+        var elements = new torch.Tensor[value.Count];
+        for (int i = 0; i < elements.Length; i++)
+        {
+            torch.Tensor? element = value[i];
+            if (element is null)
+            {
+                throw new ArgumentNullException(name, $"Term '{name}' returned a list whose element {i} is null.");
+            }
+            EnsureScalar(element, $"{name}[{i}]", "Term");
+            if (i > 0 && (element.dtype != elements[0].dtype || element.device_type != elements[0].device_type || element.device_index != elements[0].device_index))
+            {
+                throw new ArgumentException(
+                    $"Term '{name}' returned a list whose element {i} is {element.dtype} on {element.device}, but its element 0 is {elements[0].dtype} on {elements[0].device}. " +
+                    "Every element must have the same dtype and device.",
+                    name);
+            }
+            elements[i] = element;
+        }
+        for (int i = 0; i < elements.Length; i++)
+        {
+            // Only after every check: a failed call creates nothing that outlives it.
+            elements[i] = scope.Contains(elements[i]) ? elements[i] : elements[i].alias();
+        }
+        return (elements, torch.stack(elements));
+    }
+
+    /// <summary>
+    /// Checks the value of a list term whose elements are named, as
+    /// <see cref="TermList(IReadOnlyList{torch.Tensor}, string, DisposeScope)"/> does, and its names: each
+    /// is neither null nor empty, and no two are the same. Returns the names too, for the metric keys.
+    /// </summary>
+    public static (torch.Tensor[] Elements, torch.Tensor Stacked, string[] Names) TermList([NotNull] IReadOnlyList<(string Name, torch.Tensor? Value)>? value, string name, DisposeScope scope)
+    {
+        ArgumentNullException.ThrowIfNull(value, name);
+        var names = new string[value.Count];
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < names.Length; i++)
+        {
+            string elementName = value[i].Name;
+            if (string.IsNullOrEmpty(elementName))
+            {
+                throw new ArgumentException($"Term '{name}' returned a list whose element {i} has no name; name every element, or return Tensor[].", name);
+            }
+            if (seen.TryGetValue(elementName, out int first))
+            {
+                throw new ArgumentException($"Term '{name}' returned a list whose elements {first} and {i} are both named '{elementName}'; each element needs a name of its own.", name);
+            }
+            seen[elementName] = i;
+            names[i] = elementName;
+        }
+        var values = new torch.Tensor?[names.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = value[i].Value;
+        }
+        var (elements, stacked) = TermList(values, name, scope);
+        return (elements, stacked, names);
+    }
+
+    /// <summary>
+    /// Fetches every value to the host in one transfer, as <see cref="FetchMetrics(string[], torch.Tensor[])"/>,
+    /// with lists: after the values, each list's elements under <c>{listKey}/{index}</c>, or
+    /// <c>{listKey}/{name}</c> for a list whose elements are named (<paramref name="listNames"/>: the
+    /// names of each list, or null), in order. The keys of the lists are built on each call, since a
+    /// list's length may change from call to call.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> FetchMetrics(string[] keys, torch.Tensor[] values, string[] listKeys, torch.Tensor[][] lists, string[]?[] listNames)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(listKeys);
+        ArgumentNullException.ThrowIfNull(lists);
+        ArgumentNullException.ThrowIfNull(listNames);
+        if (listKeys.Length != lists.Length || listNames.Length != lists.Length)
+        {
+            throw new ArgumentException($"{listKeys.Length} metric keys and {listNames.Length} name lists were given for {lists.Length} lists.", nameof(listKeys));
+        }
+        var allKeys = new List<string>(keys);
+        var allValues = new List<torch.Tensor>(values);
+        for (int i = 0; i < lists.Length; i++)
+        {
+            for (int j = 0; j < lists[i].Length; j++)
+            {
+                allKeys.Add(listKeys[i] + "/" + (listNames[i]?[j] ?? j.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                allValues.Add(lists[i][j]);
+            }
+        }
+        return FetchMetrics(allKeys.ToArray(), allValues.ToArray());
+    }
+
+    /// <summary>
+    /// Fetches every value to the host in one transfer, with lists as
+    /// <see cref="FetchMetrics(string[], torch.Tensor[], string[], torch.Tensor[][], string[][])"/> does,
+    /// and adds <paramref name="numbers"/>, which are already on the host, under <paramref name="numberKeys"/>.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> FetchMetrics(string[] keys, torch.Tensor[] values, string[] listKeys, torch.Tensor[][] lists, string[]?[] listNames, string[] numberKeys, double[] numbers)
+    {
+        ArgumentNullException.ThrowIfNull(numberKeys);
+        ArgumentNullException.ThrowIfNull(numbers);
+        if (numberKeys.Length != numbers.Length)
+        {
+            throw new ArgumentException($"{numberKeys.Length} metric keys were given for {numbers.Length} numbers.", nameof(numberKeys));
+        }
+        var metrics = (Dictionary<string, double>)FetchMetrics(keys, values, listKeys, lists, listNames);
+        for (int i = 0; i < numberKeys.Length; i++)
+        {
+            metrics.Add(numberKeys[i], numbers[i]);
+        }
+        return metrics;
+    }
+
+    /// <summary>
     /// Fetches every value to the host in one transfer: the values are stacked on their device,
     /// converted to float64, and copied once.
     /// </summary>

@@ -164,6 +164,8 @@ public class DiagnosticSnapshots
                 public partial Tensor Compute(Tensor x);
             }
             """ },
+        { "LD0125", ListTerms("Total = Hard + Layers") },
+        { "LD0126", ListTerms("Total = Sum(Hard)") },
         { "LD0201", $$"""
             public partial class BadTerm
             {
@@ -328,6 +330,13 @@ public class DiagnosticSnapshots
                 public partial Tensor Compute(Tensor x);
             }
             """ },
+        { "ListAsTheLoss", ListTerms("Total = 2 * Layers") },
+        { "ListTimesAList", ListTerms("Total = Sum(Layers * Layers)") },
+        { "ListAsBalanceTarget", ListTerms("Total = Hard + Balance(Hard, to: Layers)") },
+        { "ListInAWeighting", ListTerms("Total = CoV(Hard, Layers)") },
+        { "SumOfTwoLists", ListTerms("Total = Sum(Layers, Layers)") },
+        { "MeanOfANumber", ListTerms("Total = Hard + Mean(2) + Sum(Layers)") },
+        { "BalanceOfAListWithEma", ListTerms("Total = Hard + Sum(Balance(Layers, to: Hard, ema: 0.9))") },
         { "RefReadonlyParameter", """
             public partial class ReadonlyInput
             {
@@ -378,6 +387,17 @@ public class DiagnosticSnapshots
             run.GeneratorDiagnostics.Select(d => d.GetMessage()));
         Assert.Contains("global::System.Math.Pow(0.0, (-1.0))", run.Source); // left to call time, not folded
     }
+    /// <summary>A loss with a list term, <c>Layers</c>, one tensor per layer.</summary>
+    private static string ListTerms(string formula) => $$"""
+        public partial class Formula
+        {
+            [Term] Tensor Hard(Tensor x) => x.mean();
+            [Term] Tensor[] Layers(Tensor x) => new[] { x.mean(), x.sum() };
+
+            [Loss({{Sources.Literal(formula)}})]
+            public partial Tensor Compute(Tensor x);
+        }
+        """;
 
     private static string ThreeTerms(string formula) => $$"""
         public partial class Formula

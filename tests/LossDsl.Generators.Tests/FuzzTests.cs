@@ -176,6 +176,7 @@ public static class FuzzCases
     {
         "Hard", "Soft", "Feature", "Alpha", "Steps", "Label", "weight", "given", "x", "Prior", "Kd", "Total", "A", "B",
         "Unknown", "hard", "Balance", "Detach", "to", "eps", "_", "Soft2", "Sqrt", "Pow",
+        "Unknown", "hard", "Balance", "Detach", "to", "eps", "_", "Soft2", "Layers", "Layers", "Sum",
     };
 
     private static readonly string[] Numbers = { "0", "1", "2", "0.5", "1e-8", "1e30", "1e400", ".5", "3.", "007", "1E+2", "2e", "99999999999999999999" };
@@ -199,6 +200,11 @@ public static class FuzzCases
             (1, Expression(depth - 1).Select(e => $"({e})")),
             (2, from x in Expression(depth - 1) from y in Expression(depth - 1) from o in Gen.OneOf(Options) select $"Balance({x}, to: {y}{o})"),
             (1, Expression(depth - 1).Select(e => $"Detach({e})")),
+            // Lists: Layers is a list term (and Soft sometimes is); Sum and Mean reduce them, and their misuse is LD0125/LD0126.
+            (2, from f in Gen.OneOf("Sum", "Mean") from e in Gen.Frequency((2, Gen.Const("Layers")), (1, Expression(depth - 1))) select $"{f}({e})"),
+            (1, from f in Gen.OneOf("Sum", "Mean") from x in Gen.OneOf("Layers", "2 * Layers", "Detach(Layers)", "-Layers / 4", "Soft")
+                from y in Expression(depth - 1) from o in Gen.OneOf("", ", max: 10", ", ema: 0.9") select $"{f}(Balance({x}, to: {y}{o}))"),
+            (1, from f in Gen.OneOf("Sum", "Mean") select $"{f}(Layers, Layers)"),
             (1, from f in Gen.OneOf("Softmax", "Hard", "Balance", "Detach", "Blance") from e in Expression(depth - 1) select $"{f}({e})"),
             (1, from f in Gen.OneOf("Uncertainty", "Dwa", "CoV") from a in Expression(depth - 1) from b in Expression(depth - 1)
                 from o in Gen.OneOf("", ", temperature: 2", ", window: 3", ", window: 0", ", temperature: Alpha", ", ema: 0.5") select $"{f}({a}, {b}{o})"),
@@ -268,7 +274,7 @@ public static class FuzzCases
         from parameters in Gen.OneOf("Tensor x, Tensor y", "Tensor x, Tensor y, double weight, Tensor given", "ref Tensor x, Tensor y", "Tensor x, Tensor y, int Steps", "Tensor x, Tensor y, string Label",
             "Tensor x, Tensor y, bool useFeature", "Tensor? x, Tensor? y, bool useFeature, double scale", "Tensor x, Tensor y, int scale")
         from alphaType in Gen.OneOf("double", "float", "int", "long", "string", "Tensor")
-        from softReturn in Gen.Frequency((9, Gen.Const("Tensor")), (1, Gen.Const("double")))
+        from softReturn in Gen.Frequency((8, Gen.Const("Tensor")), (1, Gen.Const("double")), (1, Gen.Const("Tensor[]")), (1, Gen.Const("System.Collections.Generic.IReadOnlyList<Tensor>")), (1, Gen.Const("System.Collections.Generic.IReadOnlyList<(string Name, Tensor Value)>")))
         from extras in Gen.OneOf("", ", MetricsPrefix = \"p/\"", ", CheckFinite = true")
         select new FuzzCase(Declaration(Literal(formula, form) + extras, partialType, keyword, nested, isStatic, returnType, genericMethod, parameters, alphaType, softReturn));
 
@@ -283,7 +289,13 @@ public static class FuzzCases
         bool isStruct = keyword == "struct";
         string Init(string value) => isStruct ? "" : $" = {value};";
         string alphaValue = alphaType switch { "string" => "\"0.5\"", "Tensor" => "torch.tensor(0.5)", "float" => "0.5f", "int" or "long" => "1", _ => "0.5" };
-        string softBody = softReturn == "Tensor" ? "x.abs().mean()" : "0";
+        string softBody = softReturn switch
+        {
+            "Tensor" => "x.abs().mean()",
+            "double" => "0",
+            _ when softReturn.Contains("Name") => "new[] { (\"abs\", x.abs().mean()), (\"mean\", x.mean()) }",
+            _ => "new[] { x.abs().mean(), x.mean() }",
+        };
         string body = $$"""
                 public {{member}}{{alphaType}} Alpha { get; set; }{{Init(alphaValue)}}
                 public {{member}}int Steps { get; set; }{{Init("3")}}
@@ -295,6 +307,7 @@ public static class FuzzCases
                 [Term] {{member}}Tensor Feature(Tensor y) => y.pow(2).mean();
                 [Term] {{member}}Tensor Label(Tensor x, Tensor labels) => x.sum();
                 [Term] {{member}}Tensor Defaulted(Tensor x, double scale = 2.0) => x.mean() * scale;
+                [Term] {{member}}Tensor[] Layers(Tensor y) => new[] { y.mean(), y.sum() };
 
                 [Loss({{attribute}})]
                 public {{member}}partial {{returnType}} Compute{{(genericMethod ? "<T>" : "")}}({{parameters}});

@@ -125,6 +125,23 @@ public class GeneratedCodeWarningsTests
                     public partial StatefulResult Compute(Tensor x, Tensor y);
             """),
         },
+        ["Lists"] = new[]
+        {
+            Loss("Lists", Alpha + Terms + """
+                    [Term] Tensor[] Layers(Tensor x) => new[] { x.mean(), x.sum() };
+                    [Term] System.Collections.Generic.IReadOnlyList<Tensor?>? Blocks(Tensor? y) => new[] { y!.mean() };
+                    [Term] System.Collections.Generic.IReadOnlyList<(string Name, Tensor? Value)> Named(Tensor x) => new[] { ("a", (Tensor?)x.sum()) };
+
+                    /// <summary>The loss.</summary>
+                    [Loss("Scaled = Alpha * Layers\nB = Balance(Blocks, to: Soft, max: 10)\nTotal = Hard + Sum(Balance(Layers, to: Hard)) + Mean(Scaled) + Sum(Detach(B)) + Mean(Balance(-Named / 2, to: Hard))",
+                          MetricsPrefix = "p/", CheckFinite = true)]
+                    public partial ListsResult Compute(Tensor x, Tensor? y);
+
+                    /// <summary>The loss only.</summary>
+                    [Loss("Total = Hard + Mean(Layers)")]
+                    internal partial Tensor LossOnly(Tensor x);
+            """),
+        },
         ["Nested generic types and unusual parameters"] = new[]
         {
             Header + """

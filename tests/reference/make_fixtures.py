@@ -569,6 +569,58 @@ def math_function_cases():
                     tensors = {k: torch.tensor(v, dtype=dtype) for k, v in zip("ab", values)}
                 cases.append(case(f"{name} {edge}", dtype_name, tensors, {"formula": formula}, fn, list(tensors)))
     write("math_functions", cases)
+# ---------------------------------------------------------------- Lists of terms (the formula's Sum, Mean, Balance)
+# Not a term of the library: the generated code of a [Loss] whose [Term] returns one tensor per
+# layer. The list is a 1-dim leaf whose elements the C# term returns; the reference computes the
+# formulas with torch.sum, torch.mean and, for Balance, each element's scale |soft| / |layer_i|
+# under torch.no_grad() (the clamps, the dtype's normal range, and 1 where either magnitude is at
+# most eps), exactly as docs/language.md defines Balance, element by element.
+
+def balanced(layers, soft, lo=None, hi=None, eps=1e-8):
+    with torch.no_grad():
+        a, b = layers.abs(), soft.abs()
+        r = b / a
+        if lo is not None:
+            r = r.clamp(min=lo)
+        if hi is not None:
+            r = r.clamp(max=hi)
+        info = torch.finfo(layers.dtype)
+        r = r.clamp(info.tiny, info.max)
+        scale = torch.where(torch.minimum(a, b) <= eps, torch.ones_like(r), r)
+    return layers * scale
+
+
+LIST_FORMULAS = {
+    # op: (the computation of the C# fixture's formula of that name, the inputs it differentiates)
+    "sum": (lambda layers, soft, hard: torch.sum(layers), ["layers"]),
+    "mean": (lambda layers, soft, hard: torch.mean(layers), ["layers"]),
+    "scaled": (lambda layers, soft, hard: hard + torch.mean(3 * layers), ["layers", "hard"]),
+    "balance": (lambda layers, soft, hard: soft + torch.sum(balanced(layers, soft)), ["layers", "soft"]),
+    "balance_clamped": (lambda layers, soft, hard: soft + torch.mean(balanced(layers, soft, lo=0.5, hi=4.0)), ["layers", "soft"]),
+}
+
+
+def list_cases():
+    cases = []
+    for dtype, dt in DTYPES.items():
+        g = torch.Generator().manual_seed(13)
+
+        def randn(n, scale=1.0):
+            return (torch.randn(n, generator=g, dtype=torch.float64) * scale).to(dt)
+
+        inputs = {
+            "one_layer": (randn(1), randn(1)[0], randn(1)[0]),
+            "three_layers": (randn(3), randn(1)[0], randn(1)[0]),
+            "seven_layers_wide_range": (randn(7) * torch.tensor([1e-3, 1e-1, 1, 10, 1e3, 1, 1], dtype=dt), randn(1)[0] * 5, randn(1)[0]),
+            "mixed_signs": (torch.tensor([0.7, -0.4, 0.25, -1.5], dtype=dt), torch.tensor(0.9, dtype=dt), torch.tensor(-0.3, dtype=dt)),
+            "zero_and_tiny_layers": (torch.tensor([0.0, 1e-9, 0.5, -2.0], dtype=dt), torch.tensor(1.25, dtype=dt), torch.tensor(0.5, dtype=dt)),
+            "zero_target": (torch.tensor([0.3, -0.6], dtype=dt), torch.tensor(0.0, dtype=dt), torch.tensor(0.1, dtype=dt)),
+        }
+        for name, (layers, soft, hard) in inputs.items():
+            for op, (fn, differentiate) in LIST_FORMULAS.items():
+                cases.append(case(f"{op} {name}", dtype, {"layers": layers, "soft": soft, "hard": hard}, {"op": op},
+                                  fn, differentiate))
+    return cases
 
 
 def main():
@@ -584,6 +636,7 @@ def main():
     distillation_cases()
     schedule_cases()
     math_function_cases()
+    write("list_terms", list_cases())
 
 
 if __name__ == "__main__":

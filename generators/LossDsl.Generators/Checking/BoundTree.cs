@@ -28,7 +28,10 @@ internal sealed record BoundNumber(NumberExpr Value) : BoundExpr
     public override ValueKind Kind => ValueKind.Number;
 }
 
-internal sealed record BoundTerm(TermInfo Term) : BoundExpr;
+internal sealed record BoundTerm(TermInfo Term) : BoundExpr
+{
+    public override ValueKind Kind => Term.IsList ? ValueKind.List : ValueKind.Tensor;
+}
 
 /// <summary>
 /// The bool that switches a term on or off in <c>If(switch, Term)</c>: a parameter, or a member
@@ -45,12 +48,21 @@ internal sealed record BoundTensorParameter(string Name) : BoundExpr;
 internal sealed record BoundTensorMember(MemberInfo Member) : BoundExpr;
 
 /// <summary>A use of a tensor binding of an earlier line.</summary>
-internal sealed record BoundBindingRef(string Name, BoundExpr Value) : BoundExpr;
+internal sealed record BoundBindingRef(string Name, BoundExpr Value) : BoundExpr
+{
+    public override ValueKind Kind => Value.Kind;
+}
 
-internal sealed record BoundNegate(BoundExpr Operand) : BoundExpr;
+internal sealed record BoundNegate(BoundExpr Operand) : BoundExpr
+{
+    public override ValueKind Kind => Operand.Kind;
+}
 
-/// <summary><c>Left op Right</c> where at least one side is a tensor.</summary>
-internal sealed record BoundBinary(char Operator, BoundExpr Left, BoundExpr Right) : BoundExpr;
+/// <summary><c>Left op Right</c> where at least one side is a tensor, or one side a list and the other a number (elementwise).</summary>
+internal sealed record BoundBinary(char Operator, BoundExpr Left, BoundExpr Right) : BoundExpr
+{
+    public override ValueKind Kind => Left.Kind == ValueKind.List || Right.Kind == ValueKind.List ? ValueKind.List : ValueKind.Tensor;
+}
 
 /// <summary>A call whose arity, argument kinds and options the checker accepted.</summary>
 internal sealed record BoundCall(
@@ -59,6 +71,11 @@ internal sealed record BoundCall(
     IReadOnlyDictionary<string, BoundOption> Options,
     CallSyntax Syntax) : BoundExpr
 {
+    /// <summary>An elementwise function (Balance, Detach) of a list is a list; anything else is a tensor.</summary>
+    public override ValueKind Kind =>
+        Function.TakesSwitch ? Arguments[1].Kind :
+        Function.Elementwise && Arguments[0].Kind == ValueKind.List ? ValueKind.List : ValueKind.Tensor;
+
     /// <summary>A number option's value: the one written, else the table's default.</summary>
     public double? Number(string option)
         => Options.TryGetValue(option, out BoundOption? given) ? given.Number : Function.Option(option)?.Default;

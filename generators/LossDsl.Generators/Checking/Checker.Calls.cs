@@ -56,9 +56,10 @@ internal sealed partial class Checker
             _switch = onlyWhen ?? outer;
             BoundExpr value = Bind(argument.Value);
             _switch = outer;
-            valid &= i < function.TensorOrNumberArguments
-                ? value is not BoundError
-                : CheckKind(function, function.ArgumentKind, value, argument.Value.Span);
+            valid &= value.Kind == ValueKind.List && function.Elementwise
+                || (i < function.TensorOrNumberArguments
+                    ? value.Kind == ValueKind.List ? CheckKind(function, ValueKind.Tensor, value, argument.Value.Span, $"{function.Name} takes one tensor or number") : value is not BoundError
+                    : CheckKind(function, function.ArgumentKind, value, argument.Value.Span));
             arguments.Add(value);
         }
         var bound = new Dictionary<string, BoundOption>(StringComparer.Ordinal);
@@ -71,7 +72,7 @@ internal sealed partial class Checker
             if (spec.Kind == ValueKind.Tensor || spec.ReadAtCallTime)
             {
                 BoundExpr value = Bind(option.Value);
-                valid &= CheckKind(function, spec.Kind, value, option.Value.Span);
+                valid &= CheckKind(function, spec.Kind, value, option.Value.Span, spec.Kind == ValueKind.Tensor ? $"{function.Name}'s {spec.Name}: takes one tensor" : null);
                 bound[spec.Name] = new BoundOption(spec, option, value, null);
             }
             else
@@ -86,6 +87,10 @@ internal sealed partial class Checker
 
         var checkedCall = new BoundCall(function, arguments, bound, call);
         int errors = _errors.Count;
+        if (checkedCall.Kind == ValueKind.List)
+        {
+            function.CheckList(this, checkedCall);
+        }
         function.Check(this, checkedCall);
         bool failed = _errors.Skip(errors).Any(e => e.Descriptor.DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
         if (failed || (function.KeepsState(checkedCall) && !UseState(function.StateDescription, StateSpan(checkedCall))))
@@ -169,7 +174,8 @@ internal sealed partial class Checker
     public void ReportCall(FunctionEntry function, FormulaSpan span, string problem)
         => Report(function.Descriptor, span, function.Name, problem);
 
-    private bool CheckKind(FunctionEntry function, ValueKind expected, BoundExpr value, FormulaSpan span)
+    /// <summary>Whether <paramref name="value"/> has the kind the function expects; <paramref name="listUse"/> says, for a list, what takes the value.</summary>
+    private bool CheckKind(FunctionEntry function, ValueKind expected, BoundExpr value, FormulaSpan span, string? listUse = null)
     {
         if (value is BoundError)
         {
@@ -179,9 +185,17 @@ internal sealed partial class Checker
         {
             return true;
         }
-        ReportCall(function, span, expected == ValueKind.Tensor
-            ? $"it {function.ArgumentRole}, but this is a plain number"
-            : $"it {function.ArgumentRole}, but this is a tensor");
+        if (value.Kind == ValueKind.List)
+        {
+            Report(DiagnosticDescriptors.ListNotReduced, span, TextOf(span), listUse ?? $"{function.Name} {function.ArgumentRole}{(expected == ValueKind.Number ? ", which must be numbers" : ", one tensor each")}");
+            return false;
+        }
+        ReportCall(function, span, expected switch
+        {
+            ValueKind.Tensor => $"it {function.ArgumentRole}, but this is a plain number",
+            ValueKind.List => $"it {function.ArgumentRole}, but this is {(value.Kind == ValueKind.Number ? "a plain number" : "one tensor, which needs no reduction: use it as it is")}",
+            _ => $"it {function.ArgumentRole}, but this is a tensor",
+        });
         return false;
     }
 

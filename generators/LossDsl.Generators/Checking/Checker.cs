@@ -79,6 +79,13 @@ internal sealed partial class Checker
             case ValueKind.Tensor:
                 _bindings[binding.Name] = new BoundBindingRef(binding.Name, value);
                 break;
+            case ValueKind.List when isLoss:
+                Report(DiagnosticDescriptors.ListNotReduced, binding.Value.Span, TextOf(binding.Value.Span), "the loss (the formula's last binding) must be one tensor");
+                _bindings[binding.Name] = BoundError.Instance;
+                return;
+            case ValueKind.List:
+                _bindings[binding.Name] = new BoundBindingRef(binding.Name, value);
+                break;
             case ValueKind.Number when isLoss:
                 Report(DiagnosticDescriptors.LossNotTensor, binding.Span, binding.Name);
                 _bindings[binding.Name] = BoundError.Instance;
@@ -161,6 +168,16 @@ internal sealed partial class Checker
             }
             return new BoundNumber(Numbers.Combine(binary.Operator, l.Value, r.Value));
         }
+        // A list with a number is elementwise; with a tensor or another list it is ambiguous.
+        foreach (var (list, other, span) in new[] { (left, right, binary.Left.Span), (right, left, binary.Right.Span) })
+        {
+            if (list.Kind == ValueKind.List && other is not BoundNumber)
+            {
+                Report(DiagnosticDescriptors.ListNotReduced, span, TextOf(span),
+                    $"'{binary.Operator}' takes a list only with a number (elementwise), and the other side is {(other.Kind == ValueKind.List ? "a list too" : "a tensor")}");
+                return BoundError.Instance;
+            }
+        }
         return new BoundBinary(binary.Operator, left, right);
     }
 
@@ -185,6 +202,37 @@ internal sealed partial class Checker
             value = reference.Value;
         }
         return value;
+    }
+
+    /// <summary>
+    /// The list term a list value comes from: a list combines only with numbers, so each list is
+    /// computed from exactly one list term. Null for a value that is not a list.
+    /// </summary>
+    public static TermInfo? ListOrigin(BoundExpr value)
+    {
+        while (value.Kind == ValueKind.List)
+        {
+            switch (value)
+            {
+                case BoundTerm term:
+                    return term.Term;
+                case BoundBindingRef reference:
+                    value = reference.Value;
+                    break;
+                case BoundNegate negate:
+                    value = negate.Operand;
+                    break;
+                case BoundBinary binary:
+                    value = binary.Left.Kind == ValueKind.List ? binary.Left : binary.Right;
+                    break;
+                case BoundCall call:
+                    value = call.Arguments[call.Function.TakesSwitch ? 1 : 0];
+                    break;
+                default:
+                    throw new InvalidOperationException($"ListOrigin does not know {value.GetType().Name}.");
+            }
+        }
+        return null;
     }
 
     /// <summary>Records that the formula keeps state; false (and the error) where the loss type cannot hold it.</summary>

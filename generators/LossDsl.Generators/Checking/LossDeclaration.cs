@@ -11,6 +11,8 @@ internal enum ValueKind
 {
     Tensor,
     Number,
+    /// <summary>A list of 0-dim tensors, one per element (a list term), whose length is known only at call time.</summary>
+    List,
     Other,
 }
 
@@ -44,6 +46,11 @@ internal sealed record TermInfo(
 
     /// <summary>Whether a readonly [Loss] method calls it without copying a struct: static, or readonly.</summary>
     public bool IsReadOnly { get; init; } = true;
+    /// <summary>The term returns one tensor per element (<c>Tensor[]</c> or <c>IReadOnlyList&lt;Tensor&gt;</c>): its value is a list.</summary>
+    public bool IsList { get; init; }
+
+    /// <summary>The list term names its elements (<c>IReadOnlyList&lt;(string Name, Tensor Value)&gt;</c>): metric keys use the names.</summary>
+    public bool IsNamedList { get; init; }
 }
 
 /// <summary>

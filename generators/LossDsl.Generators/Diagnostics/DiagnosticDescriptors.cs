@@ -129,6 +129,13 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor NonFiniteMath = Warning(
         "LD0116", "Math on literals is not finite",
         "'{0}' is {1} for the numbers written, so what is computed from it is not finite");
+    public static readonly DiagnosticDescriptor ListNotReduced = Error(
+        "LD0125", "List of tensors used where one tensor is needed",
+        "'{0}' is a list of tensors, one per element, but {1}; reduce it to one tensor with Sum({0}) or Mean({0})");
+
+    public static readonly DiagnosticDescriptor InvalidListReduction = Error(
+        "LD0126", "Invalid list reduction",
+        "Invalid {0}: {1}");
 
     public static readonly DiagnosticDescriptor InvalidTerm = Error(
         "LD0201", "Invalid [Term] method",

@@ -24,12 +24,17 @@ internal static class ExplanationWriter
                         ? $"{term.Method} = {term.Method}({string.Join(", ", term.Arguments)}{(term.ByName ? ", defaults for the rest" : "")}) if {onlyWhen.Name}, else 0 (not called)   [term, called at most once]"
                         : $"{term.Method} = {term.Method}({string.Join(", ", term.Arguments)}{(term.ByName ? ", defaults for the rest" : "")})   [term, called once]");
                     break;
+                case TermListStep list:
+                    lines.Add(list.OnlyWhen is TermSwitch listSwitch
+                        ? $"{list.Method} = {list.Method}({string.Join(", ", list.Arguments)}{(list.ByName ? ", defaults for the rest" : "")}) if {listSwitch.Name}, else a list of one 0 (not called)   [term, a list: one 0-dim tensor per element, called at most once]"
+                        : $"{list.Method} = {list.Method}({string.Join(", ", list.Arguments)}{(list.ByName ? ", defaults for the rest" : "")})   [term, a list: one 0-dim tensor per element, called once]");
+                    break;
                 case DetachStep detach:
                     lines.Add($"sg({detach.Source.Display}) = {detach.Source.Display}.detach()");
                     break;
                 case ScaleStep scale:
                     AddBounds(lines, scale.NewBounds);
-                    lines.Add($"{scale.Variable.Display} = |sg({scale.Target.Display})| / |sg({scale.Source.Display})|{Clamp(scale.Min, scale.Max)}, " +
+                    lines.Add($"{scale.Variable.Display} = |sg({scale.Target.Display})| / |sg({scale.Source.Display})|{(scale.PerElement ? $" for each element of {scale.Source.Display}" : "")}{Clamp(scale.Min, scale.Max)}, " +
                               $"or 1 where either magnitude <= {Literals.Number(scale.Epsilon)}{Residue(scale.Source, scale.SourceBound, scale.Target, scale.TargetBound)}   [no gradient]");
                     break;
                 case EmaScaleStep ema:
@@ -140,11 +145,13 @@ internal static class ExplanationWriter
         TensorOp.Pow => $"{PowerOperand(e.Left!)}^{PowerOperand(e.Right!)}",
         TensorOp.PowNumber => $"{PowerOperand(e.Left!)}^{PowerOperand(e.Number!)}",
         TensorOp.NumberPow => $"{PowerOperand(e.Number!)}^{PowerOperand(e.Left!)}",
+        TensorOp.Sum => $"Sum({Describe(e.Left!)})",
+        TensorOp.Mean => $"Mean({Describe(e.Left!)})",
         _ => throw new System.InvalidOperationException($"No description for {e.Op}."),
     };
 
     private static string Group(TensorExpr e)
-        => e.Op is TensorOp.Variable or TensorOp.Alias or TensorOp.Abs or TensorOp.Multiply or TensorOp.Product or TensorOp.MulNumber
+        => e.Op is TensorOp.Variable or TensorOp.Alias or TensorOp.Abs or TensorOp.Sum or TensorOp.Mean or TensorOp.Multiply or TensorOp.Product or TensorOp.MulNumber
                 or TensorOp.Sqrt or TensorOp.Log or TensorOp.Exp or TensorOp.Minimum or TensorOp.Maximum or TensorOp.MinNumber or TensorOp.MaxNumber or TensorOp.Clamp
             ? Describe(e)
             : $"({Describe(e)})";

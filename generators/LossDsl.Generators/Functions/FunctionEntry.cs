@@ -83,6 +83,12 @@ internal sealed class FunctionEntry
     /// <summary>What the function does with its arguments, for the message about an argument of the wrong kind: "it matches …, but this is a plain number".</summary>
     public string ArgumentRole { get; init; } = "";
 
+    /// <summary>Whether the (one) positional argument may be a list, whose elements the function then takes one by one (Balance, Detach): a list in, a list out.</summary>
+    public bool Elementwise { get; init; }
+
+    /// <summary>A check of a call whose argument is a list (an option the elementwise form does not support); reports through the checker.</summary>
+    public Action<Checker, BoundCall> CheckList { get; init; } = static (_, _) => { };
+
     public IReadOnlyList<OptionSpec> Options { get; init; } = Array.Empty<OptionSpec>();
 
     /// <summary>The descriptor of the function's errors (LD0107 for most).</summary>

@@ -43,6 +43,15 @@ internal static class FunctionTable
             Check = CheckBalance,
             Lower = static (lowerer, call) => lowerer.Balance(call),
             StopsGradients = true,
+            Elementwise = true,
+            CheckList = static (checker, call) =>
+            {
+                if (call.Options.TryGetValue("ema", out BoundOption? ema))
+                {
+                    checker.ReportCall(call.Function, ema.Syntax.NameSpan,
+                        "its ema: is not supported for a list, whose length may change from call to call; balance the list without ema:, or balance its Sum or Mean with it");
+                }
+            },
         },
         new FunctionEntry
         {
@@ -52,6 +61,7 @@ internal static class FunctionTable
             ArgumentRole = "stops the gradient of a tensor",
             Lower = static (lowerer, call) => lowerer.Detach(call),
             StopsGradients = true,
+            Elementwise = true,
         },
         new FunctionEntry
         {
@@ -65,6 +75,8 @@ internal static class FunctionTable
             Check = CheckIf,
             Lower = static (lowerer, call) => lowerer.Switched(call),
         },
+        Reduction("Sum", TensorOp.Sum, "adds up the elements of a list of tensors"),
+        Reduction("Mean", TensorOp.Mean, "averages the elements of a list of tensors"),
         Weighting("Uncertainty", "Uncertainty(a, b, …)", stopsGradients: false, stateClass: "UncertaintyState", keepsStatistics: false,
             explain: static step => $"sum of (L * exp(-s) + s) / 2, one learnable log-variance s per term   [state: {step.Site}]"),
         Weighting("Dwa", "Dwa(a, b, …, temperature: 2, window: 1)", stopsGradients: true, stateClass: "DwaState", keepsStatistics: true,
@@ -119,6 +131,18 @@ internal static class FunctionTable
         IsWeightedSum = stopsGradients,
         StateClass = stateClass,
         KeepsStatistics = keepsStatistics,
+    };
+
+    /// <summary>A reduction of a list (one tensor per element) to one tensor.</summary>
+    private static FunctionEntry Reduction(string name, TensorOp op, string role) => new()
+    {
+        Name = name,
+        Usage = $"{name}(list)",
+        ArgumentsText = "one list of tensors (a [Term] that returns Tensor[] or IReadOnlyList<Tensor>, or a value computed from one)",
+        ArgumentKind = ValueKind.List,
+        ArgumentRole = role,
+        Descriptor = DiagnosticDescriptors.InvalidListReduction,
+        Lower = (lowerer, call) => lowerer.Reduce(call, op),
     };
 
     /// <summary>

@@ -50,7 +50,7 @@ internal sealed partial class Lowerer
     private bool CanCancel(TensorExpr e) => e.Op switch
     {
         TensorOp.Variable => _cancellable.ContainsKey(e.Variable!.Name),
-        TensorOp.Add or TensorOp.Subtract or TensorOp.AddNumber or TensorOp.NumberMinus or TensorOp.AddScaled or TensorOp.AddProduct => true,
+        TensorOp.Add or TensorOp.Subtract or TensorOp.AddNumber or TensorOp.NumberMinus or TensorOp.AddScaled or TensorOp.AddProduct or TensorOp.Sum or TensorOp.Mean => true,
         TensorOp.Multiply or TensorOp.Divide => CanCancel(e.Left!) || CanCancel(e.Right!),
         TensorOp.Alias or TensorOp.Negate or TensorOp.MulNumber or TensorOp.DivNumber or TensorOp.NumberDiv or TensorOp.Product or TensorOp.Abs => CanCancel(e.Left!),
         // A math function cancels nothing itself; it carries its operands' residue.
@@ -174,6 +174,8 @@ internal sealed partial class Lowerer
             TensorOp.Pow => Sum(
                 CanCancel(e.Left!) ? new TensorExpr(TensorOp.Divide, new TensorExpr(TensorOp.Multiply, new TensorExpr(TensorOp.Multiply, Abs(e), Abs(e.Right!)), BoundOf(e.Left!)), Abs(e.Left!)) : null,
                 CanCancel(e.Right!) ? new TensorExpr(TensorOp.Multiply, new TensorExpr(TensorOp.Multiply, Abs(e), new TensorExpr(TensorOp.Abs, Left: new TensorExpr(TensorOp.Log, Left: Abs(e.Left!)))), BoundOf(e.Right!)) : null),
+            // The elements of a list may have both signs: Sum(x) is bounded by Sum(|x|), elementwise bounds where x cancels.
+            TensorOp.Sum or TensorOp.Mean => new TensorExpr(e.Op, Magnitude(e.Left!)),
             _ => throw new InvalidOperationException($"BoundOf does not know {e.Op}."),
         };
     }

@@ -38,6 +38,7 @@ internal sealed partial class Lowerer
         TensorExpr source = LowerTensor(call.Arguments[0]), target = LowerTensor(call.Tensor("to")!);
         Local x = Materialize(source, "balanceInput");
         Local y = Materialize(target, "balanceTarget");
+        bool perElement = call.Arguments[0].Kind == ValueKind.List;
         double epsilon = call.Number("eps")!.Value;
         double? min = call.Number("min"), max = call.Number("max"), beta = call.Number("ema");
         string key = $"{x.Name}|{y.Name}|{epsilon:R}|{min:R}|{max:R}|{beta:R}";
@@ -55,7 +56,10 @@ internal sealed partial class Lowerer
                 var newMagnitudes = new List<Magnitude>();
                 Local xMagnitude = Magnitude(x, xBound, newMagnitudes);
                 Local yMagnitude = Magnitude(y, yBound, newMagnitudes);
-                _steps.Add(new ScaleStep(variable, x, y, newBounds.ToEquatableArray(), newMagnitudes.ToEquatableArray(), xMagnitude, yMagnitude, xBound, yBound, epsilon, min, max));
+                _steps.Add(new ScaleStep(variable, x, y, newBounds.ToEquatableArray(), newMagnitudes.ToEquatableArray(), xMagnitude, yMagnitude, xBound, yBound, epsilon, min, max)
+                {
+                    PerElement = perElement,
+                });
             }
             else
             {
@@ -64,12 +68,15 @@ internal sealed partial class Lowerer
                 _stateSites.Add(new StateSiteSpec(site, call.Function.StateClass!, 0));
                 _keepsStatistics = true;
             }
-            _scaleMembers.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Scale, ""));
+            _scaleMembers.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Scale, "") { List = perElement ? Unbound(variable, call.Arguments[0]) : null });
             scale = TensorExpr.Var(variable);
             _scales[key] = scale;
         }
         return new LoweredTensor(new TensorExpr(TensorOp.Product, TensorExpr.Var(x), Variable: scale.Variable));
     }
+
+    /// <summary>Sum or Mean of a list: one tensor.</summary>
+    public LoweredValue Reduce(BoundCall call, TensorOp op) => new LoweredTensor(new TensorExpr(op, Left: LowerTensor(call.Arguments[0])));
 
     /// <summary>The local holding |sg(x)|; a new one is added to <paramref name="added"/> to be computed with the scale.</summary>
     private Local Magnitude(Local variable, Local? bound, List<Magnitude> added)

@@ -22,6 +22,7 @@ internal sealed partial class Lowerer
     private readonly Dictionary<string, Local> _externals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Local> _bindings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Local> _numberBindings = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Local> _listNames = new(StringComparer.Ordinal);
     private readonly Dictionary<TensorExpr, TensorExpr> _materialized = new();
     private readonly HashSet<string> _nullChecked = new(StringComparer.Ordinal);
     private readonly Dictionary<ScheduleValue, Local> _schedules = new();
@@ -120,7 +121,10 @@ internal sealed partial class Lowerer
                 Define(variable, expression);
                 _bindings[binding.Name] = variable;
                 string property = _names.Property(Naming.Pascal(binding.Name));
-                _boundTensors.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), binding.IsLoss ? MemberRole.Loss : MemberRole.Binding, Written(binding)));
+                _boundTensors.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), binding.IsLoss ? MemberRole.Loss : MemberRole.Binding, Written(binding))
+                {
+                    List = binding.Value.Kind == ValueKind.List ? Unbound(variable, binding.Value) : null,
+                });
                 return variable.Name;
 
             case LoweredNumber { Value: NumberRead { Source: NumberSource.Local } read } when read.Name == binding.Name:
@@ -153,7 +157,7 @@ internal sealed partial class Lowerer
     public LoweredValue Lower(BoundExpr value) => value switch
     {
         BoundNumber number => LowerNumberValue(number.Value),
-        BoundTerm term => Tensor(Term(term.Term)),
+        BoundTerm term => Tensor(term.Term.IsList ? TermList(term.Term) : Term(term.Term)),
         BoundTensorParameter parameter => Tensor(External(parameter.Name, ExternalKind.Parameter)),
         BoundTensorMember member => Tensor(External(member.Member.Name, member.Member.IsStatic ? ExternalKind.StaticMember : ExternalKind.Member, member.Member.Receiver)),
         BoundBindingRef reference => Tensor(_bindings[reference.Name]),
@@ -254,7 +258,9 @@ internal sealed partial class Lowerer
     public LoweredValue Switched(BoundCall call)
     {
         var onlyWhen = (BoundSwitch)call.Arguments[0];
-        return Tensor(Term(((BoundTerm)call.Arguments[1]).Term, new TermSwitch(onlyWhen.Source, onlyWhen.Name, onlyWhen.Via, onlyWhen.Reference)));
+        TermInfo term = ((BoundTerm)call.Arguments[1]).Term;
+        var termSwitch = new TermSwitch(onlyWhen.Source, onlyWhen.Name, onlyWhen.Via, onlyWhen.Reference);
+        return Tensor(term.IsList ? TermList(term, termSwitch) : Term(term, termSwitch));
     }
 
     /// <summary>Calls a term at its first use (the checker made every use of a switched term switch it the same way).</summary>
@@ -279,6 +285,40 @@ internal sealed partial class Lowerer
         }
         return variable;
     }
+
+    /// <summary>Calls a list term at its first use; its value is the stack of its elements.</summary>
+    private Local TermList(TermInfo term, TermSwitch? onlyWhen = null)
+    {
+        if (!_externals.TryGetValue(term.Name, out Local? variable))
+        {
+            variable = _names.Local(Naming.Identifier(Naming.Camel(term.Name)), term.Name);
+            Local elements = _names.Local(variable.Name.TrimStart('@') + "Elements", term.Name);
+            Local? names = term.IsNamedList ? _names.Local(variable.Name.TrimStart('@') + "Names", term.Name) : null;
+            if (names is not null)
+            {
+                _listNames[term.Name] = names;
+            }
+            var passed = term.Parameters.Where(p => _declaration.Parameters.Any(d => d.Name == p.Name)).ToList();
+            foreach (ParameterInfo needed in passed.Where(p => !p.AcceptsNull))
+            {
+                if (_declaration.Parameters.First(p => p.Name == needed.Name).MayBeNull)
+                {
+                    _nullChecked.Add(needed.Name);
+                }
+            }
+            _steps.Add(new TermListStep(variable, elements, names, term.Name, term.Receiver, passed.Select(p => p.Name).ToEquatableArray(),
+                ByName: passed.Count < term.Parameters.Count, OnlyWhen: onlyWhen));
+            string property = _names.Property(Naming.Pascal(term.Name));
+            _terms.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Term, term.Name) { List = new ListElements(elements, Unbind: false, names) });
+            _externals[term.Name] = variable;
+        }
+        return variable;
+    }
+
+    /// <summary>The elements of a computed list, split from its 1-dim tensor for the result, named as the elements of the list term it comes from.</summary>
+    private ListElements Unbound(Local list, BoundExpr value)
+        => new(_names.Local(list.Name.TrimStart('@') + "Elements", list.Display), Unbind: true,
+            Checker.ListOrigin(value) is TermInfo origin && _listNames.TryGetValue(origin.Name, out Local? names) ? names : null);
 
     /// <summary>Reads a Tensor parameter or member once; a parameter is its own local.</summary>
     private Local External(string name, ExternalKind kind, Receiver? via = null)

@@ -79,7 +79,19 @@ internal enum MemberRole
 internal sealed record ResultMemberSpec(string Property, Local Variable, string MetricKey, MemberRole Role, string Source, string? Function = null)
 {
     public bool IsNumber => Role is MemberRole.Number or MemberRole.Schedule;
+
+    /// <summary>For a list (a list term, a binding or scale computed from one): its elements; null for one tensor.</summary>
+    public ListElements? List { get; init; }
 }
+
+/// <summary>
+/// The elements of a list member of the result, in <see cref="Elements"/> (a <c>Tensor[]</c>). A list is
+/// computed as a 1-dim tensor (the member's variable); when <see cref="Unbind"/> is set its elements are
+/// split from it only for the result, else (a list term's) they are what the term returned.
+/// <see cref="Names"/> holds the element names (a <c>string[]</c>) of the list term it comes from, when
+/// that term names its elements: the metric keys use them.
+/// </summary>
+internal sealed record ListElements(Local Elements, bool Unbind, Local? Names = null);
 
 /// <summary>The body of a [Loss] method and the members of its result, loss first.</summary>
 internal abstract record LossBody(EquatableArray<ResultMemberSpec> Members);

@@ -54,6 +54,15 @@ internal sealed record TermStep(Local Variable, string Method, Receiver Receiver
 /// </summary>
 internal sealed record TermSwitch(ExternalKind Kind, string Name, Receiver? Via, string Reference);
 
+/// <summary>
+/// Calls a list term once: checks each element (0-dim, floating point, one dtype and device) and
+/// keeps them in <see cref="Elements"/> (for the result), and their stack, a 1-dim tensor with one
+/// entry per element, in <see cref="Variable"/>: a list is computed with as that 1-dim tensor.
+/// </summary>
+/// <see cref="Names"/> holds the names of a list whose elements are named. <see cref="ByName"/> and
+/// <see cref="OnlyWhen"/> are as for <see cref="TermStep"/>; a switched-off list is one zero.
+internal sealed record TermListStep(Local Variable, Local Elements, Local? Names, string Method, Receiver Receiver, EquatableArray<string> Arguments, bool ByName = false, TermSwitch? OnlyWhen = null) : PlanStep;
+
 internal enum ExternalKind
 {
     Parameter,
@@ -98,7 +107,11 @@ internal sealed record ScaleStep(
     Local? TargetBound,
     double Epsilon,
     double? Min,
-    double? Max) : PlanStep;
+    double? Max) : PlanStep
+{
+    /// <summary>The source is a list: one scale per element, each element balanced to the target on its own.</summary>
+    public bool PerElement { get; init; }
+}
 
 /// <summary>
 /// The scale of <c>Balance(x, to: y, ema: β)</c>: from bias-corrected moving averages of the
@@ -185,6 +198,8 @@ internal enum TensorOp
     Pow,         // Left ^ Right
     PowNumber,   // Left ^ Number
     NumberPow,   // Number ^ Left                    (Left is a variable: it is read twice)
+    Sum,         // Sum(Left): the elements of a list, added up
+    Mean,        // Mean(Left): their mean
 }
 
 /// <summary>

@@ -73,7 +73,7 @@ internal static class DeclarationReader
             }
             Receiver? receiver = Access(type, method, compilation, out string? unreachable);
             string? problem =
-                !IsTensor(method.ReturnType) ? $"must return TorchSharp's Tensor, but returns '{method.ReturnType.ToDisplayString()}'" :
+                !IsTensor(method.ReturnType) && !IsTensorList(method.ReturnType) ? $"must return TorchSharp's Tensor (or, one per element, Tensor[], IReadOnlyList<Tensor> or IReadOnlyList<(string Name, Tensor Value)>), but returns '{method.ReturnType.ToDisplayString()}'" :
                 method.IsGenericMethod ? "must not be generic" :
                 method.Parameters.FirstOrDefault(p => p.RefKind != RefKind.None) is IParameterSymbol byRef ? $"must take its parameters by value, but '{byRef.Name}' is {RefKindText(byRef.RefKind).Trim()}" :
                 unreachable;
@@ -89,6 +89,8 @@ internal static class DeclarationReader
             {
                 Obsolete = ObsoleteOf(method),
                 IsReadOnly = method.IsStatic || method.IsReadOnly,
+                IsList = IsTensorList(method.ReturnType),
+                IsNamedList = IsNamedTensorList(method.ReturnType),
             };
         }
         return terms;
@@ -250,6 +252,23 @@ internal static class DeclarationReader
     public static bool IsTensor(ITypeSymbol type)
         => type is INamedTypeSymbol { Name: "Tensor", ContainingType: { Name: "torch", ContainingType: null } torch }
            && torch.ContainingNamespace is { Name: "TorchSharp", ContainingNamespace.IsGlobalNamespace: true };
+
+    /// <summary>What a list term returns: <c>Tensor[]</c>, <c>IReadOnlyList&lt;Tensor&gt;</c> or a named list (<see cref="IsNamedTensorList"/>), nullable annotations ignored.</summary>
+    public static bool IsTensorList(ITypeSymbol type) => type switch
+    {
+        IArrayTypeSymbol { Rank: 1 } array => IsTensor(array.ElementType),
+        INamedTypeSymbol { Name: "IReadOnlyList", Arity: 1 } list
+            => list.ContainingNamespace.ToDisplayString() == "System.Collections.Generic" && (IsTensor(list.TypeArguments[0]) || IsNamedTensorList(type)),
+        _ => false,
+    };
+
+    /// <summary>A list term whose elements are named: <c>IReadOnlyList&lt;(string Name, Tensor Value)&gt;</c> (the tuple's field names do not matter).</summary>
+    public static bool IsNamedTensorList(ITypeSymbol type)
+        => type is INamedTypeSymbol { Name: "IReadOnlyList", Arity: 1 } list
+           && list.ContainingNamespace.ToDisplayString() == "System.Collections.Generic"
+           && list.TypeArguments[0] is INamedTypeSymbol { IsTupleType: true, TupleElements.Length: 2 } tuple
+           && tuple.TupleElements[0].Type.SpecialType == SpecialType.System_String
+           && IsTensor(tuple.TupleElements[1].Type);
 
     public static string RefKindText(RefKind kind) => kind switch
     {

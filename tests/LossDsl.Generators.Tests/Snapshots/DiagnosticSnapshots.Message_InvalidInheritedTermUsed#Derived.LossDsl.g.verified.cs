@@ -6,5 +6,5 @@ partial class Derived
 {
     [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
     public partial global::TorchSharp.torch.Tensor Compute(global::TorchSharp.torch.Tensor x)
-        => throw new global::System.InvalidOperationException("LossDsl did not implement [Loss] method 'Derived.Compute' because of LD0201: [Term] method 'Soft' must return TorchSharp's Tensor, but returns 'double'. Fix the compile-time errors and rebuild.");
+        => throw new global::System.InvalidOperationException("LossDsl did not implement [Loss] method 'Derived.Compute' because of LD0201: [Term] method 'Soft' must return TorchSharp's Tensor (or, one per element, Tensor[], IReadOnlyList<Tensor> or IReadOnlyList<(string Name, Tensor Value)>), but returns 'double'. Fix the compile-time errors and rebuild.");
 }
