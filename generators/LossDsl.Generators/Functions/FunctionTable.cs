@@ -71,6 +71,7 @@ internal static class FunctionTable
             MinArguments = 2,
             MaxArguments = 2,
             TakesSwitch = true,
+            Elementwise = true, // a list term is switched as a whole: the value is a list
             ArgumentRole = "switches a term on or off",
             Check = CheckIf,
             Lower = static (lowerer, call) => lowerer.Switched(call),
