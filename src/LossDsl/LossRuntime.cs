@@ -130,8 +130,10 @@ public static class LossRuntime
     /// Checks the value of a list term whose elements are named, as
     /// <see cref="TermList(IReadOnlyList{torch.Tensor}, string, DisposeScope)"/> does, and its names: each
     /// is neither null nor empty, and no two are the same. Returns the names too, for the metric keys.
+    /// <typeparamref name="TTensor"/> is <c>Tensor</c> or <c>Tensor?</c>, as the term declares its elements.
     /// </summary>
-    public static (torch.Tensor[] Elements, torch.Tensor Stacked, string[] Names) TermList([NotNull] IReadOnlyList<(string Name, torch.Tensor? Value)>? value, string name, DisposeScope scope)
+    public static (torch.Tensor[] Elements, torch.Tensor Stacked, string[] Names) TermList<TTensor>([NotNull] IReadOnlyList<(string Name, TTensor Value)>? value, string name, DisposeScope scope)
+        where TTensor : torch.Tensor?
     {
         ArgumentNullException.ThrowIfNull(value, name);
         var names = new string[value.Count];

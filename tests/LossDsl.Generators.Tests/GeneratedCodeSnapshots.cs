@@ -71,6 +71,11 @@ public class GeneratedCodeSnapshots
         }
         """));
 
+    /// <summary>The worked example of docs/language.md, compiled from the file the runtime tests run (WorkedExampleTests).</summary>
+    [Fact]
+    public void WorkedExamplePerLayerDistillation()
+        => VerifyClean(GeneratorHarness.RunWithoutUsings(System.IO.File.ReadAllText(WorkedExampleDocsTests.FixturePath)));
+
     [Fact]
     public void OptionalTermsAndTermDefaults() => VerifyClean(GeneratorHarness.Run(""""
         namespace Sample;
