@@ -20,6 +20,7 @@ public sealed partial class LossGenerator
     internal const string ResultValue = "__LossDslValue";
     internal const string ResultNumbers = "__lossDslNumbers";
     internal const string ResultLists = "__lossDslLists";
+    internal const string ResultListValues = "__lossDslListValues";
     internal const string ResultList = "__LossDslList";
     internal const string ResultListNames = "__lossDslListNames";
 
@@ -181,23 +182,20 @@ public sealed partial class LossGenerator
         }
         else
         {
-            foreach (ResultMemberSpec list in members.Where(m => m.List is { Unbind: true }))
-            {
-                // A computed list is a 1-dim tensor; the result holds its elements.
-                w.Line($"var {list.List!.Elements.Name} = {list.Variable.Name}.unbind();");
-            }
-            // The numbers are on the host already: passed as doubles, after the tensors (and the lists' element names).
-            string arguments = string.Join(", ", members.Select(m => m.List?.Elements.Name ?? m.Variable.Name)
+            // A list is passed as its 1-dim tensor, with the elements a list term returned (a computed
+            // list's elements are split from it only if its property is read). The numbers are on the
+            // host already: passed as doubles, after the tensors and the lists' element names.
+            string arguments = string.Join(", ", members.Select(m => m.List is ListElements list ? $"{m.Variable.Name}, {(list.Unbind ? "null" : list.Elements.Name)}" : m.Variable.Name)
                 .Concat(members.Select(m => m.List?.Names).Where(n => n is not null).Select(n => n!.Name).Distinct())
                 .Concat(plan.Members.Where(m => m.IsNumber).Select(m => m.Variable.Name)));
             w.Line($"var {plan.ResultVariable} = new {method.Result.FullName}({arguments});");
             // MoveToOuter takes up to three values without allocating an array.
-            var scalars = members.Where(m => m.List is null).ToList();
-            for (int i = 0; i < scalars.Count; i += 3)
+            var held = members.Select(m => m.Variable.Name).ToList();
+            for (int i = 0; i < held.Count; i += 3)
             {
-                w.Line($"{plan.ScopeVariable}.MoveToOuter({string.Join(", ", scalars.Skip(i).Take(3).Select(m => m.Variable.Name))});");
+                w.Line($"{plan.ScopeVariable}.MoveToOuter({string.Join(", ", held.Skip(i).Take(3))});");
             }
-            foreach (ResultMemberSpec list in members.Where(m => m.List is not null))
+            foreach (ResultMemberSpec list in members.Where(m => m.List is { Unbind: false }))
             {
                 w.Line($"{plan.ScopeVariable}.MoveToOuter({list.List!.Elements.Name});");
             }
@@ -524,7 +522,8 @@ public sealed partial class LossGenerator
             w.Line($"private static readonly string[] s_numberKeys = {{ {string.Join(", ", numbers.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)))} }};");
         }
         w.Line($"private readonly {Tensor}[] {ResultValues};");
-        w.Line($"private readonly {Tensor}[][] {ResultLists};");
+        w.Line($"private readonly {Tensor}[] {ResultListValues};");
+        w.Line($"private readonly {Tensor}[]?[] {ResultLists};");
         w.Line($"private readonly string[]?[] {ResultListNames};");
         if (numbers.Count > 0)
         {
@@ -534,9 +533,10 @@ public sealed partial class LossGenerator
         w.Line();
 
         var names = lists.Select(m => m.List!.Names).Where(n => n is not null).Select(n => n!).Distinct().ToList();
-        w.Open($"internal {result.Name}({string.Join(", ", members.Select(m => m.List is ListElements list ? $"{Tensor}[] {list.Elements.Name}" : $"{Tensor} {m.Variable.Name}").Concat(names.Select(n => $"string[] {n.Name}")).Concat(numbers.Select(m => $"double {m.Variable.Name}")))})");
+        w.Open($"internal {result.Name}({string.Join(", ", members.Select(m => m.List is ListElements list ? $"{Tensor} {m.Variable.Name}, {Tensor}[]? {list.Elements.Name}" : $"{Tensor} {m.Variable.Name}").Concat(names.Select(n => $"string[] {n.Name}")).Concat(numbers.Select(m => $"double {m.Variable.Name}")))})");
         w.Line($"this.{ResultValues} = new {Tensor}[] {{ {string.Join(", ", scalars.Select(m => m.Variable.Name))} }};");
-        w.Line($"this.{ResultLists} = new {Tensor}[][] {{ {string.Join(", ", lists.Select(m => m.List!.Elements.Name))} }};");
+        w.Line($"this.{ResultListValues} = new {Tensor}[] {{ {string.Join(", ", lists.Select(m => m.Variable.Name))} }};");
+        w.Line($"this.{ResultLists} = new {Tensor}[]?[] {{ {string.Join(", ", lists.Select(m => m.List!.Elements.Name))} }};");
         w.Line($"this.{ResultListNames} = new string[]?[] {{ {string.Join(", ", lists.Select(m => m.List!.Names?.Name ?? "null"))} }};");
         if (numbers.Count > 0)
         {
@@ -573,21 +573,22 @@ public sealed partial class LossGenerator
         w.Line("/// <summary>Every value fetched to the host in one transfer, keyed in snake_case; each list's elements follow the other values.</summary>");
         w.Line($"/// <exception cref=\"global::System.ObjectDisposedException\">The result was disposed.</exception>");
         w.Line($"public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()");
-        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {Runtime}.FetchMetrics(s_metricKeys, {ResultValues}, s_listMetricKeys, {ResultLists}, {ResultListNames}{(numbers.Count > 0 ? $", s_numberKeys, {ResultNumbers}" : "")});");
+        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {Runtime}.FetchMetrics(s_metricKeys, {ResultValues}, s_listMetricKeys, {ResultListValues}, {ResultListNames}{(numbers.Count > 0 ? $", s_numberKeys, {ResultNumbers}" : "")});");
         w.Line();
         w.Line("/// <summary>Disposes every tensor of the result, each element of its lists included; using the result afterwards throws <see cref=\"global::System.ObjectDisposedException\"/>.</summary>");
         w.Open("public void Dispose()");
         w.Line($"if ({ResultDisposed}) return;");
         w.Line($"{ResultDisposed} = true;");
         w.Line($"foreach (var value in {ResultValues}) value.Dispose();");
-        w.Line($"foreach (var list in {ResultLists}) foreach (var element in list) element.Dispose();");
+        w.Line($"foreach (var value in {ResultListValues}) value.Dispose();");
+        w.Line($"foreach (var list in {ResultLists}) if (list is not null) foreach (var element in list) element.Dispose();");
         w.Close();
         w.Line();
         w.Line($"private {Tensor} {ResultValue}(int index)");
         w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {ResultValues}[index];");
         w.Line();
         w.Line($"private {ListType} {ResultList}(int index)");
-        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::System.Array.AsReadOnly({ResultLists}[index]);");
+        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::System.Array.AsReadOnly({ResultLists}[index] ??= {Runtime}.Elements({ResultListValues}[index]));");
     }
 
     /// <summary>The result of a method LossDsl could not implement: its members exist, so code using them compiles, and throw.</summary>

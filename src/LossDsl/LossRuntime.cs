@@ -163,41 +163,84 @@ public static class LossRuntime
 
     /// <summary>
     /// Fetches every value to the host in one transfer, as <see cref="FetchMetrics(string[], torch.Tensor[])"/>,
-    /// with lists: after the values, each list's elements under <c>{listKey}/{index}</c>, or
-    /// <c>{listKey}/{name}</c> for a list whose elements are named (<paramref name="listNames"/>: the
-    /// names of each list, or null), in order. The keys of the lists are built on each call, since a
-    /// list's length may change from call to call.
+    /// with lists, each a 1-dim tensor with one entry per element: after the values, each list's
+    /// elements under <c>{listKey}/{index}</c>, or <c>{listKey}/{name}</c> for a list whose elements
+    /// are named (<paramref name="listNames"/>: the names of each list, or null), in order. The keys of
+    /// the lists are built on each call, since a list's length may change from call to call. The
+    /// values and the lists are joined on their device and copied once.
     /// </summary>
-    public static IReadOnlyDictionary<string, double> FetchMetrics(string[] keys, torch.Tensor[] values, string[] listKeys, torch.Tensor[][] lists, string[]?[] listNames)
+    public static IReadOnlyDictionary<string, double> FetchMetrics(string[] keys, torch.Tensor[] values, string[] listKeys, torch.Tensor[] lists, string[]?[] listNames)
     {
         ArgumentNullException.ThrowIfNull(keys);
         ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(listKeys);
         ArgumentNullException.ThrowIfNull(lists);
         ArgumentNullException.ThrowIfNull(listNames);
+        if (keys.Length != values.Length)
+        {
+            throw new ArgumentException($"{keys.Length} metric keys were given for {values.Length} values.", nameof(keys));
+        }
         if (listKeys.Length != lists.Length || listNames.Length != lists.Length)
         {
             throw new ArgumentException($"{listKeys.Length} metric keys and {listNames.Length} name lists were given for {lists.Length} lists.", nameof(listKeys));
         }
         var allKeys = new List<string>(keys);
-        var allValues = new List<torch.Tensor>(values);
         for (int i = 0; i < lists.Length; i++)
         {
-            for (int j = 0; j < lists[i].Length; j++)
+            if (lists[i].dim() != 1 || (listNames[i] is string[] names && names.Length != lists[i].shape[0]))
+            {
+                throw new ArgumentException($"The list '{listKeys[i]}' has shape [{string.Join(", ", lists[i].shape)}]{(listNames[i] is null ? "" : $" and {listNames[i]!.Length} names")}: one entry per element is needed.", nameof(lists));
+            }
+            for (int j = 0; j < lists[i].shape[0]; j++)
             {
                 allKeys.Add(listKeys[i] + "/" + (listNames[i]?[j] ?? j.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-                allValues.Add(lists[i][j]);
             }
         }
-        return FetchMetrics(allKeys.ToArray(), allValues.ToArray());
+
+        var metrics = new Dictionary<string, double>(allKeys.Count, StringComparer.Ordinal);
+        // Autograd off: joining records no graph. One float64 tensor on the device, one copy to the host.
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var parts = new List<torch.Tensor>(lists.Length + 1);
+        if (values.Length > 0)
+        {
+            parts.Add(torch.stack(values).to(torch.ScalarType.Float64));
+        }
+        foreach (torch.Tensor list in lists)
+        {
+            parts.Add(list.to(torch.ScalarType.Float64));
+        }
+        if (parts.Count == 0)
+        {
+            return metrics;
+        }
+        var data = torch.cat(parts).cpu().data<double>();
+        for (int i = 0; i < allKeys.Count; i++)
+        {
+            metrics[allKeys[i]] = data[i];
+        }
+        return metrics;
+    }
+
+    /// <summary>
+    /// The elements of a list computed as a 1-dim tensor, as 0-dim views owned by the caller (in no
+    /// dispose scope): what a result's list property returns, made when it is first read.
+    /// </summary>
+    public static torch.Tensor[] Elements(torch.Tensor list)
+    {
+        ArgumentNullException.ThrowIfNull(list);
+        using var scope = torch.NewDisposeScope();
+        torch.Tensor[] elements = list.unbind();
+        scope.Detach(elements);
+        return elements;
     }
 
     /// <summary>
     /// Fetches every value to the host in one transfer, with lists as
-    /// <see cref="FetchMetrics(string[], torch.Tensor[], string[], torch.Tensor[][], string[][])"/> does,
+    /// <see cref="FetchMetrics(string[], torch.Tensor[], string[], torch.Tensor[], string[][])"/> does,
     /// and adds <paramref name="numbers"/>, which are already on the host, under <paramref name="numberKeys"/>.
     /// </summary>
-    public static IReadOnlyDictionary<string, double> FetchMetrics(string[] keys, torch.Tensor[] values, string[] listKeys, torch.Tensor[][] lists, string[]?[] listNames, string[] numberKeys, double[] numbers)
+    public static IReadOnlyDictionary<string, double> FetchMetrics(string[] keys, torch.Tensor[] values, string[] listKeys, torch.Tensor[] lists, string[]?[] listNames, string[] numberKeys, double[] numbers)
     {
         ArgumentNullException.ThrowIfNull(numberKeys);
         ArgumentNullException.ThrowIfNull(numbers);

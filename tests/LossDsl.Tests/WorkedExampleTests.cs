@@ -103,14 +103,21 @@ public class WorkedExampleTests
     {
         using var scope = NewDisposeScope();
         Batch b = MakeBatch();
-        using var result = new LayerwiseDistillationLoss().Compute(b.StudentLogits, b.TeacherLogits, b.Labels, b.StudentHidden, b.TeacherHidden);
+        long MetricsOf(int[] layers, int expectedCount)
+        {
+            using var result = new LayerwiseDistillationLoss { DistilledLayers = layers }.Compute(b.StudentLogits, b.TeacherLogits, b.Labels, b.StudentHidden, b.TeacherHidden);
+            long created = Created();
+            var metrics = result.Metrics();
+            Assert.Equal(expectedCount, metrics.Count);
+            return Created() - created;
+        }
 
-        // Ten values, two of them lists of two: one stack on the device and one float64 copy to the
-        // host, whatever their number (a fetch per value would make one copy each).
-        long created = Created();
-        var metrics = result.Metrics();
-        Assert.Equal(2, Created() - created);
-        Assert.Equal(10, metrics.Count);
+        // The values are joined on the device and copied once: the tensors Metrics() makes do not
+        // depend on how many values there are (a fetch per value would make a copy each).
+        long twoLayers = MetricsOf(new[] { 1, 2 }, 10);
+        long threeLayers = MetricsOf(new[] { 0, 1, 2 }, 12);
+        Assert.Equal(twoLayers, threeLayers);
+        Assert.Equal(6, twoLayers); // stack of the values, float64 of it and of the two lists, cat, host copy
     }
 
     [Fact]
@@ -163,6 +170,31 @@ public class WorkedExampleTests
         _ = off.ComputeState;
         Assert.Equal(0, LiveTensors.AddedBy(3, () => on.Compute(b.StudentLogits, b.TeacherLogits, b.Labels, b.StudentHidden, b.TeacherHidden)));
         Assert.Equal(0, LiveTensors.AddedBy(3, () => off.Compute(b.StudentLogits, b.TeacherLogits, b.Labels, b.StudentHidden, b.TeacherHidden)));
+    }
+
+    [Fact]
+    public void A_computed_lists_elements_are_made_when_first_read_and_belong_to_the_result()
+    {
+        using var outer = NewDisposeScope();
+        Batch b = MakeBatch();
+        var loss = new LayerwiseDistillationLoss();
+        _ = loss.ComputeState;
+        long before = LiveTensors.Count;
+        var result = loss.Compute(b.StudentLogits, b.TeacherLogits, b.Labels, b.StudentHidden, b.TeacherHidden);
+        long held = LiveTensors.Count;
+
+        IReadOnlyList<Tensor> scales;
+        using (NewDisposeScope())
+        {
+            scales = result.LayersScale; // read inside a scope that ends: the views are not the scope's
+        }
+        Assert.Equal(held + 2, LiveTensors.Count);
+        Assert.Same(scales[0], result.LayersScale[0]); // made once
+        double first = scales[0].item<double>();
+        Assert.Equal(result.Metrics()["distill/layers_scale/layer1"], first);
+
+        result.Dispose();
+        Assert.Equal(before, LiveTensors.Count);
     }
 
     private static long Created()

@@ -16,7 +16,7 @@ internal sealed class Namer
     private readonly NameAllocator _locals = new();
     // ILossResult.Loss is implemented explicitly, so only the result's methods (and object's) are taken.
     private readonly HashSet<string> _properties = new(
-        LossGenerator.ReservedResultNames.Concat(new[] { LossGenerator.ResultValues, LossGenerator.ResultDisposed, LossGenerator.ResultValue, LossGenerator.ResultNumbers, LossGenerator.ResultLists, LossGenerator.ResultList, LossGenerator.ResultListNames }),
+        LossGenerator.ReservedResultNames.Concat(new[] { LossGenerator.ResultValues, LossGenerator.ResultDisposed, LossGenerator.ResultValue, LossGenerator.ResultNumbers, LossGenerator.ResultLists, LossGenerator.ResultListValues, LossGenerator.ResultList, LossGenerator.ResultListNames }),
         StringComparer.Ordinal);
     private readonly HashSet<string> _metricKeys = new(StringComparer.Ordinal);
     private readonly string _metricsPrefix;

@@ -58,12 +58,11 @@ namespace LossDsl.Tests.Fixtures
                 var total = hard.mul((1.0 - alpha)).add(kd, alpha);
 
                 call.Complete();
-                var layersScaleElements = layersScale.unbind();
-                var result = new global::LossDsl.Tests.Fixtures.LayerwiseDistillationResult(total, layersElements, soft, hard, features, kd, layersScaleElements, layersNames, alpha);
-                scope.MoveToOuter(total, soft, hard);
-                scope.MoveToOuter(features, kd);
+                var result = new global::LossDsl.Tests.Fixtures.LayerwiseDistillationResult(total, layers, layersElements, soft, hard, features, kd, layersScale, null, layersNames, alpha);
+                scope.MoveToOuter(total, layers, soft);
+                scope.MoveToOuter(hard, features, kd);
+                scope.MoveToOuter(layersScale);
                 scope.MoveToOuter(layersElements);
-                scope.MoveToOuter(layersScaleElements);
                 return result;
             }
         }
@@ -80,15 +79,17 @@ namespace LossDsl.Tests.Fixtures
         private static readonly string[] s_listMetricKeys = { "distill/layers", "distill/layers_scale" };
         private static readonly string[] s_numberKeys = { "distill/alpha" };
         private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
-        private readonly global::TorchSharp.torch.Tensor[][] __lossDslLists;
+        private readonly global::TorchSharp.torch.Tensor[] __lossDslListValues;
+        private readonly global::TorchSharp.torch.Tensor[]?[] __lossDslLists;
         private readonly string[]?[] __lossDslListNames;
         private readonly double[] __lossDslNumbers;
         private bool __lossDslDisposed;
 
-        internal LayerwiseDistillationResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor[] layersElements, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor features, global::TorchSharp.torch.Tensor kd, global::TorchSharp.torch.Tensor[] layersScaleElements, string[] layersNames, double alpha)
+        internal LayerwiseDistillationResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor layers, global::TorchSharp.torch.Tensor[]? layersElements, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor features, global::TorchSharp.torch.Tensor kd, global::TorchSharp.torch.Tensor layersScale, global::TorchSharp.torch.Tensor[]? layersScaleElements, string[] layersNames, double alpha)
         {
             this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, soft, hard, features, kd };
-            this.__lossDslLists = new global::TorchSharp.torch.Tensor[][] { layersElements, layersScaleElements };
+            this.__lossDslListValues = new global::TorchSharp.torch.Tensor[] { layers, layersScale };
+            this.__lossDslLists = new global::TorchSharp.torch.Tensor[]?[] { layersElements, layersScaleElements };
             this.__lossDslListNames = new string[]?[] { layersNames, layersNames };
             this.__lossDslNumbers = new double[] { alpha };
         }
@@ -123,7 +124,7 @@ namespace LossDsl.Tests.Fixtures
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case; each list's elements follow the other values.</summary>
         /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslValues, s_listMetricKeys, __lossDslLists, __lossDslListNames, s_numberKeys, __lossDslNumbers);
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslValues, s_listMetricKeys, __lossDslListValues, __lossDslListNames, s_numberKeys, __lossDslNumbers);
 
         /// <summary>Disposes every tensor of the result, each element of its lists included; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()
@@ -131,13 +132,14 @@ namespace LossDsl.Tests.Fixtures
             if (__lossDslDisposed) return;
             __lossDslDisposed = true;
             foreach (var value in __lossDslValues) value.Dispose();
-            foreach (var list in __lossDslLists) foreach (var element in list) element.Dispose();
+            foreach (var value in __lossDslListValues) value.Dispose();
+            foreach (var list in __lossDslLists) if (list is not null) foreach (var element in list) element.Dispose();
         }
 
         private global::TorchSharp.torch.Tensor __LossDslValue(int index)
             => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues[index];
 
         private global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> __LossDslList(int index)
-            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::System.Array.AsReadOnly(__lossDslLists[index]);
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::System.Array.AsReadOnly(__lossDslLists[index] ??= global::LossDsl.LossRuntime.Elements(__lossDslListValues[index]));
     }
 }

@@ -31,11 +31,10 @@ namespace Sample
             }
             var total = soft.add(layers.mul(layersScale).sum());
 
-            var layersScaleElements = layersScale.unbind();
-            var result = new global::Sample.ListsResult(total, soft, layersElements, layersScaleElements);
-            scope.MoveToOuter(total, soft);
+            var result = new global::Sample.ListsResult(total, soft, layers, layersElements, layersScale, null);
+            scope.MoveToOuter(total, soft, layers);
+            scope.MoveToOuter(layersScale);
             scope.MoveToOuter(layersElements);
-            scope.MoveToOuter(layersScaleElements);
             return result;
         }
     }
@@ -50,14 +49,16 @@ namespace Sample
         private static readonly string[] s_metricKeys = { "total", "soft" };
         private static readonly string[] s_listMetricKeys = { "layers", "layers_scale" };
         private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
-        private readonly global::TorchSharp.torch.Tensor[][] __lossDslLists;
+        private readonly global::TorchSharp.torch.Tensor[] __lossDslListValues;
+        private readonly global::TorchSharp.torch.Tensor[]?[] __lossDslLists;
         private readonly string[]?[] __lossDslListNames;
         private bool __lossDslDisposed;
 
-        internal ListsResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor[] layersElements, global::TorchSharp.torch.Tensor[] layersScaleElements)
+        internal ListsResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor layers, global::TorchSharp.torch.Tensor[]? layersElements, global::TorchSharp.torch.Tensor layersScale, global::TorchSharp.torch.Tensor[]? layersScaleElements)
         {
             this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, soft };
-            this.__lossDslLists = new global::TorchSharp.torch.Tensor[][] { layersElements, layersScaleElements };
+            this.__lossDslListValues = new global::TorchSharp.torch.Tensor[] { layers, layersScale };
+            this.__lossDslLists = new global::TorchSharp.torch.Tensor[]?[] { layersElements, layersScaleElements };
             this.__lossDslListNames = new string[]?[] { null, null };
         }
 
@@ -78,7 +79,7 @@ namespace Sample
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case; each list's elements follow the other values.</summary>
         /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslValues, s_listMetricKeys, __lossDslLists, __lossDslListNames);
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslValues, s_listMetricKeys, __lossDslListValues, __lossDslListNames);
 
         /// <summary>Disposes every tensor of the result, each element of its lists included; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()
@@ -86,13 +87,14 @@ namespace Sample
             if (__lossDslDisposed) return;
             __lossDslDisposed = true;
             foreach (var value in __lossDslValues) value.Dispose();
-            foreach (var list in __lossDslLists) foreach (var element in list) element.Dispose();
+            foreach (var value in __lossDslListValues) value.Dispose();
+            foreach (var list in __lossDslLists) if (list is not null) foreach (var element in list) element.Dispose();
         }
 
         private global::TorchSharp.torch.Tensor __LossDslValue(int index)
             => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues[index];
 
         private global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> __LossDslList(int index)
-            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::System.Array.AsReadOnly(__lossDslLists[index]);
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::System.Array.AsReadOnly(__lossDslLists[index] ??= global::LossDsl.LossRuntime.Elements(__lossDslListValues[index]));
     }
 }

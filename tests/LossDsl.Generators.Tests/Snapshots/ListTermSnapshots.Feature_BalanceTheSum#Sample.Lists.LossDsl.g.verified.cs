@@ -39,9 +39,9 @@ namespace Sample
             }
             var total = hard.addcmul(kd, kdScale, 1.0);
 
-            var result = new global::Sample.ListsResult(total, soft, layersElements, hard, kd, kdScale);
-            scope.MoveToOuter(total, soft, hard);
-            scope.MoveToOuter(kd, kdScale);
+            var result = new global::Sample.ListsResult(total, soft, layers, layersElements, hard, kd, kdScale);
+            scope.MoveToOuter(total, soft, layers);
+            scope.MoveToOuter(hard, kd, kdScale);
             scope.MoveToOuter(layersElements);
             return result;
         }
@@ -57,14 +57,16 @@ namespace Sample
         private static readonly string[] s_metricKeys = { "total", "soft", "hard", "kd", "kd_scale" };
         private static readonly string[] s_listMetricKeys = { "layers" };
         private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
-        private readonly global::TorchSharp.torch.Tensor[][] __lossDslLists;
+        private readonly global::TorchSharp.torch.Tensor[] __lossDslListValues;
+        private readonly global::TorchSharp.torch.Tensor[]?[] __lossDslLists;
         private readonly string[]?[] __lossDslListNames;
         private bool __lossDslDisposed;
 
-        internal ListsResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor[] layersElements, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor kd, global::TorchSharp.torch.Tensor kdScale)
+        internal ListsResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor layers, global::TorchSharp.torch.Tensor[]? layersElements, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor kd, global::TorchSharp.torch.Tensor kdScale)
         {
             this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, soft, hard, kd, kdScale };
-            this.__lossDslLists = new global::TorchSharp.torch.Tensor[][] { layersElements };
+            this.__lossDslListValues = new global::TorchSharp.torch.Tensor[] { layers };
+            this.__lossDslLists = new global::TorchSharp.torch.Tensor[]?[] { layersElements };
             this.__lossDslListNames = new string[]?[] { null };
         }
 
@@ -91,7 +93,7 @@ namespace Sample
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case; each list's elements follow the other values.</summary>
         /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslValues, s_listMetricKeys, __lossDslLists, __lossDslListNames);
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslValues, s_listMetricKeys, __lossDslListValues, __lossDslListNames);
 
         /// <summary>Disposes every tensor of the result, each element of its lists included; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()
@@ -99,13 +101,14 @@ namespace Sample
             if (__lossDslDisposed) return;
             __lossDslDisposed = true;
             foreach (var value in __lossDslValues) value.Dispose();
-            foreach (var list in __lossDslLists) foreach (var element in list) element.Dispose();
+            foreach (var value in __lossDslListValues) value.Dispose();
+            foreach (var list in __lossDslLists) if (list is not null) foreach (var element in list) element.Dispose();
         }
 
         private global::TorchSharp.torch.Tensor __LossDslValue(int index)
             => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues[index];
 
         private global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> __LossDslList(int index)
-            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::System.Array.AsReadOnly(__lossDslLists[index]);
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::System.Array.AsReadOnly(__lossDslLists[index] ??= global::LossDsl.LossRuntime.Elements(__lossDslListValues[index]));
     }
 }

@@ -37,14 +37,11 @@ namespace Sample
             var (layersElements, layers) = global::LossDsl.LossRuntime.TermList(this.Layers(x), "Layers", scope);
             var total = hard.add(named.mul(namedScale).sum()).add(scaled.mean()).add(layers.sum());
 
-            var scaledElements = scaled.unbind();
-            var namedScaleElements = namedScale.unbind();
-            var result = new global::Sample.ListsResult(total, namedElements, hard, layersElements, scaledElements, namedScaleElements, namedNames);
-            scope.MoveToOuter(total, hard);
+            var result = new global::Sample.ListsResult(total, named, namedElements, hard, layers, layersElements, scaled, null, namedScale, null, namedNames);
+            scope.MoveToOuter(total, named, hard);
+            scope.MoveToOuter(layers, scaled, namedScale);
             scope.MoveToOuter(namedElements);
             scope.MoveToOuter(layersElements);
-            scope.MoveToOuter(scaledElements);
-            scope.MoveToOuter(namedScaleElements);
             return result;
         }
     }
@@ -59,14 +56,16 @@ namespace Sample
         private static readonly string[] s_metricKeys = { "total", "hard" };
         private static readonly string[] s_listMetricKeys = { "named", "layers", "scaled", "named_scale" };
         private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
-        private readonly global::TorchSharp.torch.Tensor[][] __lossDslLists;
+        private readonly global::TorchSharp.torch.Tensor[] __lossDslListValues;
+        private readonly global::TorchSharp.torch.Tensor[]?[] __lossDslLists;
         private readonly string[]?[] __lossDslListNames;
         private bool __lossDslDisposed;
 
-        internal ListsResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor[] namedElements, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor[] layersElements, global::TorchSharp.torch.Tensor[] scaledElements, global::TorchSharp.torch.Tensor[] namedScaleElements, string[] namedNames)
+        internal ListsResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor named, global::TorchSharp.torch.Tensor[]? namedElements, global::TorchSharp.torch.Tensor hard, global::TorchSharp.torch.Tensor layers, global::TorchSharp.torch.Tensor[]? layersElements, global::TorchSharp.torch.Tensor scaled, global::TorchSharp.torch.Tensor[]? scaledElements, global::TorchSharp.torch.Tensor namedScale, global::TorchSharp.torch.Tensor[]? namedScaleElements, string[] namedNames)
         {
             this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, hard };
-            this.__lossDslLists = new global::TorchSharp.torch.Tensor[][] { namedElements, layersElements, scaledElements, namedScaleElements };
+            this.__lossDslListValues = new global::TorchSharp.torch.Tensor[] { named, layers, scaled, namedScale };
+            this.__lossDslLists = new global::TorchSharp.torch.Tensor[]?[] { namedElements, layersElements, scaledElements, namedScaleElements };
             this.__lossDslListNames = new string[]?[] { namedNames, null, namedNames, namedNames };
         }
 
@@ -93,7 +92,7 @@ namespace Sample
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case; each list's elements follow the other values.</summary>
         /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslValues, s_listMetricKeys, __lossDslLists, __lossDslListNames);
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslValues, s_listMetricKeys, __lossDslListValues, __lossDslListNames);
 
         /// <summary>Disposes every tensor of the result, each element of its lists included; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()
@@ -101,13 +100,14 @@ namespace Sample
             if (__lossDslDisposed) return;
             __lossDslDisposed = true;
             foreach (var value in __lossDslValues) value.Dispose();
-            foreach (var list in __lossDslLists) foreach (var element in list) element.Dispose();
+            foreach (var value in __lossDslListValues) value.Dispose();
+            foreach (var list in __lossDslLists) if (list is not null) foreach (var element in list) element.Dispose();
         }
 
         private global::TorchSharp.torch.Tensor __LossDslValue(int index)
             => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues[index];
 
         private global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> __LossDslList(int index)
-            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::System.Array.AsReadOnly(__lossDslLists[index]);
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::System.Array.AsReadOnly(__lossDslLists[index] ??= global::LossDsl.LossRuntime.Elements(__lossDslListValues[index]));
     }
 }

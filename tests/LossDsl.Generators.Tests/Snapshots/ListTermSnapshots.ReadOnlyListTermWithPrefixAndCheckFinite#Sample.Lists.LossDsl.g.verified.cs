@@ -32,11 +32,10 @@ namespace Sample
             var total = soft.add(blocks.mul(blocksScale).sum());
 
             global::LossDsl.LossRuntime.EnsureFinite(new[] { "Total", "Soft", "Blocks", "BlocksScale" }, new global::TorchSharp.torch.Tensor[] { total, soft, blocks.abs().max(), blocksScale.abs().max() });
-            var blocksScaleElements = blocksScale.unbind();
-            var result = new global::Sample.ListsResult(total, soft, blocksElements, blocksScaleElements);
-            scope.MoveToOuter(total, soft);
+            var result = new global::Sample.ListsResult(total, soft, blocks, blocksElements, blocksScale, null);
+            scope.MoveToOuter(total, soft, blocks);
+            scope.MoveToOuter(blocksScale);
             scope.MoveToOuter(blocksElements);
-            scope.MoveToOuter(blocksScaleElements);
             return result;
         }
     }
@@ -51,14 +50,16 @@ namespace Sample
         private static readonly string[] s_metricKeys = { "distill/total", "distill/soft" };
         private static readonly string[] s_listMetricKeys = { "distill/blocks", "distill/blocks_scale" };
         private readonly global::TorchSharp.torch.Tensor[] __lossDslValues;
-        private readonly global::TorchSharp.torch.Tensor[][] __lossDslLists;
+        private readonly global::TorchSharp.torch.Tensor[] __lossDslListValues;
+        private readonly global::TorchSharp.torch.Tensor[]?[] __lossDslLists;
         private readonly string[]?[] __lossDslListNames;
         private bool __lossDslDisposed;
 
-        internal ListsResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor[] blocksElements, global::TorchSharp.torch.Tensor[] blocksScaleElements)
+        internal ListsResult(global::TorchSharp.torch.Tensor total, global::TorchSharp.torch.Tensor soft, global::TorchSharp.torch.Tensor blocks, global::TorchSharp.torch.Tensor[]? blocksElements, global::TorchSharp.torch.Tensor blocksScale, global::TorchSharp.torch.Tensor[]? blocksScaleElements)
         {
             this.__lossDslValues = new global::TorchSharp.torch.Tensor[] { total, soft };
-            this.__lossDslLists = new global::TorchSharp.torch.Tensor[][] { blocksElements, blocksScaleElements };
+            this.__lossDslListValues = new global::TorchSharp.torch.Tensor[] { blocks, blocksScale };
+            this.__lossDslLists = new global::TorchSharp.torch.Tensor[]?[] { blocksElements, blocksScaleElements };
             this.__lossDslListNames = new string[]?[] { null, null };
         }
 
@@ -79,7 +80,7 @@ namespace Sample
         /// <summary>Every value fetched to the host in one transfer, keyed in snake_case; each list's elements follow the other values.</summary>
         /// <exception cref="global::System.ObjectDisposedException">The result was disposed.</exception>
         public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()
-            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslValues, s_listMetricKeys, __lossDslLists, __lossDslListNames);
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::LossDsl.LossRuntime.FetchMetrics(s_metricKeys, __lossDslValues, s_listMetricKeys, __lossDslListValues, __lossDslListNames);
 
         /// <summary>Disposes every tensor of the result, each element of its lists included; using the result afterwards throws <see cref="global::System.ObjectDisposedException"/>.</summary>
         public void Dispose()
@@ -87,13 +88,14 @@ namespace Sample
             if (__lossDslDisposed) return;
             __lossDslDisposed = true;
             foreach (var value in __lossDslValues) value.Dispose();
-            foreach (var list in __lossDslLists) foreach (var element in list) element.Dispose();
+            foreach (var value in __lossDslListValues) value.Dispose();
+            foreach (var list in __lossDslLists) if (list is not null) foreach (var element in list) element.Dispose();
         }
 
         private global::TorchSharp.torch.Tensor __LossDslValue(int index)
             => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : __lossDslValues[index];
 
         private global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> __LossDslList(int index)
-            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::System.Array.AsReadOnly(__lossDslLists[index]);
+            => __lossDslDisposed ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::System.Array.AsReadOnly(__lossDslLists[index] ??= global::LossDsl.LossRuntime.Elements(__lossDslListValues[index]));
     }
 }
