@@ -235,7 +235,9 @@ public sealed partial class LossGenerator
                 break;
             case TermListStep list:
                 // Each element checked like a term's value; the list is computed with as their stack.
-                string listCall = $"{Runtime}.TermList({Render(list.Receiver)}{Naming.Identifier(list.Method)}({string.Join(", ", list.Arguments.Select(a => list.ByName ? $"{Naming.Identifier(a)}: {Naming.Identifier(a)}" : Naming.Identifier(a)))}), " +
+                // A named list's names may be declared string?: the runtime checks each name, and '!' keeps the
+                // nullability of the tuple's elements from warning (CS8620) whichever way the term declares them.
+                string listCall = $"{Runtime}.TermList({Render(list.Receiver)}{Naming.Identifier(list.Method)}({string.Join(", ", list.Arguments.Select(a => list.ByName ? $"{Naming.Identifier(a)}: {Naming.Identifier(a)}" : Naming.Identifier(a)))}){(list.Names is null ? "" : "!")}, " +
                                   $"{SymbolDisplay.FormatLiteral(list.Method, quote: true)}, {scope})";
                 if (list.OnlyWhen is TermSwitch listSwitch)
                 {

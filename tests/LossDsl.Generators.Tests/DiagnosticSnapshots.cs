@@ -331,6 +331,8 @@ public class DiagnosticSnapshots
             }
             """ },
         { "ListAsTheLoss", ListTerms("Total = 2 * Layers") },
+        { "ListAsAScheduleLength", ListTerms("Total = Hard * Linear(0, 1, Layers)") },
+        { "ListAsAClampBound", ListTerms("Total = Clamp(Hard, 0, Layers)") },
         { "ListTimesAList", ListTerms("Total = Sum(Layers * Layers)") },
         { "ListAsBalanceTarget", ListTerms("Total = Hard + Balance(Hard, to: Layers)") },
         { "ListInAWeighting", ListTerms("Total = CoV(Hard, Layers)") },

@@ -132,12 +132,13 @@ public class GeneratedCodeWarningsTests
                     [Term] System.Collections.Generic.IReadOnlyList<Tensor?>? Blocks(Tensor? y) => new[] { y!.mean() };
                     [Term] System.Collections.Generic.IReadOnlyList<(string Name, Tensor? Value)> Named(Tensor x) => new[] { ("a", (Tensor?)x.sum()) };
                     [Term] System.Collections.Generic.IReadOnlyList<(string Name, Tensor Value)> Labelled(Tensor x) => new[] { ("b", x.sum()) };
+                    [Term] System.Collections.Generic.IReadOnlyList<(string? Name, Tensor? Value)>? Loose(Tensor x) => new[] { ((string?)"c", (Tensor?)x.sum()) };
 
                     /// <summary>A switch.</summary>
                     public bool UseLabelled { get; set; }
 
                     /// <summary>The loss.</summary>
-                    [Loss("Scaled = Alpha * Layers\nB = Balance(Blocks, to: Soft, max: 10)\nTotal = Hard + Sum(Balance(Layers, to: Hard)) + Mean(Scaled) + Sum(Detach(B)) + Mean(Balance(-Named / 2, to: Hard)) + Sum(Balance(If(UseLabelled, Labelled), to: Soft))",
+                    [Loss("Scaled = Alpha * Layers\nB = Balance(Blocks, to: Soft, max: 10)\nTotal = Hard + Sum(Balance(Layers, to: Hard)) + Mean(Scaled) + Sum(Detach(B)) + Mean(Balance(-Named / 2, to: Hard)) + Sum(Balance(If(UseLabelled, Labelled), to: Soft)) + Sum(Loose)",
                           MetricsPrefix = "p/", CheckFinite = true)]
                     public partial ListsResult Compute(Tensor x, Tensor? y);
 

@@ -64,6 +64,32 @@ public class OptionalTermTests
         Assert.DoesNotContain(run.Errors, e => e.Id.StartsWith("CS"));
     }
 
+    [Theory]
+    [InlineData("Total = Soft + Balance(If(UseFeature, Feature), to: Soft, ema: 0.9)", "LD0108", "Balance", "If(UseFeature, Feature)", "Balance(…, ema:)")]
+    [InlineData("F = If(UseFeature, Feature)\nTotal = Soft + Balance(Soft, to: F, ema: 0.9)", "LD0108", "Balance", "F", "Balance(…, ema:)")]
+    [InlineData("Total = Dwa(Hard, If(useExtra, Feature))", "LD0110", "Dwa", "If(useExtra, Feature)", "Dwa")]
+    [InlineData("Total = CoV(Hard, If(UseFeature, Feature))", "LD0110", "CoV", "If(UseFeature, Feature)", "CoV")]
+    public void A_stateful_function_may_not_keep_statistics_of_a_switched_term(string formula, string id, string function, string underlined, string state)
+    {
+        // Regression: the moving average learned from the zero of the calls where the term was off
+        // (5 calls on, 50 off, then on: scale 0.098 instead of 0.010).
+        GeneratorRun run = GeneratorHarness.Run(Loss(formula));
+        Diagnostic error = Assert.Single(run.GeneratorDiagnostics);
+        Assert.Equal(id, error.Id);
+        string switchName = underlined == "F" ? "UseFeature" : underlined.Substring(3, underlined.IndexOf(',') - 3);
+        Assert.EndsWith($"'{underlined}' is switched by If({switchName}, …), and {state} keeps statistics of it: on the calls where it is off they would learn from its zero; " +
+                        $"balance it without ema:, or switch the term where it is added to the loss, not inside {function}", error.GetMessage());
+        Assert.Equal(underlined, run.Underlined(error));
+    }
+
+    [Fact]
+    public void A_stateless_balance_and_an_ema_of_an_expression_around_a_switched_term_are_allowed()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Loss("Kd = Soft + Balance(If(UseFeature, Feature), to: Soft)\nTotal = Hard + Balance(Kd, to: Hard, ema: 0.9)", parameters: "Tensor x, Tensor y"));
+        Assert.Empty(run.Errors);
+        Assert.Empty(run.GeneratorDiagnostics);
+    }
+
     [Fact]
     public void The_conflicting_use_is_the_one_underlined()
     {
@@ -80,7 +106,7 @@ public class OptionalTermTests
     {
         GeneratorRun run = GeneratorHarness.Run(Loss("Total = Hard + If(UseFeature, Feature)", parameters: "Tensor? x, Tensor? y"));
         Diagnostic error = Assert.Single(run.GeneratorDiagnostics, d => d.Id == "LD0107");
-        Assert.Equal("Invalid call to 'If': a switched-off term is a zero created on the device of the [Loss] method's first Tensor parameter, and 'Compute' has no Tensor parameter that cannot be null", error.GetMessage());
+        Assert.Equal("Invalid call to 'If': a switched-off term is a zero created on the device of the [Loss] method's first Tensor parameter that cannot be null, and 'Compute' has none", error.GetMessage());
     }
 
     [Fact]

@@ -92,6 +92,10 @@ internal sealed partial class Checker
             function.CheckList(this, checkedCall);
         }
         function.Check(this, checkedCall);
+        if (function.KeepsState(checkedCall))
+        {
+            CheckNoSwitchedStatistics(checkedCall);
+        }
         bool failed = _errors.Skip(errors).Any(e => e.Descriptor.DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
         if (failed || (function.KeepsState(checkedCall) && !UseState(function.StateDescription, StateSpan(checkedCall))))
         {
@@ -134,7 +138,7 @@ internal sealed partial class Checker
         }
         if (reference is null)
         {
-            ReportCall(function, name.Span, $"a switched-off term is a zero created on the device of the [Loss] method's first Tensor parameter, and '{_declaration.MethodName}' has no Tensor parameter that cannot be null");
+            ReportCall(function, name.Span, $"a switched-off term is a zero created on the device of the [Loss] method's first Tensor parameter that cannot be null, and '{_declaration.MethodName}' has none");
             return null;
         }
         if (parameter is not null)
@@ -150,6 +154,36 @@ internal sealed partial class Checker
         ReportCopy(member.IsReadOnly, $"the property '{member.Name}'", name.Span);
         return new BoundSwitch(member.IsStatic ? ExternalKind.StaticMember : ExternalKind.Member, member.Name, member.Receiver, reference);
     }
+
+    /// <summary>
+    /// A stateful call must not observe a switched term directly: on the calls where the term is off
+    /// its statistics would learn from the zero that stands for it (a moving average decaying toward
+    /// 0, a loss ratio of 0), and be wrong when it is switched on again.
+    /// </summary>
+    private void CheckNoSwitchedStatistics(BoundCall call)
+    {
+        var observed = call.Arguments.Select((a, i) => (Value: a, Span: call.Syntax.Arguments.Where(s => s.Name is null).ElementAt(i).Value.Span))
+            .Concat(call.Options.Values.Where(o => o.Value is { Kind: not ValueKind.Number }).Select(o => (Value: o.Value!, Span: o.Syntax.Value.Span)));
+        foreach (var (value, span) in observed)
+        {
+            if (SwitchOf(value) is BoundSwitch onlyWhen)
+            {
+                ReportCall(call.Function, span,
+                    $"'{TextOf(span)}' is switched by If({onlyWhen.Name}, …), and {call.Function.StateDescription} keeps statistics of it: on the calls where it is off they would learn from its zero; " +
+                    $"balance it without ema:, or switch the term where it is added to the loss, not inside {call.Function.Name}");
+            }
+        }
+    }
+
+    /// <summary>The switch of a value that is a switched term (through bindings that rename it, Sum, Mean and elementwise functions).</summary>
+    private static BoundSwitch? SwitchOf(BoundExpr value) => value switch
+    {
+        BoundBindingRef reference => SwitchOf(reference.Value),
+        BoundCall { Function.TakesSwitch: true } call => call.Arguments[0] as BoundSwitch,
+        BoundCall { Function.Name: "Sum" or "Mean" } call => SwitchOf(call.Arguments[0]),
+        BoundCall { Function.Elementwise: true } call when call.Arguments[0].Kind == ValueKind.List => SwitchOf(call.Arguments[0]),
+        _ => null,
+    };
 
     /// <summary>A term used both under If and without it (or under two switches) would be computed under one of them only.</summary>
     private void CheckSwitchedTerms()
@@ -185,9 +219,15 @@ internal sealed partial class Checker
         {
             return true;
         }
+        if (value.Kind == ValueKind.List && expected == ValueKind.Number)
+        {
+            // Reducing it would give a tensor, which is not a number either.
+            ReportCall(function, span, $"it {function.ArgumentRole}, but this is a list of tensors");
+            return false;
+        }
         if (value.Kind == ValueKind.List)
         {
-            Report(DiagnosticDescriptors.ListNotReduced, span, TextOf(span), listUse ?? $"{function.Name} {function.ArgumentRole}{(expected == ValueKind.Number ? ", which must be numbers" : ", one tensor each")}");
+            Report(DiagnosticDescriptors.ListNotReduced, span, TextOf(span), listUse ?? $"{function.Name} {function.ArgumentRole}, one tensor each");
             return false;
         }
         ReportCall(function, span, expected switch
