@@ -39,7 +39,7 @@ namespace LossDsl.Tests.Fixtures
                 double alpha = global::LossDsl.Schedules.Cosine(0.9, 0.1, (double)this.TotalSteps, this.ComputeState.Step, "TotalSteps");
 
                 // Features = Sum(Balance(If(UseFeatures, Layers), to: Soft))
-                var (layersElements, layers, layersNames) = this.UseFeatures ? global::LossDsl.LossRuntime.TermList(this.Layers(studentHidden, teacherHidden), "Layers", scope) : global::LossDsl.LossRuntime.OffNamedList(studentLogits);
+                var (layersElements, layers, layersNames) = this.UseFeatures ? global::LossDsl.LossRuntime.TermList(this.Layers(studentHidden, teacherHidden)!, "Layers", scope) : global::LossDsl.LossRuntime.OffNamedList(studentLogits);
                 var soft = global::LossDsl.LossRuntime.Term(this.Soft(studentLogits: studentLogits, teacherLogits: teacherLogits), "Soft", scope);
                 global::TorchSharp.torch.Tensor layersMagnitude, softMagnitude, layersScale;
                 using (global::TorchSharp.torch.no_grad())

@@ -22,7 +22,7 @@ namespace Sample
             using var scope = global::TorchSharp.torch.NewDisposeScope();
 
             // Scaled = 2 * Named
-            var (namedElements, named, namedNames) = global::LossDsl.LossRuntime.TermList(this.Named(x), "Named", scope);
+            var (namedElements, named, namedNames) = global::LossDsl.LossRuntime.TermList(this.Named(x)!, "Named", scope);
             var scaled = named.mul(2.0);
 
             // Total = Hard + Sum(Balance(Named, to: Hard)) + Mean(Scaled) + Sum(Layers)
