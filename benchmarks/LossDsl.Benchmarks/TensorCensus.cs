@@ -74,7 +74,7 @@ public static class TensorCensus
         torch.Tensor[] teacherHidden = Enumerable.Range(0, 3).Select(_ => torch.randn(inputs.StudentFeatures.shape, generator: generator)).ToArray();
         foreach (bool useFeatures in new[] { true, false })
         {
-            var generated = new GeneratedLayerwise { UseFeatures = useFeatures };
+            var generated = new LossDsl.Tests.Fixtures.LayerwiseDistillationLoss { UseFeatures = useFeatures };
             // The state (its step) lives with the loss, not with a call; evaluation mode, as the
             // census never advances the step (in training mode the state would warn that it is frozen).
             generated.ComputeState.eval();

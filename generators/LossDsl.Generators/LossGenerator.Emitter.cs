@@ -443,91 +443,32 @@ public sealed partial class LossGenerator
         var plan = (PlanBody)method.Body;
         var tensors = members.Where(m => !m.IsNumber).ToList();
         var numbers = members.Where(m => m.IsNumber).ToList();
-        if (tensors.Any(m => m.List is not null))
-        {
-            EmitListResultMembers(w, result, tensors, numbers, plan);
-            w.Close();
-            return;
-        }
-        string keys = string.Join(", ", tensors.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)));
-        w.Line($"private static readonly string[] s_metricKeys = {{ {keys} }};");
-        if (numbers.Count > 0)
-        {
-            w.Line($"private static readonly string[] s_numberKeys = {{ {string.Join(", ", numbers.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)))} }};");
-        }
-        w.Line($"private readonly {Tensor}[] {ResultValues};");
-        if (numbers.Count > 0)
-        {
-            w.Line($"private readonly double[] {ResultNumbers};");
-        }
-        w.Line($"private bool {ResultDisposed};");
-        w.Line();
-
-        w.Open($"internal {result.Name}({string.Join(", ", tensors.Select(m => $"{Tensor} {m.Variable.Name}").Concat(numbers.Select(m => $"double {m.Variable.Name}")))})");
-        w.Line($"this.{ResultValues} = new {Tensor}[] {{ {string.Join(", ", tensors.Select(m => m.Variable.Name))} }};");
-        if (numbers.Count > 0)
-        {
-            w.Line($"this.{ResultNumbers} = new double[] {{ {string.Join(", ", numbers.Select(m => m.Variable.Name))} }};");
-        }
-        w.Close();
-
-        for (int i = 0; i < tensors.Count; i++)
-        {
-            ResultMemberSpec member = tensors[i];
-            w.Line();
-            w.Line($"/// <summary>{Summary(member, plan)} Metric key <c>{DocComment.Text(member.MetricKey)}</c>.</summary>");
-            w.Line($"public {Tensor} {member.Property} => {ResultValue}({i});");
-        }
-        for (int i = 0; i < numbers.Count; i++)
-        {
-            ResultMemberSpec member = numbers[i];
-            w.Line();
-            w.Line($"/// <summary>{Summary(member, plan)} Metric key <c>{DocComment.Text(member.MetricKey)}</c>.</summary>");
-            w.Line($"/// <exception cref=\"global::System.ObjectDisposedException\">The result was disposed.</exception>");
-            w.Line($"public double {member.Property} => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {ResultNumbers}[{i}];");
-        }
-
-        w.Line();
-        w.Line($"{Tensor} global::LossDsl.ILossResult.Loss => {ResultValue}(0);");
-        w.Line();
-        w.Line("/// <summary>Every value fetched to the host in one transfer, keyed in snake_case.</summary>");
-        w.Line($"/// <exception cref=\"global::System.ObjectDisposedException\">The result was disposed.</exception>");
-        w.Line($"public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()");
-        w.Line($"    => {Runtime}.FetchMetrics(s_metricKeys, {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {ResultValues}{(numbers.Count > 0 ? $", s_numberKeys, {ResultNumbers}" : "")});");
-        w.Line();
-        w.Line("/// <summary>Disposes every tensor of the result; using the result afterwards throws <see cref=\"global::System.ObjectDisposedException\"/>.</summary>");
-        w.Open("public void Dispose()");
-        w.Line($"if ({ResultDisposed}) return;");
-        w.Line($"{ResultDisposed} = true;");
-        w.Line($"foreach (var value in {ResultValues}) value.Dispose();");
-        w.Close();
-        w.Line();
-        w.Line($"private {Tensor} {ResultValue}(int index)");
-        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {ResultValues}[index];");
-        w.Close();
-    }
-
-    /// <summary>
-    /// The members of a result with lists: one tensor per value, as in any result, and for each list
-    /// (a list term, a binding or scale computed from one) its elements, whose metric keys are
-    /// <c>{key}/{index}</c>, built when <c>Metrics()</c> is called since the length changes between calls.
-    /// </summary>
-    private static void EmitListResultMembers(SourceWriter w, ResultTypeSpec result, IReadOnlyList<ResultMemberSpec> members, IReadOnlyList<ResultMemberSpec> numbers, PlanBody plan)
-    {
+        // A list (a list term, a binding or scale computed from one) is held as its 1-dim tensor,
+        // with the elements a list term returned; its metric keys are {key}/{index} or {key}/{name},
+        // built when Metrics() is called, since the length changes between calls.
+        var scalars = tensors.Where(m => m.List is null).ToList();
+        var lists = tensors.Where(m => m.List is not null).ToList();
+        bool hasLists = lists.Count > 0, hasNumbers = numbers.Count > 0;
         const string ListType = "global::System.Collections.Generic.IReadOnlyList<" + Tensor + ">";
-        var scalars = members.Where(m => m.List is null).ToList();
-        var lists = members.Where(m => m.List is not null).ToList();
-        w.Line($"private static readonly string[] s_metricKeys = {{ {string.Join(", ", scalars.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)))} }};");
-        w.Line($"private static readonly string[] s_listMetricKeys = {{ {string.Join(", ", lists.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)))} }};");
-        if (numbers.Count > 0)
+        string Keys(IEnumerable<ResultMemberSpec> of) => string.Join(", ", of.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)));
+
+        w.Line($"private static readonly string[] s_metricKeys = {{ {Keys(scalars)} }};");
+        if (hasLists)
         {
-            w.Line($"private static readonly string[] s_numberKeys = {{ {string.Join(", ", numbers.Select(m => SymbolDisplay.FormatLiteral(m.MetricKey, quote: true)))} }};");
+            w.Line($"private static readonly string[] s_listMetricKeys = {{ {Keys(lists)} }};");
+        }
+        if (hasNumbers)
+        {
+            w.Line($"private static readonly string[] s_numberKeys = {{ {Keys(numbers)} }};");
         }
         w.Line($"private readonly {Tensor}[] {ResultValues};");
-        w.Line($"private readonly {Tensor}[] {ResultListValues};");
-        w.Line($"private readonly {Tensor}[]?[] {ResultLists};");
-        w.Line($"private readonly string[]?[] {ResultListNames};");
-        if (numbers.Count > 0)
+        if (hasLists)
+        {
+            w.Line($"private readonly {Tensor}[] {ResultListValues};");
+            w.Line($"private readonly {Tensor}[]?[] {ResultLists};");
+            w.Line($"private readonly string[]?[] {ResultListNames};");
+        }
+        if (hasNumbers)
         {
             w.Line($"private readonly double[] {ResultNumbers};");
         }
@@ -535,18 +476,21 @@ public sealed partial class LossGenerator
         w.Line();
 
         var names = lists.Select(m => m.List!.Names).Where(n => n is not null).Select(n => n!).Distinct().ToList();
-        w.Open($"internal {result.Name}({string.Join(", ", members.Select(m => m.List is ListElements list ? $"{Tensor} {m.Variable.Name}, {Tensor}[]? {list.Elements.Name}" : $"{Tensor} {m.Variable.Name}").Concat(names.Select(n => $"string[] {n.Name}")).Concat(numbers.Select(m => $"double {m.Variable.Name}")))})");
+        w.Open($"internal {result.Name}({string.Join(", ", tensors.Select(m => m.List is ListElements list ? $"{Tensor} {m.Variable.Name}, {Tensor}[]? {list.Elements.Name}" : $"{Tensor} {m.Variable.Name}").Concat(names.Select(n => $"string[] {n.Name}")).Concat(numbers.Select(m => $"double {m.Variable.Name}")))})");
         w.Line($"this.{ResultValues} = new {Tensor}[] {{ {string.Join(", ", scalars.Select(m => m.Variable.Name))} }};");
-        w.Line($"this.{ResultListValues} = new {Tensor}[] {{ {string.Join(", ", lists.Select(m => m.Variable.Name))} }};");
-        w.Line($"this.{ResultLists} = new {Tensor}[]?[] {{ {string.Join(", ", lists.Select(m => m.List!.Elements.Name))} }};");
-        w.Line($"this.{ResultListNames} = new string[]?[] {{ {string.Join(", ", lists.Select(m => m.List!.Names?.Name ?? "null"))} }};");
-        if (numbers.Count > 0)
+        if (hasLists)
+        {
+            w.Line($"this.{ResultListValues} = new {Tensor}[] {{ {string.Join(", ", lists.Select(m => m.Variable.Name))} }};");
+            w.Line($"this.{ResultLists} = new {Tensor}[]?[] {{ {string.Join(", ", lists.Select(m => m.List!.Elements.Name))} }};");
+            w.Line($"this.{ResultListNames} = new string[]?[] {{ {string.Join(", ", lists.Select(m => m.List!.Names?.Name ?? "null"))} }};");
+        }
+        if (hasNumbers)
         {
             w.Line($"this.{ResultNumbers} = new double[] {{ {string.Join(", ", numbers.Select(m => m.Variable.Name))} }};");
         }
         w.Close();
 
-        foreach (ResultMemberSpec member in members)
+        foreach (ResultMemberSpec member in tensors)
         {
             w.Line();
             if (member.List is null)
@@ -569,28 +513,39 @@ public sealed partial class LossGenerator
             w.Line($"public double {member.Property} => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {ResultNumbers}[{i}];");
         }
 
+        string disposed = "throw new global::System.ObjectDisposedException(GetType().FullName)";
+        string numberArguments = hasNumbers ? $", s_numberKeys, {ResultNumbers}" : "";
         w.Line();
         w.Line($"{Tensor} global::LossDsl.ILossResult.Loss => {ResultValue}(0);");
         w.Line();
-        w.Line("/// <summary>Every value fetched to the host in one transfer, keyed in snake_case; each list's elements follow the other values.</summary>");
+        w.Line($"/// <summary>Every value fetched to the host in one transfer, keyed in snake_case{(hasLists ? "; each list's elements follow the other values" : "")}.</summary>");
         w.Line($"/// <exception cref=\"global::System.ObjectDisposedException\">The result was disposed.</exception>");
         w.Line($"public global::System.Collections.Generic.IReadOnlyDictionary<string, double> Metrics()");
-        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {Runtime}.FetchMetrics(s_metricKeys, {ResultValues}, s_listMetricKeys, {ResultListValues}, {ResultListNames}{(numbers.Count > 0 ? $", s_numberKeys, {ResultNumbers}" : "")});");
+        w.Line(hasLists
+            ? $"    => {ResultDisposed} ? {disposed} : {Runtime}.FetchMetrics(s_metricKeys, {ResultValues}, s_listMetricKeys, {ResultListValues}, {ResultListNames}{numberArguments});"
+            : $"    => {Runtime}.FetchMetrics(s_metricKeys, {ResultDisposed} ? {disposed} : {ResultValues}{numberArguments});");
         w.Line();
-        w.Line("/// <summary>Disposes every tensor of the result, each element of its lists included; using the result afterwards throws <see cref=\"global::System.ObjectDisposedException\"/>.</summary>");
+        w.Line($"/// <summary>Disposes every tensor of the result{(hasLists ? ", each element of its lists included" : "")}; using the result afterwards throws <see cref=\"global::System.ObjectDisposedException\"/>.</summary>");
         w.Open("public void Dispose()");
         w.Line($"if ({ResultDisposed}) return;");
         w.Line($"{ResultDisposed} = true;");
         w.Line($"foreach (var value in {ResultValues}) value.Dispose();");
-        w.Line($"foreach (var value in {ResultListValues}) value.Dispose();");
-        w.Line($"foreach (var list in {ResultLists}) if (list is not null) foreach (var element in list) element.Dispose();");
+        if (hasLists)
+        {
+            w.Line($"foreach (var value in {ResultListValues}) value.Dispose();");
+            w.Line($"foreach (var list in {ResultLists}) if (list is not null) foreach (var element in list) element.Dispose();");
+        }
         w.Close();
         w.Line();
         w.Line($"private {Tensor} {ResultValue}(int index)");
-        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : {ResultValues}[index];");
-        w.Line();
-        w.Line($"private {ListType} {ResultList}(int index)");
-        w.Line($"    => {ResultDisposed} ? throw new global::System.ObjectDisposedException(GetType().FullName) : global::System.Array.AsReadOnly({ResultLists}[index] ??= {Runtime}.Elements({ResultListValues}[index]));");
+        w.Line($"    => {ResultDisposed} ? {disposed} : {ResultValues}[index];");
+        if (hasLists)
+        {
+            w.Line();
+            w.Line($"private {ListType} {ResultList}(int index)");
+            w.Line($"    => {ResultDisposed} ? {disposed} : global::System.Array.AsReadOnly({ResultLists}[index] ??= {Runtime}.Elements({ResultListValues}[index]));");
+        }
+        w.Close();
     }
 
     /// <summary>The result of a method LossDsl could not implement: its members exist, so code using them compiles, and throw.</summary>

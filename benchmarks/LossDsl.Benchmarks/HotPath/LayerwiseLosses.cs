@@ -6,37 +6,8 @@ using static TorchSharp.torch;
 
 namespace LossDsl.Benchmarks.HotPath;
 
-/// <summary>
-/// The per-layer worked example of docs/language.md (the class in tests/LossDsl.Tests/Fixtures/LayerwiseDistillation.cs),
-/// generated: alpha on a cosine schedule of TotalSteps, each distilled layer balanced to the soft loss, a switch.
-/// </summary>
-public partial class GeneratedLayerwise
-{
-    public int TotalSteps { get; set; } = 10_000;
-
-    public int[] DistilledLayers { get; set; } = { 1, 2 };
-
-    public bool UseFeatures { get; set; } = true;
-
-    [Term] Tensor Hard(Tensor studentLogits, Tensor labels)
-        => Losses.CrossEntropy(studentLogits, labels);
-
-    [Term] Tensor Soft(Tensor studentLogits, Tensor teacherLogits, double temperature = 2.0)
-        => Losses.SoftTargetKl(studentLogits, teacherLogits, temperature);
-
-    [Term] IReadOnlyList<(string Name, Tensor Value)> Layers(IReadOnlyList<Tensor> studentHidden, IReadOnlyList<Tensor> teacherHidden)
-        => DistilledLayers.Select(l => ($"layer{l}", Losses.CosineDistance(studentHidden[l], teacherHidden[l]))).ToList();
-
-    [Loss("""
-        Alpha    = Cosine(0.9, 0.1, TotalSteps)
-        Features = Sum(Balance(If(UseFeatures, Layers), to: Soft))
-        Kd       = Soft + Features
-        Total    = (1 - Alpha) * Hard + Alpha * Kd
-        """, MetricsPrefix = "distill/")]
-    public partial GeneratedLayerwiseResult Compute(
-        Tensor studentLogits, Tensor teacherLogits, Tensor labels,
-        IReadOnlyList<Tensor> studentHidden, IReadOnlyList<Tensor> teacherHidden);
-}
+// The generated implementation is the worked example itself, LossDsl.Tests.Fixtures.LayerwiseDistillationLoss
+// (tests/LossDsl.Tests/Fixtures/LayerwiseDistillation.cs, linked into this project).
 
 /// <summary>What the hand-written per-layer loss returns: every value the generated result logs.</summary>
 public sealed class ExpertLayerwiseResult(Tensor total, Tensor[] layers, Tensor soft, Tensor hard, Tensor features, Tensor kd, Tensor scales, double alpha) : IDisposable
