@@ -276,9 +276,11 @@ public sealed partial class LossGenerator
             string why = reason ?? (errors.Count == 0 ? "its declaration has errors" : "of " + string.Join("; ", errors.Take(3)) + (errors.Count > 3 ? $"; and {errors.Count - 3} more" : ""));
             string message = $"LossDsl did not implement [Loss] method '{type.Name}.{method.Name}' because {why}. Fix the compile-time errors and rebuild.";
             var names = new HashSet<string>(ReservedResultNames.Append(result?.Name.TrimStart('@') ?? ""), StringComparer.Ordinal);
-            var numbers = (check?.Bindings ?? Array.Empty<BoundBinding>()).Where(b => b.Value is BoundNumber).GroupBy(b => b.Name).ToDictionary(g => g.Key, g => ((BoundNumber)g.First().Value).Value.Constant is null);
+            // A number binding whose value failed (a schedule with a bad length) is computed in the real result.
+            var numbers = (check?.Bindings ?? Array.Empty<BoundBinding>()).Where(b => BoundError.IntendedKind(b.Value) == ValueKind.Number).GroupBy(b => b.Name)
+                .ToDictionary(g => g.Key, g => g.First().Value is not BoundNumber number || number.Value.Constant is null);
             // A binding the checker found to be a list keeps its list type, so code that reads it compiles.
-            var lists = new HashSet<string>((check?.Bindings ?? Array.Empty<BoundBinding>()).Where(b => b.Value.Kind == ValueKind.List).Select(b => b.Name), StringComparer.Ordinal);
+            var lists = new HashSet<string>((check?.Bindings ?? Array.Empty<BoundBinding>()).Where(b => BoundError.IntendedKind(b.Value) == ValueKind.List).Select(b => b.Name), StringComparer.Ordinal);
             var members = bindings
                 .Where(b => !numbers.TryGetValue(b.Name, out bool computed) || computed)
                 .Select(b => (Property: Naming.Pascal(b.Name), Role: numbers.ContainsKey(b.Name) ? MemberRole.Number : MemberRole.Binding, IsList: lists.Contains(b.Name)))

@@ -315,6 +315,55 @@ public class OneMistakeOneErrorTests
         Assert.DoesNotContain(" Half ", run.Source);
     }
 
+    [Theory]
+    [InlineData("W = Linear(0, 1, 0)", "LD0111")]
+    [InlineData("W = Piecewise(1, 2)", "LD0111")]
+    [InlineData("W = Linear(0, 1, 10, foo: 1)", "LD0111")]
+    [InlineData("W = Clamp(Alpha, 2, 1)", "LD0115")]
+    [InlineData("W = Alpha * Clamp(Alpha, 3, 1)", "LD0115")]
+    public void AFailedNumberCallLeavesItsBindingADoublePropertyOfTheStubResult(string binding, string id)
+    {
+        // Regression: the stub typed W as a Tensor, so 'double w = r.W' added CS0266 to the LD error.
+        GeneratorRun run = GeneratorHarness.Run($$"""
+            namespace N;
+
+            public partial class Scheduled
+            {
+                public double Alpha { get; set; } = 0.5;
+            {{Terms}}
+                [Loss("{{binding}}\nTotal = Hard * W")]
+                public partial ScheduledResult Compute(Tensor x);
+
+                public double Use() => Compute(null!).W;
+            }
+            """);
+
+        AssertDiagnostics(run, id);
+        Assert.Contains("public double W => throw", run.Source);
+    }
+
+    [Fact]
+    public void AListBindingOfAnInvalidListTermStaysAListPropertyOfTheStubResult()
+    {
+        // Regression: 'S = 2 * Bad' with Bad an invalid list term was a Tensor property: r.S.Count was CS1061.
+        GeneratorRun run = GeneratorHarness.Run("""
+            namespace N;
+
+            public partial class Layered
+            {
+                [Term] Tensor Hard(Tensor x) => x.mean();
+                [Term] Tensor[] Bad(Tensor x, int k) => new[] { x.mean() };
+
+                [Loss("S = 2 * Bad\nTotal = Hard + Sum(S)")]
+                public partial LayeredResult Compute(Tensor x);
+
+                public int Use() => Compute(null!).S.Count;
+            }
+            """);
+
+        AssertDiagnostics(run, "LD0201");
+    }
+
     private static void AssertDiagnostics(GeneratorRun run, params string[] expected)
     {
         var actual = run.GeneratorDiagnostics.Concat(run.CompilationDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning))

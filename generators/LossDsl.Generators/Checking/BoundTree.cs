@@ -14,12 +14,28 @@ internal abstract record BoundExpr
     public virtual ValueKind Kind => ValueKind.Tensor;
 }
 
-/// <summary>Something the checker already reported: nothing more is said about it.</summary>
+/// <summary>
+/// Something the checker already reported: nothing more is said about it. <see cref="Intended"/> is
+/// the kind it would have had, where that is known without it (a schedule is a number, a list term a
+/// list), so that a failed method's stub result still types the binding as the real result would.
+/// </summary>
 internal sealed record BoundError : BoundExpr
 {
-    public static readonly BoundError Instance = new();
+    public static readonly BoundError Instance = new(ValueKind.Other);
+    public static readonly BoundError Number = new(ValueKind.Number);
+    public static readonly BoundError List = new(ValueKind.List);
+
+    private BoundError(ValueKind intended) => Intended = intended;
+
+    public ValueKind Intended { get; }
 
     public override ValueKind Kind => ValueKind.Other;
+
+    /// <summary>What a value that is, or is computed from, an error would have been; Other when not known.</summary>
+    public static ValueKind IntendedKind(BoundExpr value) => value is BoundError error ? error.Intended : value.Kind;
+
+    public static BoundError Of(ValueKind intended)
+        => intended == ValueKind.Number ? Number : intended == ValueKind.List ? List : Instance;
 }
 
 /// <summary>A plain number: literals folded, hyperparameters read at call time, schedules.</summary>

@@ -31,11 +31,11 @@ internal sealed partial class Checker
         {
             string given = positional.Count == 1 ? "1 was" : $"{positional.Count} were";
             ReportCall(function, call.Span, $"it takes {function.ArgumentsText}, but {given} given; write {function.Usage}");
-            return BoundError.Instance;
+            return FailedCall(function, null);
         }
         if (!CheckOptionNames(function, call, out var options) || !CheckNumberOptions(function, options, out var numbers))
         {
-            return BoundError.Instance;
+            return FailedCall(function, null);
         }
 
         // Arguments in the order they are written, then tensor options: terms are called in first-use order.
@@ -82,7 +82,7 @@ internal sealed partial class Checker
         }
         if (!valid)
         {
-            return BoundError.Instance;
+            return FailedCall(function, arguments);
         }
 
         var checkedCall = new BoundCall(function, arguments, bound, call);
@@ -99,7 +99,7 @@ internal sealed partial class Checker
         bool failed = _errors.Skip(errors).Any(e => e.Descriptor.DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
         if (failed || (function.KeepsState(checkedCall) && !UseState(function.StateDescription, StateSpan(checkedCall))))
         {
-            return BoundError.Instance;
+            return FailedCall(function, arguments);
         }
         return function.Number?.Invoke(checkedCall) is NumberExpr number ? new BoundNumber(number) : checkedCall;
     }
@@ -199,6 +199,28 @@ internal sealed partial class Checker
                     $"the term '{first.Term}' is switched by If({switched.Switch!.Name}, …) and also used {where}; bind it once, for example {first.Term}Part = If({switched.Switch.Name}, {first.Term}), and use that binding");
             }
         }
+    }
+
+    /// <summary>
+    /// A call that failed, with the kind it would have had when its function and arguments
+    /// (null: not bound yet) tell it.
+    /// </summary>
+    private static BoundError FailedCall(FunctionEntry function, IReadOnlyList<BoundExpr>? arguments)
+    {
+        // A schedule is a number; a math function of numbers is a number; an elementwise function or If of a list is a list.
+        if (function.Number is not null && (function.TensorOrNumberArguments == 0
+            || (arguments is { Count: > 0 } && arguments.All(a => BoundError.IntendedKind(a) == ValueKind.Number))))
+        {
+            return BoundError.Number;
+        }
+        if (arguments is null)
+        {
+            return BoundError.Instance;
+        }
+        int observed = function.TakesSwitch ? 1 : 0;
+        return (function.Elementwise || function.TakesSwitch) && arguments.Count > observed && BoundError.IntendedKind(arguments[observed]) == ValueKind.List
+            ? BoundError.List
+            : BoundError.Instance;
     }
 
     /// <summary>Where a message about state points: the option that makes the call stateful, else the function's name.</summary>

@@ -153,7 +153,7 @@ internal sealed partial class Checker
             {
                 Report(DiagnosticDescriptors.InvalidTerm, span, term.Name, term.Problem);
             }
-            return BoundError.Instance;
+            return term.IsList ? BoundError.List : BoundError.Instance;
         }
         foreach (ParameterInfo needed in term.Parameters)
         {
@@ -174,7 +174,7 @@ internal sealed partial class Checker
                     problem += $"; did you mean '{near}'? A term's parameters are matched to the [Loss] method's by name";
                 }
                 Report(DiagnosticDescriptors.InvalidTerm, span, term.Name, problem);
-                return BoundError.Instance;
+                return term.IsList ? BoundError.List : BoundError.Instance;
             }
         }
         if (!CheckStaticAccess(term.IsStatic, term.Name, span))

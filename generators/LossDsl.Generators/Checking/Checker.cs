@@ -157,7 +157,9 @@ internal sealed partial class Checker
         BoundExpr right = Bind(binary.Right);
         if (left is BoundError || right is BoundError)
         {
-            return BoundError.Instance;
+            // Numbers give a number; a list with numbers gives a list: what the stub result needs.
+            ValueKind leftKind = BoundError.IntendedKind(left), rightKind = BoundError.IntendedKind(right);
+            return BoundError.Of(leftKind == ValueKind.Number ? rightKind : rightKind == ValueKind.Number ? leftKind : ValueKind.Other);
         }
         if (left is BoundNumber l && right is BoundNumber r)
         {
