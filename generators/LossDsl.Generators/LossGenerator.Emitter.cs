@@ -208,6 +208,10 @@ public sealed partial class LossGenerator
         w.Close();
     }
 
+    /// <summary>A term's arguments: the [Loss] method's parameters of the same names, by name when the term has defaults for the rest.</summary>
+    private static string TermArguments(EquatableArray<string> arguments, bool byName)
+        => string.Join(", ", arguments.Select(a => byName ? $"{Naming.Identifier(a)}: {Naming.Identifier(a)}" : Naming.Identifier(a)));
+
     /// <summary>How generated code reads If's switch.</summary>
     private static string Switch(TermSwitch onlyWhen) => onlyWhen.Kind switch
     {
@@ -227,7 +231,7 @@ public sealed partial class LossGenerator
                 break;
             case TermStep term:
                 // Term checks the value is 0-dim and aliases one the call did not create, so the result owns what it disposes.
-                string call = $"{Runtime}.Term({Render(term.Receiver)}{Naming.Identifier(term.Method)}({string.Join(", ", term.Arguments.Select(a => term.ByName ? $"{Naming.Identifier(a)}: {Naming.Identifier(a)}" : Naming.Identifier(a)))}), " +
+                string call = $"{Runtime}.Term({Render(term.Receiver)}{Naming.Identifier(term.Method)}({TermArguments(term.Arguments, term.ByName)}), " +
                               $"{SymbolDisplay.FormatLiteral(term.Method, quote: true)}, {scope})";
                 w.Line(term.OnlyWhen is TermSwitch onlyWhen
                     ? $"var {term.Variable.Name} = {Switch(onlyWhen)} ? {call} : {Runtime}.Off({Naming.Identifier(onlyWhen.Reference)});"
@@ -237,7 +241,7 @@ public sealed partial class LossGenerator
                 // Each element checked like a term's value; the list is computed with as their stack.
                 // A named list's names may be declared string?: the runtime checks each name, and '!' keeps the
                 // nullability of the tuple's elements from warning (CS8620) whichever way the term declares them.
-                string listCall = $"{Runtime}.TermList({Render(list.Receiver)}{Naming.Identifier(list.Method)}({string.Join(", ", list.Arguments.Select(a => list.ByName ? $"{Naming.Identifier(a)}: {Naming.Identifier(a)}" : Naming.Identifier(a)))}){(list.Names is null ? "" : "!")}, " +
+                string listCall = $"{Runtime}.TermList({Render(list.Receiver)}{Naming.Identifier(list.Method)}({TermArguments(list.Arguments, list.ByName)}){(list.Names is null ? "" : "!")}, " +
                                   $"{SymbolDisplay.FormatLiteral(list.Method, quote: true)}, {scope})";
                 if (list.OnlyWhen is TermSwitch listSwitch)
                 {

@@ -130,17 +130,17 @@ public static class LossRuntime
     /// Checks the value of a list term whose elements are named, as
     /// <see cref="TermList(IReadOnlyList{torch.Tensor}, string, DisposeScope)"/> does, and its names: each
     /// is neither null nor empty, and no two are the same. Returns the names too, for the metric keys.
-    /// <typeparamref name="TTensor"/> is <c>Tensor</c> or <c>Tensor?</c>, as the term declares its elements.
+    /// Generated code passes the term's value with <c>!</c>, so a term that declares its names or
+    /// elements non-nullable or nullable converts without a warning.
     /// </summary>
-    public static (torch.Tensor[] Elements, torch.Tensor Stacked, string[] Names) TermList<TTensor>([NotNull] IReadOnlyList<(string Name, TTensor Value)>? value, string name, DisposeScope scope)
-        where TTensor : torch.Tensor?
+    public static (torch.Tensor[] Elements, torch.Tensor Stacked, string[] Names) TermList([NotNull] IReadOnlyList<(string? Name, torch.Tensor? Value)>? value, string name, DisposeScope scope)
     {
         ArgumentNullException.ThrowIfNull(value, name);
         var names = new string[value.Count];
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < names.Length; i++)
         {
-            string elementName = value[i].Name;
+            string? elementName = value[i].Name;
             if (string.IsNullOrEmpty(elementName))
             {
                 throw new ArgumentException($"Term '{name}' returned a list whose element {i} has no name; name every element, or return Tensor[].", name);
@@ -242,18 +242,8 @@ public static class LossRuntime
     /// </summary>
     public static IReadOnlyDictionary<string, double> FetchMetrics(string[] keys, torch.Tensor[] values, string[] listKeys, torch.Tensor[] lists, string[]?[] listNames, string[] numberKeys, double[] numbers)
     {
-        ArgumentNullException.ThrowIfNull(numberKeys);
-        ArgumentNullException.ThrowIfNull(numbers);
-        if (numberKeys.Length != numbers.Length)
-        {
-            throw new ArgumentException($"{numberKeys.Length} metric keys were given for {numbers.Length} numbers.", nameof(numberKeys));
-        }
-        var metrics = (Dictionary<string, double>)FetchMetrics(keys, values, listKeys, lists, listNames);
-        for (int i = 0; i < numberKeys.Length; i++)
-        {
-            metrics.Add(numberKeys[i], numbers[i]);
-        }
-        return metrics;
+        CheckNumbers(numberKeys, numbers);
+        return WithNumbers(FetchMetrics(keys, values, listKeys, lists, listNames), numberKeys, numbers);
     }
 
     /// <summary>
@@ -293,13 +283,25 @@ public static class LossRuntime
     /// </summary>
     public static IReadOnlyDictionary<string, double> FetchMetrics(string[] keys, torch.Tensor[] values, string[] numberKeys, double[] numbers)
     {
+        CheckNumbers(numberKeys, numbers);
+        return WithNumbers(FetchMetrics(keys, values), numberKeys, numbers);
+    }
+
+    /// <summary>Before anything is fetched: as many number keys as numbers.</summary>
+    private static void CheckNumbers(string[] numberKeys, double[] numbers)
+    {
         ArgumentNullException.ThrowIfNull(numberKeys);
         ArgumentNullException.ThrowIfNull(numbers);
         if (numberKeys.Length != numbers.Length)
         {
             throw new ArgumentException($"{numberKeys.Length} metric keys were given for {numbers.Length} numbers.", nameof(numberKeys));
         }
-        var metrics = (Dictionary<string, double>)FetchMetrics(keys, values);
+    }
+
+    /// <summary>The fetched values with the numbers, which are on the host already, added under their keys.</summary>
+    private static IReadOnlyDictionary<string, double> WithNumbers(IReadOnlyDictionary<string, double> fetched, string[] numberKeys, double[] numbers)
+    {
+        var metrics = (Dictionary<string, double>)fetched;
         for (int i = 0; i < numberKeys.Length; i++)
         {
             metrics.Add(numberKeys[i], numbers[i]);

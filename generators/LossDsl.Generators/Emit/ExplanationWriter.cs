@@ -12,6 +12,15 @@ namespace LossDsl.Generators.Emit;
 /// </summary>
 internal static class ExplanationWriter
 {
+    /// <summary>A term's line: its call as written, and when a switch guards it, what it is when off.</summary>
+    private static string TermLine(string method, EquatableArray<string> arguments, bool byName, TermSwitch? onlyWhen, string whenOff, string what)
+    {
+        string call = $"{method} = {method}({string.Join(", ", arguments)}{(byName ? ", defaults for the rest" : "")})";
+        return onlyWhen is null
+            ? $"{call}   [{what}, called once]"
+            : $"{call} if {onlyWhen.Name}, else {whenOff} (not called)   [{what}, called at most once]";
+    }
+
     public static IReadOnlyList<string> Lines(PlanBody plan)
     {
         var lines = new List<string>();
@@ -20,14 +29,10 @@ internal static class ExplanationWriter
             switch (step)
             {
                 case TermStep term:
-                    lines.Add(term.OnlyWhen is TermSwitch onlyWhen
-                        ? $"{term.Method} = {term.Method}({string.Join(", ", term.Arguments)}{(term.ByName ? ", defaults for the rest" : "")}) if {onlyWhen.Name}, else 0 (not called)   [term, called at most once]"
-                        : $"{term.Method} = {term.Method}({string.Join(", ", term.Arguments)}{(term.ByName ? ", defaults for the rest" : "")})   [term, called once]");
+                    lines.Add(TermLine(term.Method, term.Arguments, term.ByName, term.OnlyWhen, "0", "term"));
                     break;
                 case TermListStep list:
-                    lines.Add(list.OnlyWhen is TermSwitch listSwitch
-                        ? $"{list.Method} = {list.Method}({string.Join(", ", list.Arguments)}{(list.ByName ? ", defaults for the rest" : "")}) if {listSwitch.Name}, else a list of one 0 (not called)   [term, a list: one 0-dim tensor per element, called at most once]"
-                        : $"{list.Method} = {list.Method}({string.Join(", ", list.Arguments)}{(list.ByName ? ", defaults for the rest" : "")})   [term, a list: one 0-dim tensor per element, called once]");
+                    lines.Add(TermLine(list.Method, list.Arguments, list.ByName, list.OnlyWhen, "a list of one 0", "term, a list: one 0-dim tensor per element"));
                     break;
                 case DetachStep detach:
                     lines.Add($"sg({detach.Source.Display}) = {detach.Source.Display}.detach()");

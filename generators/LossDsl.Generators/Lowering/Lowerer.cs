@@ -269,21 +269,31 @@ internal sealed partial class Lowerer
         if (!_externals.TryGetValue(term.Name, out Local? variable))
         {
             variable = _names.Local(Naming.Identifier(Naming.Camel(term.Name)), term.Name);
-            // A parameter the [Loss] method does not have takes the term's default (the checker allowed only optional ones).
-            var passed = term.Parameters.Where(p => _declaration.Parameters.Any(d => d.Name == p.Name)).ToList();
-            foreach (ParameterInfo needed in passed.Where(p => !p.AcceptsNull))
-            {
-                if (_declaration.Parameters.First(p => p.Name == needed.Name).MayBeNull)
-                {
-                    _nullChecked.Add(needed.Name);
-                }
-            }
+            var passed = Passed(term);
             _steps.Add(new TermStep(variable, term.Name, term.Receiver, passed.Select(p => p.Name).ToEquatableArray(), ByName: passed.Count < term.Parameters.Count, OnlyWhen: onlyWhen));
             string property = _names.Property(Naming.Pascal(term.Name));
             _terms.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Term, term.Name));
             _externals[term.Name] = variable;
         }
         return variable;
+    }
+
+    /// <summary>
+    /// The term's parameters the [Loss] method passes (one it does not have takes the term's default:
+    /// the checker allowed only optional ones); a nullable [Loss] parameter passed where the term does
+    /// not take null is checked on entry.
+    /// </summary>
+    private List<ParameterInfo> Passed(TermInfo term)
+    {
+        var passed = term.Parameters.Where(p => _declaration.Parameters.Any(d => d.Name == p.Name)).ToList();
+        foreach (ParameterInfo needed in passed.Where(p => !p.AcceptsNull))
+        {
+            if (_declaration.Parameters.First(p => p.Name == needed.Name).MayBeNull)
+            {
+                _nullChecked.Add(needed.Name);
+            }
+        }
+        return passed;
     }
 
     /// <summary>Calls a list term at its first use; its value is the stack of its elements.</summary>
@@ -298,14 +308,7 @@ internal sealed partial class Lowerer
             {
                 _listNames[term.Name] = names;
             }
-            var passed = term.Parameters.Where(p => _declaration.Parameters.Any(d => d.Name == p.Name)).ToList();
-            foreach (ParameterInfo needed in passed.Where(p => !p.AcceptsNull))
-            {
-                if (_declaration.Parameters.First(p => p.Name == needed.Name).MayBeNull)
-                {
-                    _nullChecked.Add(needed.Name);
-                }
-            }
+            var passed = Passed(term);
             _steps.Add(new TermListStep(variable, elements, names, term.Name, term.Receiver, passed.Select(p => p.Name).ToEquatableArray(),
                 ByName: passed.Count < term.Parameters.Count, OnlyWhen: onlyWhen));
             string property = _names.Property(Naming.Pascal(term.Name));

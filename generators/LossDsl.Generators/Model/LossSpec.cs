@@ -86,8 +86,9 @@ internal sealed record ResultMemberSpec(string Property, Local Variable, string 
 
 /// <summary>
 /// The elements of a list member of the result, in <see cref="Elements"/> (a <c>Tensor[]</c>). A list is
-/// computed as a 1-dim tensor (the member's variable); when <see cref="Unbind"/> is set its elements are
-/// split from it only for the result, else (a list term's) they are what the term returned.
+/// computed as a 1-dim tensor (the member's variable), which the result holds; when <see cref="Unbind"/>
+/// is set (a computed list) its elements are split from it when the result's property is first read,
+/// else (a list term's) they are what the term returned, passed to the result with it.
 /// <see cref="Names"/> holds the element names (a <c>string[]</c>) of the list term it comes from, when
 /// that term names its elements: the metric keys use them.
 /// </summary>
