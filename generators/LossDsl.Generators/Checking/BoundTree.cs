@@ -88,9 +88,16 @@ internal sealed record BoundCall(
     CallSyntax Syntax) : BoundExpr
 {
     /// <summary>An elementwise function (Balance, Detach) of a list is a list; anything else is a tensor.</summary>
-    public override ValueKind Kind =>
-        Function.TakesSwitch ? Arguments[1].Kind :
-        Function.Elementwise && Arguments[0].Kind == ValueKind.List ? ValueKind.List : ValueKind.Tensor;
+    public override ValueKind Kind => KindOf(Function, i => Arguments[i].Kind);
+
+    /// <summary>
+    /// The kind of a tensor call of <paramref name="function"/> whose argument i has the kind
+    /// <paramref name="argument"/>(i): If is the term it switches, an elementwise function of a list a
+    /// list, anything else a tensor.
+    /// </summary>
+    public static ValueKind KindOf(FunctionEntry function, System.Func<int, ValueKind> argument) =>
+        function.TakesSwitch ? argument(1) :
+        function.Elementwise && argument(0) == ValueKind.List ? ValueKind.List : ValueKind.Tensor;
 
     /// <summary>A number option's value: the one written, else the table's default.</summary>
     public double? Number(string option)

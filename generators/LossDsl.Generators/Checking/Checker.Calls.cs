@@ -180,7 +180,7 @@ internal sealed partial class Checker
     {
         BoundBindingRef reference => SwitchOf(reference.Value),
         BoundCall { Function.TakesSwitch: true } call => call.Arguments[0] as BoundSwitch,
-        BoundCall { Function.Name: "Sum" or "Mean" } call => SwitchOf(call.Arguments[0]),
+        BoundCall { Function.ArgumentKind: ValueKind.List } call => SwitchOf(call.Arguments[0]), // Sum, Mean
         BoundCall { Function.Elementwise: true } call when call.Arguments[0].Kind == ValueKind.List => SwitchOf(call.Arguments[0]),
         _ => null,
     };
@@ -217,8 +217,7 @@ internal sealed partial class Checker
         {
             return BoundError.Instance;
         }
-        int observed = function.TakesSwitch ? 1 : 0;
-        return (function.Elementwise || function.TakesSwitch) && arguments.Count > observed && BoundError.IntendedKind(arguments[observed]) == ValueKind.List
+        return arguments.Count >= function.MinArguments && BoundCall.KindOf(function, i => BoundError.IntendedKind(arguments[i])) == ValueKind.List
             ? BoundError.List
             : BoundError.Instance;
     }
