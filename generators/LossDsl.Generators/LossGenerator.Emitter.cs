@@ -277,8 +277,18 @@ public sealed partial class LossGenerator
                 }
                 // The ratio, clamped to [min, max] when given and to the dtype's positive finite range;
                 // 1 where either magnitude is at most eps: a vanishing loss passes through.
-                w.Line($"{scale.Variable.Name} = {Runtime}.BalanceScale({scale.SourceMagnitude.Name}, {scale.TargetMagnitude.Name}, {Literals.Number(scale.Epsilon)}{MinMax(scale.Min, scale.Max)});");
+                w.Line(scale.Stabilizer is double stabilizer
+                    ? $"{scale.Variable.Name} = {Runtime}.StabilizedScale({scale.SourceMagnitude.Name}, {scale.TargetMagnitude.Name}, {Literals.Number(stabilizer)}{MinMax(scale.Min, scale.Max)});"
+                    : $"{scale.Variable.Name} = {Runtime}.BalanceScale({scale.SourceMagnitude.Name}, {scale.TargetMagnitude.Name}, {Literals.Number(scale.Epsilon)}{MinMax(scale.Min, scale.Max)});");
                 w.Close();
+                break;
+            case GradientNormStep norm:
+                // autograd.grad on exactly these parameters, keeping the graph for the caller's backward(); nothing reaches .grad.
+                w.Line($"var {norm.Variable.Name} = global::LossDsl.Gradients.Norm({norm.Source.Name}, {Render(norm.Parameters)}, {Quote(norm.Source.Display)}, {Quote(norm.Parameters.Name)}, {Quote(norm.Rule)});");
+                break;
+            case AnnealStep anneal:
+                w.Line($"var {anneal.Variable.Name} = global::LossDsl.Strategies.Anneal({state}, \"{anneal.Site}\", {anneal.Source.Name}, {anneal.Target.Name}, {Render(anneal.Parameters)}, {Literals.Number(anneal.Alpha)}, " +
+                       $"{Quote(anneal.Source.Display)}, {Quote(anneal.Target.Display)}, {Quote(anneal.Parameters.Name)}, {Quote(anneal.Rule)}{MinMax(anneal.Min, anneal.Max)});");
                 break;
             case EmaScaleStep ema:
                 if (ema.NewBounds.Count > 0)
@@ -289,14 +299,19 @@ public sealed partial class LossGenerator
                     w.Close();
                 }
                 string boundArguments = (ema.SourceBound is Local sourceBound ? $", xBound: {sourceBound.Name}" : "") + (ema.TargetBound is Local targetBound ? $", yBound: {targetBound.Name}" : "");
-                w.Line($"var {ema.Variable.Name} = global::LossDsl.Strategies.EmaScale({state}, \"{ema.Site}\", {ema.Source.Name}, {ema.Target.Name}, " +
-                       $"{Literals.Number(ema.Beta)}, {Literals.Number(ema.Epsilon)}{MinMax(ema.Min, ema.Max)}{boundArguments});");
+                string stabilizerArgument = ema.Stabilizer is double delta ? $", stabilizer: {Literals.Number(delta)}" : "";
+                var (emaSource, emaTarget) = ema.Norms ?? (ema.Source, ema.Target);
+                w.Line($"var {ema.Variable.Name} = global::LossDsl.Strategies.EmaScale({state}, \"{ema.Site}\", {emaSource.Name}, {emaTarget.Name}, " +
+                       $"{Literals.Number(ema.Beta)}, {Literals.Number(ema.Epsilon)}{MinMax(ema.Min, ema.Max)}{boundArguments}{stabilizerArgument});");
                 break;
             case WeightingStep weighting:
                 string runtime = Functions.FunctionTable.Find(weighting.Function)!.Runtime!;
                 string site = weighting.Site is null ? "" : $"{state}, \"{weighting.Site}\", ";
                 string options = string.Concat(weighting.Options.Select(o => $", {o.Name}: {(o.IsWhole ? ((long)o.Value).ToString(System.Globalization.CultureInfo.InvariantCulture) : Literals.Number(o.Value))}"));
-                w.Line($"var ({weighting.Total.Name}, {weighting.WeightsVariable}) = {runtime}({site}new {Tensor}[] {{ {string.Join(", ", weighting.Arguments.Select(a => a.Name))} }}{options});");
+                string shared = weighting.Shared is ParameterSet parameters
+                    ? $", {Render(parameters)}, new string[] {{ {string.Join(", ", weighting.Arguments.Select(a => Quote(a.Display)))} }}, {Quote(parameters.Name)}, {Quote(weighting.Rule)}"
+                    : "";
+                w.Line($"var ({weighting.Total.Name}, {weighting.WeightsVariable}) = {runtime}({site}new {Tensor}[] {{ {string.Join(", ", weighting.Arguments.Select(a => a.Name))} }}{shared}{options});");
                 for (int i = 0; i < weighting.Weights.Count; i++)
                 {
                     w.Line($"var {weighting.Weights[i].Name} = {weighting.WeightsVariable}[{i}];");
@@ -417,6 +432,23 @@ public sealed partial class LossGenerator
     }
 
     /// <summary>What goes before a term's or member's name so that it binds to that member.</summary>
+    /// <summary>The parameters of Gradient(P) or shared: P, as LossDsl.Gradients reads them (only those that require grad).</summary>
+    private static string Render(ParameterSet set)
+    {
+        string access = set.Kind == ExternalKind.Parameter
+            ? Naming.Identifier(set.Name)
+            : Render(set.Via ?? (set.Kind == ExternalKind.Member ? Receiver.This : Receiver.Static)) + Naming.Identifier(set.Name);
+        string method = set.Shape switch
+        {
+            ParameterShape.Tensor => "FromTensor",
+            ParameterShape.Module => "FromModule",
+            _ => "FromTensors",
+        };
+        return $"global::LossDsl.Gradients.{method}({access}, {Quote(set.Name)})";
+    }
+
+    private static string Quote(string text) => SymbolDisplay.FormatLiteral(text, quote: true);
+
     private static string Render(Receiver receiver) => receiver.Kind switch
     {
         ReceiverKind.This => "this.",
@@ -610,16 +642,35 @@ public sealed partial class LossGenerator
         }
         foreach (PlanStep step in plan.Steps)
         {
+            if (step is ScaleStep { By: ParameterSet by } gradientScale && gradientScale.Variable == member.Variable)
+            {
+                string x = DocComment.Text(gradientScale.Source.Display), y = DocComment.Text(gradientScale.Target.Display), p = DocComment.Text(by.Name);
+                return $"The scale of <c>Balance({x}, to: {y}, by: Gradient({p}))</c>: ‖∇{y}‖ / " +
+                       (gradientScale.Stabilizer is double delta ? $"(‖∇{x}‖ + {Literals.Number(delta)})" : $"‖∇{x}‖, or 1 where either is at most {Literals.Number(gradientScale.Epsilon)}") +
+                       $", the gradients taken on {p}. Carries no gradient.";
+            }
+            if (step is AnnealStep anneal && anneal.Variable == member.Variable)
+            {
+                string x = DocComment.Text(anneal.Source.Display), y = DocComment.Text(anneal.Target.Display), p = DocComment.Text(anneal.Parameters.Name);
+                return $"The weight of <c>Anneal({x}, to: {y}, by: Gradient({p}), alpha: {Literals.Number(anneal.Alpha)})</c>: a moving average of max|∇{y}| / mean|∇{x}|, the gradients taken on {p}. Carries no gradient.";
+            }
             if (step is ScaleStep scale && scale.Variable == member.Variable)
             {
                 string x = DocComment.Text(scale.Source.Display), y = DocComment.Text(scale.Target.Display);
+                string rest = scale.Stabilizer is double delta ? $" + {Literals.Number(delta)})" : $", or 1 where either is at most {Literals.Number(scale.Epsilon)}";
+                string open = scale.Stabilizer is null ? "" : "(";
                 return scale.PerElement
-                    ? $"The scales of <c>Balance({x}, to: {y})</c>, one per element of {x}: |sg({y})| / |sg({x}[i])|, or 1 where either is at most {Literals.Number(scale.Epsilon)}. Carry no gradient."
-                    : $"The scale of <c>Balance({x}, to: {y})</c>: |sg({y})| / |sg({x})|, or 1 where either is at most {Literals.Number(scale.Epsilon)}. Carries no gradient.";
+                    ? $"The scales of <c>Balance({x}, to: {y})</c>, one per element of {x}: |sg({y})| / {open}|sg({x}[i])|{rest}. Carry no gradient."
+                    : $"The scale of <c>Balance({x}, to: {y})</c>: |sg({y})| / {open}|sg({x})|{rest}. Carries no gradient.";
             }
             if (step is EmaScaleStep ema && ema.Variable == member.Variable)
             {
                 string x = DocComment.Text(ema.Source.Display), y = DocComment.Text(ema.Target.Display);
+                if (ema.By is ParameterSet emaBy)
+                {
+                    return $"The scale of <c>Balance({x}, to: {y}, by: Gradient({DocComment.Text(emaBy.Name)}), ema: {Literals.Number(ema.Beta)})</c>: the ratio of bias-corrected moving averages of ‖∇{y}‖ and ‖∇{x}‖, " +
+                           $"the gradients taken on {DocComment.Text(emaBy.Name)}. Carries no gradient.";
+                }
                 return $"The scale of <c>Balance({x}, to: {y}, ema: {Literals.Number(ema.Beta)})</c>: the ratio of bias-corrected moving averages of |sg({y})| and |sg({x})|, " +
                        $"or 1 where either is at most {Literals.Number(ema.Epsilon)}. Carries no gradient.";
             }

@@ -393,6 +393,29 @@ public static class LossRuntime
         return scale.masked_fill_(vanishing, 1.0);
     }
 
+    /// <summary>
+    /// The scale of <c>Balance(x, to: y, stabilizer: δ)</c>: targetMagnitude / (sourceMagnitude + δ),
+    /// clamped to [min, max] when given, with autograd off. Unlike <see cref="BalanceScale"/> it has
+    /// no eps guard and no clamp to the dtype's range: δ &gt; 0 keeps the ratio finite, as in VQGAN's
+    /// adaptive weight (Esser et al. 2021), which this reproduces exactly with δ = 1e-4, max 1e4.
+    /// </summary>
+    public static torch.Tensor StabilizedScale(torch.Tensor sourceMagnitude, torch.Tensor targetMagnitude, double stabilizer, double? min = null, double? max = null)
+    {
+        ArgumentNullException.ThrowIfNull(sourceMagnitude);
+        ArgumentNullException.ThrowIfNull(targetMagnitude);
+        using var noGrad = torch.no_grad();
+        torch.Tensor scale = targetMagnitude.div(sourceMagnitude.add(stabilizer));
+        if (min is double low)
+        {
+            scale.clamp_min_(low);
+        }
+        if (max is double high)
+        {
+            scale.clamp_max_(high);
+        }
+        return scale;
+    }
+
     private static (double Smallest, double Largest) NormalRange(torch.ScalarType dtype) => dtype switch
     {
         torch.ScalarType.Float16 => (6.103515625e-05, 65504.0),

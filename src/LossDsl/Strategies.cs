@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.ComponentModel;
+using System.Linq;
 using LossDsl.State;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -29,9 +31,11 @@ public static class Strategies
     /// current magnitudes are used. <paramref name="xBound"/> and <paramref name="yBound"/>, when
     /// given, are the magnitudes x and y were computed from: a value within rounding of its bound
     /// counts as 0 (<see cref="LossRuntime.Significant"/>). The scale stays within the dtype's
-    /// positive normal range (<see cref="LossRuntime.BalanceScale"/>).
+    /// positive normal range (<see cref="LossRuntime.BalanceScale"/>). With <paramref name="stabilizer"/>
+    /// δ the scale is m̂_y / (m̂_x + δ) instead, without the eps guard (<see cref="LossRuntime.StabilizedScale"/>).
+    /// With <c>by: Gradient(P)</c>, x and y are the norms of the two gradients (<see cref="Gradients.Norm"/>).
     /// </summary>
-    public static Tensor EmaScale(LossState state, string site, Tensor x, Tensor y, double beta, double epsilon, double? min = null, double? max = null, Tensor? xBound = null, Tensor? yBound = null)
+    public static Tensor EmaScale(LossState state, string site, Tensor x, Tensor y, double beta, double epsilon, double? min = null, double? max = null, Tensor? xBound = null, Tensor? yBound = null, double? stabilizer = null)
     {
         ArgumentNullException.ThrowIfNull(state);
         EmaBalanceState ema = state.Site<EmaBalanceState>(site);
@@ -58,7 +62,113 @@ public static class Strategies
         }
         Tensor started = weight.gt(0);
         Tensor sx = where(started, mx.div(weight), ax), sy = where(started, my.div(weight), ay);
-        return LossRuntime.BalanceScale(sx.to(x.dtype, x.device), sy.to(x.dtype, x.device), epsilon, min, max);
+        return stabilizer is double delta
+            ? LossRuntime.StabilizedScale(sx.to(x.dtype, x.device), sy.to(x.dtype, x.device), delta, min, max)
+            : LossRuntime.BalanceScale(sx.to(x.dtype, x.device), sy.to(x.dtype, x.device), epsilon, min, max);
+    }
+
+    /// <summary>
+    /// <c>Anneal(x, to: y, by: Gradient(P), alpha: α)</c>, learning-rate annealing for
+    /// physics-informed networks (Wang, Teng and Perdikaris 2021, Algorithm 1, eqs. 40–41): while
+    /// the state updates, λ̂ = max|∇_P y| / mean|∇_P x| and λ ← (1 − α)λ + αλ̂ (λ starts at 1), and
+    /// the scale is the updated λ; otherwise (eval(), an evaluation scope) it is the stored λ and no
+    /// gradient is taken. An estimate that is not finite (mean|∇_P x| = 0) leaves λ as it was and
+    /// counts as skipped. The scale is clamped to [min, max] when given and carries no gradient.
+    /// </summary>
+    public static Tensor Anneal(LossState state, string site, Tensor x, Tensor y, IReadOnlyList<Tensor> parameters, double alpha,
+        string xName, string yName, string parametersName, string rule, double? min = null, double? max = null)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        AnnealState anneal = state.Site<AnnealState>(site);
+        Tensor weight = anneal.Statistic("weight");
+        Tensor? largest = null, average = null;
+        if (state.Updating)
+        {
+            largest = Gradients.Statistic(y, parameters, GradientStatistic.MaxAbs, yName, parametersName, rule);
+            average = Gradients.Statistic(x, parameters, GradientStatistic.MeanAbs, xName, parametersName, rule);
+        }
+        using var noGrad = no_grad();
+        if (largest is not null && average is not null)
+        {
+            Tensor estimate = largest.to(weight.dtype, weight.device).div(average.to(weight.dtype, weight.device));
+            Tensor next = weight.mul(1 - alpha).add_(estimate, alpha);
+            Tensor taken = next.isfinite();
+            Tensor takenWeight = where(taken, next, weight);
+            Tensor skipped = anneal.Statistic(SiteState.SkippedStatistic).add(taken.logical_not().to(weight.dtype));
+            state.Stage(anneal, skipped, () =>
+            {
+                anneal.Statistic("weight").copy_(takenWeight);
+                anneal.Statistic(SiteState.SkippedStatistic).copy_(skipped);
+            });
+            weight = takenWeight;
+        }
+        // A copy: outside training the weight is the state's own buffer, which the result must not hold.
+        Tensor scale = weight.to(x.dtype, x.device, copy: true);
+        if (min is double low)
+        {
+            scale = scale.clamp_min(low);
+        }
+        if (max is double high)
+        {
+            scale = scale.clamp_max(high);
+        }
+        return scale;
+    }
+
+    /// <summary>
+    /// <c>GradNorm(a, b, …, shared: P, alpha: α, lr: η)</c> (Chen et al. 2018, eqs. 1–2, Algorithm 1):
+    /// the total is Σᵢ wᵢ Lᵢ with the weights w (initially 1, constants for autograd) as they are
+    /// before this call. While the state updates, with gᵢ = ‖∇_P Lᵢ‖, Gᵢ = wᵢ gᵢ, Ḡ = meanᵢ Gᵢ,
+    /// L̃ᵢ = Lᵢ / Lᵢ(0) and rᵢ = L̃ᵢ / meanⱼ L̃ⱼ, the weights take one SGD step of size η on
+    /// L_grad = Σᵢ |Gᵢ − Ḡ rᵢ^α| (its target held constant): wᵢ ← wᵢ − η · sign(Gᵢ − Ḡ rᵢ^α) · gᵢ,
+    /// and are renormalised to sum to the number of terms. Lᵢ(0) is each term's value at its first
+    /// updating call where it is finite and greater than 0. An update before every term has its
+    /// Lᵢ(0), or one that would make a weight non-finite or not greater than 0, is skipped (counted).
+    /// </summary>
+    public static (Tensor Total, Tensor[] Weights) GradNorm(LossState state, string site, Tensor[] losses, IReadOnlyList<Tensor> shared,
+        string[] names, string sharedName, string rule, double alpha, double lr)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(losses);
+        ArgumentNullException.ThrowIfNull(names);
+        GradNormState gradNorm = state.Site<GradNormState>(site);
+        Tensor values = stack(losses);
+        Tensor weights = gradNorm.Statistic("weights");
+        Tensor[]? norms = state.Updating
+            ? losses.Select((loss, i) => Gradients.Norm(loss, shared, names[i], sharedName, rule)).ToArray()
+            : null;
+        Tensor used;
+        using (no_grad())
+        {
+            // A copy: the weights are updated in place when the call completes, and the result must keep these.
+            used = weights.to(values.dtype, values.device, copy: true);
+            if (norms is not null)
+            {
+                Tensor initial = gradNorm.Statistic("initial");
+                Tensor observed = values.detach().to(weights.dtype, weights.device);
+                Tensor g = stack(norms).to(weights.dtype, weights.device);
+                Tensor capturable = observed.gt(0).logical_and(observed.isfinite());
+                Tensor takenInitial = where(initial.gt(0), initial, where(capturable, observed, zeros_like(initial)));
+                Tensor ratio = observed.div(takenInitial);
+                Tensor relative = ratio.div(ratio.mean());
+                Tensor weighted = weights.mul(g);
+                Tensor target = weighted.mean().mul(relative.pow(alpha));
+                Tensor next = weights.sub(weighted.sub(target).sign_().mul_(g).mul_(lr));
+                next = next.mul(losses.Length).div_(next.sum());
+                Tensor taken = takenInitial.gt(0).all().logical_and(next.isfinite().all()).logical_and(next.gt(0).all());
+                Tensor takenWeights = where(taken, next, weights);
+                Tensor skipped = gradNorm.Statistic(SiteState.SkippedStatistic).add(taken.logical_not().to(weights.dtype));
+                state.Stage(gradNorm, skipped, () =>
+                {
+                    gradNorm.Statistic("initial").copy_(takenInitial);
+                    gradNorm.Statistic("weights").copy_(takenWeights);
+                    gradNorm.Statistic(SiteState.SkippedStatistic).copy_(skipped);
+                });
+            }
+        }
+        return (values.mul(used).sum(), used.unbind(0));
     }
 
     private static Tensor Magnitude(Tensor value, Tensor? bound)

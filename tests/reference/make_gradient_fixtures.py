@@ -112,7 +112,7 @@ def vqgan(steps=300, lr=0.05, disc_lr=0.05, disc_weight=0.8, delta=1e-4):
         rows.append({"rec": rec.item(), "gan": gan.item(), "weight": weight.item(), "total": total.item(), "disc_loss": disc_loss.item()})
     return {
         "rule": "VQGAN adaptive weight (Esser et al. 2021, eq. 7)",
-        "formula": "Total = Rec + DiscriminatorWeight * Balance(Gan, to: Rec, by: Gradient(Decoder))",
+        "formula": "Total = Rec + DiscriminatorWeight * Balance(Gan, to: Rec, by: Gradient(DecoderWeight), stabilizer: 1e-4, max: 1e4)",
         "settings": {"steps": steps, "lr": lr, "disc_lr": disc_lr, "discriminator_weight": disc_weight, "delta": delta, "max": 1e4},
         "x": tensor(x),
         "initial": initial,
@@ -164,7 +164,7 @@ def gradnorm(steps=150, lr=0.05, weight_lr=0.005, alpha=1.5):
         task_weights = task_weights * 3 / task_weights.sum()
     return {
         "rule": "GradNorm (Chen et al. 2018, eqs. 1-2), weights renormalised to sum to 3",
-        "formula": "Total = GradNorm(A, B, C, shared: Trunk, alpha: 1.5)",
+        "formula": "Total = GradNorm(A, B, C, shared: TrunkWeight, alpha: 1.5, lr: 0.005)",
         "settings": {"steps": steps, "lr": lr, "weight_lr": weight_lr, "alpha": alpha},
         "x": tensor(x),
         "targets": tensor(targets),

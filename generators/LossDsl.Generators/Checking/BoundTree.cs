@@ -59,6 +59,12 @@ internal sealed record BoundSwitch(ExternalKind Source, string Name, Receiver? V
     public override ValueKind Kind => ValueKind.Other;
 }
 
+/// <summary>The parameters of <c>by: Gradient(P)</c> or <c>shared: P</c>; <see cref="Text"/> is P as written.</summary>
+internal sealed record BoundParameters(ParameterSet Set, string Text) : BoundExpr
+{
+    public override ValueKind Kind => ValueKind.Parameters;
+}
+
 internal sealed record BoundTensorParameter(string Name) : BoundExpr;
 
 internal sealed record BoundTensorMember(MemberInfo Member) : BoundExpr;
@@ -104,6 +110,9 @@ internal sealed record BoundCall(
         => Options.TryGetValue(option, out BoundOption? given) ? given.Number : Function.Option(option)?.Default;
 
     public BoundExpr? Tensor(string option) => Options.TryGetValue(option, out BoundOption? given) ? given.Value : null;
+
+    /// <summary>A parameters option's value (<c>by: Gradient(P)</c>, <c>shared: P</c>), when given.</summary>
+    public BoundParameters? Parameters(string option) => Options.TryGetValue(option, out BoundOption? given) ? given.Value as BoundParameters : null;
 
     /// <summary>A number option read at call time (<see cref="OptionSpec.ReadAtCallTime"/>), when given.</summary>
     public NumberExpr? NumberValue(string option) => Options.TryGetValue(option, out BoundOption? given) && given.Value is BoundNumber number ? number.Value : null;

@@ -16,6 +16,12 @@ internal sealed partial class Checker
     private BoundExpr BindCall(CallSyntax call)
     {
         FunctionEntry? function = FunctionTable.Find(call.Name);
+        if (function is null && call.Name == "Gradient")
+        {
+            Report(DiagnosticDescriptors.InvalidGradient, call.Span, "'" + TextOf(call.Span) + "'",
+                "Gradient(P) is not a value: it names the parameters P whose gradients an option reads, as in Balance(x, to: y, by: Gradient(P)) or Anneal(x, to: y, by: Gradient(P))");
+            return BoundError.Instance;
+        }
         if (function is null)
         {
             string hint = _declaration.Terms.ContainsKey(call.Name)
@@ -69,7 +75,13 @@ internal sealed partial class Checker
             {
                 continue;
             }
-            if (spec.Kind == ValueKind.Tensor || spec.ReadAtCallTime)
+            if (spec.Kind == ValueKind.Parameters)
+            {
+                BoundParameters? parameters = BindParameters(function, spec, option.Value);
+                valid &= parameters is not null;
+                bound[spec.Name] = new BoundOption(spec, option, parameters ?? (BoundExpr)BoundError.Instance, null);
+            }
+            else if (spec.Kind == ValueKind.Tensor || spec.ReadAtCallTime)
             {
                 BoundExpr value = Bind(option.Value);
                 valid &= CheckKind(function, spec.Kind, value, option.Value.Span, spec.Kind == ValueKind.Tensor ? $"{function.Name}'s {spec.Name}: takes one tensor" : null);
@@ -92,7 +104,7 @@ internal sealed partial class Checker
             function.CheckList(this, checkedCall);
         }
         function.Check(this, checkedCall);
-        if (function.KeepsState(checkedCall))
+        if (function.KeepsState(checkedCall) || function.TakesGradients(checkedCall))
         {
             CheckNoSwitchedStatistics(checkedCall);
         }
@@ -156,6 +168,8 @@ internal sealed partial class Checker
     }
 
     /// <summary>
+    /// A call that takes gradients of its operands must not take them of a switched term: when it
+    /// is off, its zero has no gradient (and the run-time error would come only on such a call).
     /// A stateful call must not observe a switched term directly: on the calls where the term is off
     /// its statistics would learn from the zero that stands for it (a moving average decaying toward
     /// 0, a loss ratio of 0), and be wrong when it is switched on again.
@@ -166,10 +180,16 @@ internal sealed partial class Checker
             .Concat(call.Options.Values.Where(o => o.Value is { Kind: not ValueKind.Number }).Select(o => (Value: o.Value!, Span: o.Syntax.Value.Span)));
         foreach (var (value, span) in observed)
         {
-            if (SwitchOf(value) is BoundSwitch onlyWhen)
+            if (SwitchOf(value) is BoundSwitch onlyWhen && call.Function.TakesGradients(call))
             {
                 ReportCall(call.Function, span,
-                    $"'{TextOf(span)}' is switched by If({onlyWhen.Name}, …), and {call.Function.StateDescription} keeps statistics of it: on the calls where it is off they would learn from its zero; " +
+                    $"'{TextOf(span)}' is switched by If({onlyWhen.Name}, …), and {call.Function.Name} takes its gradient: on the calls where it is off its zero has none; " +
+                    $"switch the term where it is added to the loss, not inside {call.Function.Name}");
+            }
+            else if (SwitchOf(value) is BoundSwitch switched)
+            {
+                ReportCall(call.Function, span,
+                    $"'{TextOf(span)}' is switched by If({switched.Name}, …), and {call.Function.StateDescription} keeps statistics of it: on the calls where it is off they would learn from its zero; " +
                     $"balance it without ema:, or switch the term where it is added to the loss, not inside {call.Function.Name}");
             }
         }
@@ -199,6 +219,77 @@ internal sealed partial class Checker
                     $"the term '{first.Term}' is switched by If({switched.Switch!.Name}, …) and also used {where}; bind it once, for example {first.Term}Part = If({switched.Switch.Name}, {first.Term}), and use that binding");
             }
         }
+    }
+
+    /// <summary>
+    /// The parameters of a <see cref="ValueKind.Parameters"/> option: <c>Gradient(P)</c> for one with a
+    /// wrapper (<c>by:</c>), the name alone otherwise (<c>shared:</c>); P a parameter or member that is a
+    /// Tensor or Parameter, a Module, or an enumerable of tensors. Null (reported, LD0127) otherwise.
+    /// </summary>
+    private BoundParameters? BindParameters(FunctionEntry function, OptionSpec spec, ExpressionSyntax syntax)
+    {
+        string where = $"{function.Name}'s '{spec.Name}:'";
+        string expected = spec.Wrapper is string call ? $"{call}(P)" : "the name P";
+        const string what = "P a Tensor or Parameter, a Module, or an enumerable of tensors (a parameter of the [Loss] method, a field or a property)";
+        void Problem(FormulaSpan span, string problem) => Report(DiagnosticDescriptors.InvalidGradient, span, where, problem);
+
+        ExpressionSyntax inner = syntax;
+        if (spec.Wrapper is string wrapper)
+        {
+            if (syntax is not CallSyntax { Name: var name } gradient || name != wrapper)
+            {
+                Problem(syntax.Span, $"it takes {expected}, {what}, whose gradients are compared, but this is '{TextOf(syntax.Span)}'");
+                return null;
+            }
+            if (gradient.Arguments.Count != 1 || gradient.Arguments[0].Name is not null)
+            {
+                Problem(gradient.Span, $"{wrapper}(P) takes one name, {what}; to take the gradients on several, name a property that returns them all (an IEnumerable<Parameter>)");
+                return null;
+            }
+            inner = gradient.Arguments[0].Value;
+        }
+        if (inner is not NameSyntax reference)
+        {
+            Problem(inner.Span, $"it takes {expected}, {what}, but '{TextOf(inner.Span)}' is not a name");
+            return null;
+        }
+        string text = reference.Name;
+        ParameterInfo? parameter = _declaration.Parameters.FirstOrDefault(p => p.Name == text);
+        _declaration.Members.TryGetValue(text, out MemberInfo? member);
+        if (parameter is not null && member is not null)
+        {
+            Report(DiagnosticDescriptors.AmbiguousName, reference.Span, text, $"the parameter '{text}' and the member '{text}'");
+            return null;
+        }
+        ParameterShape? shape = parameter?.Shape ?? member?.Shape;
+        if (shape is null)
+        {
+            string found =
+                parameter is not null ? $"the parameter '{text}' has type '{parameter.DisplayType}'" :
+                member is not null ? $"the member '{text}' is {(member.Kind == ValueKind.Number ? "a number" : $"of type '{member.Type}'")}" :
+                _bindings.ContainsKey(text) || _bindingLines.ContainsKey(text) ? $"'{text}' is a binding of the formula, a value, not parameters" :
+                _declaration.Terms.ContainsKey(text) ? $"'{text}' is a [Term] method, a value, not parameters" :
+                $"'{text}' is not a parameter or member of '{_declaration.TypeName}'";
+            Problem(reference.Span, $"it takes {expected}, {what}, but {found}");
+            return null;
+        }
+        if (parameter is not null)
+        {
+            _usedParameters.Add(parameter.Name);
+            return new BoundParameters(new ParameterSet(ExternalKind.Parameter, text, null, shape.Value), text);
+        }
+        if (member!.Problem is not null)
+        {
+            Report(DiagnosticDescriptors.UnreachableMember, reference.Span, text, member.Problem);
+            return null;
+        }
+        if (!CheckStaticAccess(member.IsStatic, text, reference.Span))
+        {
+            return null;
+        }
+        ReportObsolete(member.Obsolete, $"the member '{text}'", reference.Span);
+        ReportCopy(member.IsReadOnly, $"the property '{text}'", reference.Span);
+        return new BoundParameters(new ParameterSet(member.IsStatic ? ExternalKind.StaticMember : ExternalKind.Member, text, member.Receiver, shape.Value), text);
     }
 
     /// <summary>

@@ -13,6 +13,8 @@ internal enum ValueKind
     Number,
     /// <summary>A list of 0-dim tensors, one per element (a list term), whose length is known only at call time.</summary>
     List,
+    /// <summary>Parameters that gradients are taken on: <c>Gradient(P)</c> in <c>by:</c>, or GradNorm's <c>shared:</c>.</summary>
+    Parameters,
     Other,
 }
 
@@ -25,7 +27,11 @@ internal enum ValueKind
 /// <see cref="IsOptional"/>: a [Term] method's parameter that a call may leave out (a default value,
 /// <c>[Optional]</c> or <c>params</c>); one the [Loss] method does not have takes its default.
 /// </summary>
-internal sealed record ParameterInfo(string Name, string Type, string DisplayType, ValueKind Kind, bool IsDouble, bool MayBeNull, bool AcceptsNull, bool IsOptional = false);
+internal sealed record ParameterInfo(string Name, string Type, string DisplayType, ValueKind Kind, bool IsDouble, bool MayBeNull, bool AcceptsNull, bool IsOptional = false)
+{
+    /// <summary>What gradients may be taken on, when the parameter is a Tensor, a Module or an enumerable of tensors; null otherwise.</summary>
+    public ParameterShape? Shape { get; init; }
+}
 
 /// <summary>
 /// A [Term] method of the loss type or a base. <see cref="Problem"/> says what is wrong with its
@@ -65,7 +71,11 @@ internal sealed record ObsoleteInfo(string Message, bool IsError, string? Diagno
 /// <see cref="Obsolete"/> is its (or its getter's) [Obsolete].
 /// <see cref="IsReadOnly"/>: a readonly [Loss] method reads it without copying a struct (a field, a
 /// static member, a property whose getter is readonly).
-internal sealed record MemberInfo(string Name, string Type, ValueKind Kind, bool IsDouble, bool IsStatic, Receiver Receiver, string? Problem = null, ObsoleteInfo? Obsolete = null, bool IsReadOnly = true);
+internal sealed record MemberInfo(string Name, string Type, ValueKind Kind, bool IsDouble, bool IsStatic, Receiver Receiver, string? Problem = null, ObsoleteInfo? Obsolete = null, bool IsReadOnly = true)
+{
+    /// <summary>What gradients may be taken on, when the member is a Tensor (or Parameter), a Module or an enumerable of tensors; null otherwise.</summary>
+    public ParameterShape? Shape { get; init; }
+}
 
 /// <summary>
 /// Everything around one [Loss] method. <see cref="ValueTypeKind"/> is "struct", "record",

@@ -137,6 +137,10 @@ internal static class DiagnosticDescriptors
         "LD0126", "Invalid list reduction",
         "Invalid {0}: {1}");
 
+    public static readonly DiagnosticDescriptor InvalidGradient = Error(
+        "LD0127", "Invalid gradient specification",
+        "Invalid gradient specification in {0}: {1}");
+
     public static readonly DiagnosticDescriptor InvalidTerm = Error(
         "LD0201", "Invalid [Term] method",
         "[Term] method '{0}' {1}");

@@ -37,15 +37,37 @@ internal static class ExplanationWriter
                 case DetachStep detach:
                     lines.Add($"sg({detach.Source.Display}) = {detach.Source.Display}.detach()");
                     break;
+                case GradientNormStep norm:
+                    lines.Add($"{norm.Variable.Display} = L2 norm of the gradient of {norm.Source.Display} on {norm.Parameters.Name} (autograd.grad, retain_graph: nothing reaches .grad)   [no gradient]");
+                    break;
+                case ScaleStep { By: ParameterSet by } gradient:
+                    lines.Add($"{gradient.Variable.Display} = {gradient.TargetMagnitude.Display} / " +
+                              (gradient.Stabilizer is double delta ? $"({gradient.SourceMagnitude.Display} + {Literals.Number(delta)})" : gradient.SourceMagnitude.Display) +
+                              Clamp(gradient.Min, gradient.Max) +
+                              (gradient.Stabilizer is null ? $", or 1 where either norm <= {Literals.Number(gradient.Epsilon)}" : "") + "   [no gradient]");
+                    break;
+                case AnnealStep anneal:
+                    lines.Add($"{anneal.Variable.Display} = l, l <- {Literals.Number(1 - anneal.Alpha)} * l + {Literals.Number(anneal.Alpha)} * max|grad_{anneal.Parameters.Name}({anneal.Target.Display})| / mean|grad_{anneal.Parameters.Name}({anneal.Source.Display})| " +
+                              $"while training (autograd.grad, retain_graph), l = 1 at first{Clamp(anneal.Min, anneal.Max)}   [state: {anneal.Site}, no gradient]");
+                    break;
                 case ScaleStep scale:
                     AddBounds(lines, scale.NewBounds);
-                    lines.Add($"{scale.Variable.Display} = |sg({scale.Target.Display})| / |sg({scale.Source.Display})|{(scale.PerElement ? $" for each element of {scale.Source.Display}" : "")}{Clamp(scale.Min, scale.Max)}, " +
-                              $"or 1 where either magnitude <= {Literals.Number(scale.Epsilon)}{Residue(scale.Source, scale.SourceBound, scale.Target, scale.TargetBound)}   [no gradient]");
+                    string divisor = scale.Stabilizer is double scaleDelta ? $"(|sg({scale.Source.Display})| + {Literals.Number(scaleDelta)})" : $"|sg({scale.Source.Display})|";
+                    string guard = scale.Stabilizer is null ? $", or 1 where either magnitude <= {Literals.Number(scale.Epsilon)}" : "";
+                    lines.Add($"{scale.Variable.Display} = |sg({scale.Target.Display})| / {divisor}{(scale.PerElement ? $" for each element of {scale.Source.Display}" : "")}{Clamp(scale.Min, scale.Max)}" +
+                              $"{guard}{Residue(scale.Source, scale.SourceBound, scale.Target, scale.TargetBound)}   [no gradient]");
+                    break;
+                case EmaScaleStep { Norms: var (sourceNorm, targetNorm) } gradientEma:
+                    lines.Add($"{gradientEma.Variable.Display} = m({targetNorm.Display}) / " +
+                              (gradientEma.Stabilizer is double emaDelta ? $"(m({sourceNorm.Display}) + {Literals.Number(emaDelta)})" : $"m({sourceNorm.Display})") +
+                              $"{Clamp(gradientEma.Min, gradientEma.Max)}, m a bias-corrected moving average (beta {Literals.Number(gradientEma.Beta)})" +
+                              (gradientEma.Stabilizer is null ? $", or 1 where either is <= {Literals.Number(gradientEma.Epsilon)}" : "") + $"   [state: {gradientEma.Site}, no gradient]");
                     break;
                 case EmaScaleStep ema:
                     AddBounds(lines, ema.NewBounds);
-                    lines.Add($"{ema.Variable.Display} = m(|sg({ema.Target.Display})|) / m(|sg({ema.Source.Display})|){Clamp(ema.Min, ema.Max)}, " +
-                              $"m a bias-corrected moving average (beta {Literals.Number(ema.Beta)}), or 1 where either is <= {Literals.Number(ema.Epsilon)}{Residue(ema.Source, ema.SourceBound, ema.Target, ema.TargetBound)}   [state: {ema.Site}, no gradient]");
+                    string emaDivisor = ema.Stabilizer is double stabilizer ? $"(m(|sg({ema.Source.Display})|) + {Literals.Number(stabilizer)})" : $"m(|sg({ema.Source.Display})|)";
+                    lines.Add($"{ema.Variable.Display} = m(|sg({ema.Target.Display})|) / {emaDivisor}{Clamp(ema.Min, ema.Max)}, " +
+                              $"m a bias-corrected moving average (beta {Literals.Number(ema.Beta)}){(ema.Stabilizer is null ? $", or 1 where either is <= {Literals.Number(ema.Epsilon)}" : "")}{Residue(ema.Source, ema.SourceBound, ema.Target, ema.TargetBound)}   [state: {ema.Site}, no gradient]");
                     break;
                 case WeightingStep weighting:
                     lines.Add($"{weighting.Total.Display} = {FunctionTable.Find(weighting.Function)!.Explain!(weighting)}");
@@ -69,7 +91,7 @@ internal static class ExplanationWriter
         {
             lines.Add($"The schedules read {plan.State!.Property}.Step, which the training loop advances.");
         }
-        bool stopsGradients = plan.Steps.Any(s => s is ScaleStep or EmaScaleStep or DetachStep
+        bool stopsGradients = plan.Steps.Any(s => s is ScaleStep or EmaScaleStep or DetachStep or AnnealStep
             || s is WeightingStep w && FunctionTable.Find(w.Function)!.StopsGradients);
         lines.Add(stopsGradients
             ? "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host."

@@ -14,6 +14,7 @@ internal sealed class NumberRule(Func<double, bool> accepts, string text, bool w
     public static readonly NumberRule Positive = new(v => v > 0, "greater than 0");
     public static readonly NumberRule NonNegative = new(v => v >= 0, "0 or more");
     public static readonly NumberRule OpenUnit = new(v => v > 0 && v < 1, "between 0 and 1, both excluded");
+    public static readonly NumberRule UnitExcludingZero = new(v => v > 0 && v <= 1, "greater than 0 and at most 1");
     public static readonly NumberRule WholeAtLeastOne = new(v => v >= 1 && v <= int.MaxValue && Math.Floor(v) == v, "a whole number of 1 or more", whole: true);
 
     public bool Accepts(double value) => accepts(value);
@@ -31,8 +32,14 @@ internal sealed class NumberRule(Func<double, bool> accepts, string text, bool w
 /// <see cref="ReadAtCallTime"/>: then it takes any number expression, which the function's own
 /// check validates when it is a literal and its runtime method when it is not.
 /// </summary>
-internal sealed class OptionSpec(string name, ValueKind kind, NumberRule? rule = null, double? @default = null, bool required = false, bool readAtCallTime = false, params string[] aliases)
+internal sealed class OptionSpec(string name, ValueKind kind, NumberRule? rule = null, double? @default = null, bool required = false, bool readAtCallTime = false, string? wrapper = null, params string[] aliases)
 {
+    /// <summary>
+    /// For a <see cref="ValueKind.Parameters"/> option, the call its value is written in
+    /// (<c>by: Gradient(P)</c>); null when the option takes the name alone (<c>shared: P</c>).
+    /// </summary>
+    public string? Wrapper { get; } = wrapper;
+
     /// <summary>Whether the option takes any number expression, read when the loss runs (a schedule's from: and warmup:).</summary>
     public bool ReadAtCallTime { get; } = readAtCallTime;
 
@@ -121,11 +128,20 @@ internal sealed class FunctionEntry
     /// <summary>Lowers a checked call to plan steps; never fails.</summary>
     public Func<Lowerer, BoundCall, LoweredValue> Lower { get; init; } = static (_, _) => throw new InvalidOperationException("no lowering");
 
+    /// <summary>For weighting functions: the stem of the weights' property names (<c>HardDwaWeight</c>); null for the name with its first letter alone upper-case.</summary>
+    public string? WeightStem { get; init; }
+
     /// <summary>For weighting functions: the runtime method the emitter calls.</summary>
     public string? Runtime { get; init; }
 
     /// <summary>For weighting functions: the explanation line of a step.</summary>
     public Func<WeightingStep, string>? Explain { get; init; }
+
+    /// <summary>
+    /// Whether a call takes gradients of its operands (<c>by: Gradient(P)</c>, <c>Anneal</c>,
+    /// <c>GradNorm</c>): they must not be switched by <c>If</c>, whose zero has no gradient.
+    /// </summary>
+    public Func<BoundCall, bool> TakesGradients { get; init; } = static _ => false;
 
     /// <summary>Whether the function's weights or scales carry no gradient (the explanation's sg(x) note).</summary>
     public bool StopsGradients { get; init; }

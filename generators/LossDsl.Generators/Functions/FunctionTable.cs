@@ -34,8 +34,11 @@ internal static class FunctionTable
                 new OptionSpec("min", ValueKind.Number, NumberRule.NonNegative, aliases: new[] { "minimum" }),
                 new OptionSpec("max", ValueKind.Number, NumberRule.Positive, aliases: new[] { "maximum" }),
                 new OptionSpec("ema", ValueKind.Number, NumberRule.OpenUnit, aliases: new[] { "beta", "momentum" }),
+                new OptionSpec("by", ValueKind.Parameters, wrapper: "Gradient", aliases: new[] { "gradient", "grad", "via", "on" }),
+                new OptionSpec("stabilizer", ValueKind.Number, NumberRule.Positive, aliases: new[] { "stabiliser", "delta", "offset" }),
             },
             KeepsState = static call => call.Options.ContainsKey("ema"),
+            TakesGradients = static call => call.Options.ContainsKey("by"),
             StateOption = "ema",
             StateClass = "EmaBalanceState",
             KeepsStatistics = true,
@@ -51,7 +54,35 @@ internal static class FunctionTable
                     checker.ReportCall(call.Function, ema.Syntax.NameSpan,
                         "its ema: is not supported for a list, whose length may change from call to call; balance the list without ema:, or balance its Sum or Mean with it");
                 }
+                else if (call.Options.TryGetValue("by", out BoundOption? by))
+                {
+                    checker.ReportCall(call.Function, by.Syntax.NameSpan,
+                        "its by: Gradient(…) is not supported for a list: each element would take its own backward pass on every call; balance its Sum or Mean by the gradient");
+                }
             },
+        },
+        new FunctionEntry
+        {
+            Name = "Anneal",
+            Usage = "Anneal(x, to: y, by: Gradient(P), alpha: 0.9)",
+            ArgumentsText = "one value to weigh",
+            ArgumentRole = "weighs a tensor by the ratio of its gradients to another's",
+            Options = new[]
+            {
+                new OptionSpec("to", ValueKind.Tensor, required: true, aliases: new[] { "target" }),
+                new OptionSpec("by", ValueKind.Parameters, required: true, wrapper: "Gradient", aliases: new[] { "gradient", "grad", "via", "on", "shared" }),
+                new OptionSpec("alpha", ValueKind.Number, NumberRule.UnitExcludingZero, 0.9, aliases: new[] { "smoothing", "rate", "momentum", "beta" }),
+                new OptionSpec("min", ValueKind.Number, NumberRule.NonNegative, aliases: new[] { "minimum" }),
+                new OptionSpec("max", ValueKind.Number, NumberRule.Positive, aliases: new[] { "maximum" }),
+            },
+            KeepsState = static _ => true,
+            StateClass = "AnnealState",
+            KeepsStatistics = true,
+            StateDescription = "Anneal",
+            TakesGradients = static _ => true,
+            Check = CheckBalance,
+            Lower = static (lowerer, call) => lowerer.Anneal(call),
+            StopsGradients = true,
         },
         new FunctionEntry
         {
@@ -86,6 +117,12 @@ internal static class FunctionTable
             new OptionSpec("window", ValueKind.Number, NumberRule.WholeAtLeastOne, 1)),
         Weighting("CoV", "CoV(a, b, …)", stopsGradients: true, stateClass: "CovState", keepsStatistics: true,
             explain: static step => $"sum of a * L, a = (std / mean of l) / sum of the same, l = |L| / running mean of |L|; uniform until each term has two updates   [state: {step.Site}, no gradient through a]"),
+        Weighting("GradNorm", "GradNorm(a, b, …, shared: P, alpha: 1.5)", stopsGradients: true, stateClass: "GradNormState", keepsStatistics: true, weightStem: "GradNorm",
+            explain: static step => $"sum of w * L, w the task weights (initially 1, summing to {step.Arguments.Count}); while training, with g = ||grad_{step.Shared!.Name}(L)|| (autograd.grad on {step.Shared.Name}, retain_graph), G = w * g and r = (L / L(0)) / mean of the same, " +
+                $"w takes one SGD step of lr {Literals.Number(step.Options.First(o => o.Name == "lr").Value)} on sum |G - mean(G) * r^{Literals.Number(step.Options.First(o => o.Name == "alpha").Value)}| and is renormalised   [state: {step.Site}, no gradient through w]",
+            new OptionSpec("shared", ValueKind.Parameters, required: true, aliases: new[] { "by", "parameters", "layer", "on" }),
+            new OptionSpec("alpha", ValueKind.Number, NumberRule.NonNegative, 1.5, aliases: new[] { "restoring", "asymmetry" }),
+            new OptionSpec("lr", ValueKind.Number, NumberRule.Positive, 1e-3, aliases: new[] { "learningRate", "learning_rate", "rate", "step" })),
         Schedule("Linear"),
         Schedule("Cosine"),
         Schedule("Piecewise"),
@@ -112,8 +149,12 @@ internal static class FunctionTable
         return list.Count <= 1 ? string.Concat(list) : string.Join(", ", list.Take(list.Count - 1)) + " and " + list[list.Count - 1];
     }
 
-    private static FunctionEntry Weighting(string name, string usage, bool stopsGradients, string stateClass, bool keepsStatistics, Func<WeightingStep, string> explain, params OptionSpec[] options) => new()
+    private static FunctionEntry Weighting(string name, string usage, bool stopsGradients, string stateClass, bool keepsStatistics, Func<WeightingStep, string> explain, params OptionSpec[] options)
+        => Weighting(name, usage, stopsGradients, stateClass, keepsStatistics, null, explain, options);
+
+    private static FunctionEntry Weighting(string name, string usage, bool stopsGradients, string stateClass, bool keepsStatistics, string? weightStem, Func<WeightingStep, string> explain, params OptionSpec[] options) => new()
     {
+        WeightStem = weightStem,
         Name = name,
         Usage = usage,
         ArgumentsText = "two or more terms to weigh against each other",
@@ -125,6 +166,7 @@ internal static class FunctionTable
         KeepsState = static _ => true,
         StateDescription = name,
         Lower = static (lowerer, call) => lowerer.Weighting(call),
+        TakesGradients = static call => call.Options.ContainsKey("shared"),
         Runtime = "global::LossDsl.Strategies." + name,
         Explain = explain,
         StopsGradients = stopsGradients,
@@ -279,6 +321,12 @@ internal static class FunctionTable
 
     private static void CheckBalance(Checker checker, BoundCall call)
     {
+        if (call.Options.TryGetValue("stabilizer", out BoundOption? stabilizer) && call.Options.TryGetValue("eps", out BoundOption? eps))
+        {
+            checker.ReportCall(call.Function, eps.Syntax.NameSpan,
+                $"its eps: and stabilizer: are two ways to keep the ratio finite (1 where a magnitude is at most eps, or a divisor plus {checker.TextOf(stabilizer.Syntax.Value.Span)}); give one");
+            return;
+        }
         if (call.Number("min") is double low && call.Number("max") is double high && low > high)
         {
             BoundOption min = call.Options["min"], max = call.Options["max"];

@@ -14,6 +14,7 @@ internal sealed partial class Lowerer
     private readonly Dictionary<string, Local> _magnitudes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Local> _detached = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TensorExpr> _scales = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Local> _gradientNorms = new(StringComparer.Ordinal);
     private readonly List<StateSiteSpec> _stateSites = new();
     private bool _keepsStatistics;
 
@@ -40,8 +41,9 @@ internal sealed partial class Lowerer
         Local y = Materialize(target, "balanceTarget");
         bool perElement = call.Arguments[0].Kind == ValueKind.List;
         double epsilon = call.Number("eps")!.Value;
-        double? min = call.Number("min"), max = call.Number("max"), beta = call.Number("ema");
-        string key = $"{x.Name}|{y.Name}|{epsilon:R}|{min:R}|{max:R}|{beta:R}";
+        double? min = call.Number("min"), max = call.Number("max"), beta = call.Number("ema"), stabilizer = call.Number("stabilizer");
+        ParameterSet? by = call.Parameters("by")?.Set;
+        string key = $"{x.Name}|{y.Name}|{epsilon:R}|{min:R}|{max:R}|{beta:R}|{stabilizer:R}|{by}";
         if (!_scales.TryGetValue(key, out TensorExpr? scale))
         {
             string xName = Naming.Pascal(x.Display), yName = Naming.Pascal(y.Display);
@@ -49,6 +51,36 @@ internal sealed partial class Lowerer
                 ? (_names.PropertyTaken(xName + "Scale") && Namer.IsPlainName(yName) ? $"{xName}To{yName}Scale" : $"{xName}Scale")
                 : "BalanceScale");
             Local variable = _names.Local(Naming.Camel(property), property);
+            if (by is not null)
+            {
+                // The gradients' norms replace the magnitudes; a value's rounding does not enter its gradient.
+                string rule = $"Balance({x.Display}, to: {y.Display}, by: Gradient({by.Name}))";
+                Local xNorm = GradientNorm(x, by, rule), yNorm = GradientNorm(y, by, rule);
+                if (beta is null)
+                {
+                    _steps.Add(new ScaleStep(variable, x, y, EquatableArray<RoundingBound>.Empty, EquatableArray<Magnitude>.Empty, xNorm, yNorm, null, null, epsilon, min, max)
+                    {
+                        By = by,
+                        Stabilizer = stabilizer,
+                    });
+                }
+                else
+                {
+                    string site = Site("balance");
+                    _steps.Add(new EmaScaleStep(variable, x, y, site, beta.Value, epsilon, min, max, EquatableArray<RoundingBound>.Empty, null, null)
+                    {
+                        Norms = (xNorm, yNorm),
+                        By = by,
+                        Stabilizer = stabilizer,
+                    });
+                    _stateSites.Add(new StateSiteSpec(site, call.Function.StateClass!, 0));
+                    _keepsStatistics = true;
+                }
+                _scaleMembers.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Scale, ""));
+                scale = TensorExpr.Var(variable);
+                _scales[key] = scale;
+                return new LoweredTensor(new TensorExpr(TensorOp.Product, TensorExpr.Var(x), Variable: scale.Variable));
+            }
             var newBounds = new List<RoundingBound>();
             Local? xBound = RoundingBound(x, newBounds), yBound = RoundingBound(y, newBounds);
             if (beta is null)
@@ -59,12 +91,13 @@ internal sealed partial class Lowerer
                 _steps.Add(new ScaleStep(variable, x, y, newBounds.ToEquatableArray(), newMagnitudes.ToEquatableArray(), xMagnitude, yMagnitude, xBound, yBound, epsilon, min, max)
                 {
                     PerElement = perElement,
+                    Stabilizer = stabilizer,
                 });
             }
             else
             {
                 string site = Site("balance");
-                _steps.Add(new EmaScaleStep(variable, x, y, site, beta.Value, epsilon, min, max, newBounds.ToEquatableArray(), xBound, yBound));
+                _steps.Add(new EmaScaleStep(variable, x, y, site, beta.Value, epsilon, min, max, newBounds.ToEquatableArray(), xBound, yBound) { Stabilizer = stabilizer });
                 _stateSites.Add(new StateSiteSpec(site, call.Function.StateClass!, 0));
                 _keepsStatistics = true;
             }
@@ -73,6 +106,39 @@ internal sealed partial class Lowerer
             _scales[key] = scale;
         }
         return new LoweredTensor(new TensorExpr(TensorOp.Product, TensorExpr.Var(x), Variable: scale.Variable));
+    }
+
+    /// <summary>‖∇_P x‖, computed once per value and parameters however many rules read it.</summary>
+    private Local GradientNorm(Local value, ParameterSet parameters, string rule)
+    {
+        string key = value.Name + "|" + parameters;
+        if (!_gradientNorms.TryGetValue(key, out Local? norm))
+        {
+            norm = _names.Local(value.Name.TrimStart('@') + "GradientNorm", $"||grad_{parameters.Name}({value.Display})||");
+            _steps.Add(new GradientNormStep(norm, value, parameters, rule));
+            _gradientNorms[key] = norm;
+        }
+        return norm;
+    }
+
+    /// <summary>Anneal(x, to: y, by: Gradient(P), alpha: α): x times a smoothed ratio of gradient statistics kept in the state.</summary>
+    public LoweredValue Anneal(BoundCall call)
+    {
+        TensorExpr source = LowerTensor(call.Arguments[0]), target = LowerTensor(call.Tensor("to")!);
+        Local x = Materialize(source, "annealInput");
+        Local y = Materialize(target, "annealTarget");
+        ParameterSet by = call.Parameters("by")!.Set;
+        double alpha = call.Number("alpha")!.Value;
+        double? min = call.Number("min"), max = call.Number("max");
+        string xName = Naming.Pascal(x.Display);
+        string property = _names.Property(Namer.IsPlainName(xName) ? $"{xName}AnnealScale" : "AnnealScale");
+        Local variable = _names.Local(Naming.Camel(property), property);
+        string site = Site("anneal");
+        _steps.Add(new AnnealStep(variable, x, y, by, site, alpha, min, max, $"Anneal({x.Display}, to: {y.Display}, by: Gradient({by.Name}))"));
+        _stateSites.Add(new StateSiteSpec(site, call.Function.StateClass!, 0));
+        _keepsStatistics = true;
+        _scaleMembers.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Scale, ""));
+        return new LoweredTensor(new TensorExpr(TensorOp.Product, TensorExpr.Var(x), Variable: variable));
     }
 
     /// <summary>Sum or Mean of a list: one tensor.</summary>
@@ -99,7 +165,7 @@ internal sealed partial class Lowerer
     {
         FunctionEntry function = call.Function;
         var arguments = call.Arguments.Select(a => Materialize(LowerTensor(a), "weighted")).ToList();
-        string stem = function.Name.Substring(0, 1).ToUpperInvariant() + function.Name.Substring(1).ToLowerInvariant();
+        string stem = function.WeightStem ?? function.Name.Substring(0, 1).ToUpperInvariant() + function.Name.Substring(1).ToLowerInvariant();
         string? site = function.KeepsState(call) ? Site(function.Name) : null;
         Local total = _names.Local(function.Name.ToLowerInvariant(), $"{function.Name}({string.Join(", ", arguments.Select(a => a.Display))})");
         string weights = _names.LocalName(function.Name.ToLowerInvariant() + "Weights");
@@ -117,7 +183,12 @@ internal sealed partial class Lowerer
             .Where(o => o.Kind == ValueKind.Number && call.Number(o.Name) is not null)
             .Select(o => new OptionValue(o.Name, call.Number(o.Name)!.Value, o.Rule?.IsWhole == true))
             .ToEquatableArray();
-        _steps.Add(new WeightingStep(function.Name, total, weights, weightLocals.ToEquatableArray(), site, arguments.ToEquatableArray(), options));
+        ParameterSet? shared = call.Parameters("shared")?.Set;
+        _steps.Add(new WeightingStep(function.Name, total, weights, weightLocals.ToEquatableArray(), site, arguments.ToEquatableArray(), options)
+        {
+            Shared = shared,
+            Rule = shared is null ? "" : $"{function.Name}({string.Join(", ", arguments.Select(a => a.Display))}, shared: {shared.Name})",
+        });
         if (function.IsWeightedSum)
         {
             DefineWeightedSum(total, arguments, weightLocals);

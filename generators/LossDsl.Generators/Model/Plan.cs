@@ -70,6 +70,20 @@ internal enum ExternalKind
     StaticMember,
 }
 
+/// <summary>How a parameter or member names the parameters gradients are taken on.</summary>
+internal enum ParameterShape
+{
+    Tensor,     // a Tensor or a Parameter: itself
+    Module,     // a Module: its parameters()
+    Enumerable, // an enumerable of tensors or parameters: its elements
+}
+
+/// <summary>
+/// The parameters of <c>Gradient(P)</c> or <c>shared: P</c>: the parameter or member <see cref="Name"/>
+/// (reached through <see cref="Via"/>), of <see cref="Shape"/>; only those that require grad are used.
+/// </summary>
+internal sealed record ParameterSet(ExternalKind Kind, string Name, Receiver? Via, ParameterShape Shape);
+
 /// <summary>Reads a Tensor parameter or member once and checks that it is 0-dim; <see cref="Via"/> reaches a member.</summary>
 internal sealed record ExternalTensorStep(Local Variable, ExternalKind Kind, string Name, Receiver? Via = null) : PlanStep;
 
@@ -111,7 +125,26 @@ internal sealed record ScaleStep(
 {
     /// <summary>The source is a list: one scale per element, each element balanced to the target on its own.</summary>
     public bool PerElement { get; init; }
+
+    /// <summary>With <c>by: Gradient(P)</c>: the magnitudes are the norms of the gradients on these parameters (<see cref="GradientNormStep"/>).</summary>
+    public ParameterSet? By { get; init; }
+
+    /// <summary>With <c>stabilizer: δ</c>: the scale is y / (x + δ), without the eps guard.</summary>
+    public double? Stabilizer { get; init; }
 }
+
+/// <summary>
+/// ‖∇_P x‖: the L2 norm of the gradient of <see cref="Source"/> on <see cref="Parameters"/>, taken with
+/// autograd.grad (retain_graph, nothing accumulated in .grad), as a 0-dim tensor without gradient
+/// (LossDsl.Gradients.Norm). <see cref="Rule"/> is the call that needs it, for the run-time error.
+/// </summary>
+internal sealed record GradientNormStep(Local Variable, Local Source, ParameterSet Parameters, string Rule) : PlanStep;
+
+/// <summary>
+/// The scale of <c>Anneal(x, to: y, by: Gradient(P), alpha: α)</c>: λ ← (1 − α)λ + α max|∇_P y| / mean|∇_P x|,
+/// kept in the loss's state at <see cref="Site"/> (LossDsl.Strategies.Anneal).
+/// </summary>
+internal sealed record AnnealStep(Local Variable, Local Source, Local Target, ParameterSet Parameters, string Site, double Alpha, double? Min, double? Max, string Rule) : PlanStep;
 
 /// <summary>
 /// The scale of <c>Balance(x, to: y, ema: β)</c>: from bias-corrected moving averages of the
@@ -130,7 +163,17 @@ internal sealed record EmaScaleStep(
     double? Max,
     EquatableArray<RoundingBound> NewBounds,
     Local? SourceBound,
-    Local? TargetBound) : PlanStep;
+    Local? TargetBound) : PlanStep
+{
+    /// <summary>With <c>by: Gradient(P)</c>: the norms of the two gradients, which the moving averages follow instead of |x| and |y|.</summary>
+    public (Local Source, Local Target)? Norms { get; init; }
+
+    /// <summary>The parameters of <c>by: Gradient(P)</c>, for the explanation.</summary>
+    public ParameterSet? By { get; init; }
+
+    /// <summary>With <c>stabilizer: δ</c>: the scale is m̂_y / (m̂_x + δ), without the eps guard.</summary>
+    public double? Stabilizer { get; init; }
+}
 
 /// <summary>
 /// The number of observations the state's statistics skipped because they were not finite, over
@@ -154,7 +197,14 @@ internal sealed record WeightingStep(
     EquatableArray<Local> Weights,
     string? Site,
     EquatableArray<Local> Arguments,
-    EquatableArray<OptionValue> Options) : PlanStep;
+    EquatableArray<OptionValue> Options) : PlanStep
+{
+    /// <summary>GradNorm's <c>shared:</c>, the parameters whose gradients it compares; null for the others.</summary>
+    public ParameterSet? Shared { get; init; }
+
+    /// <summary>The call as written, for run-time errors about gradients.</summary>
+    public string Rule { get; init; } = "";
+}
 
 /// <summary>
 /// A tensor value: a binding of the formula (<see cref="Binding"/> is its name, and

@@ -168,7 +168,10 @@ internal static class DeclarationReader
         bool mayBeNull = !p.Type.IsValueType && (p.Type.NullableAnnotation == NullableAnnotation.Annotated || allowNull);
         bool acceptsNull = p.Type.NullableAnnotation != NullableAnnotation.NotAnnotated || allowNull;
         return new(p.Name, p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), p.Type.ToDisplayString(), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double,
-            mayBeNull, acceptsNull, p.IsOptional || p.HasExplicitDefaultValue || p.IsParams);
+            mayBeNull, acceptsNull, p.IsOptional || p.HasExplicitDefaultValue || p.IsParams)
+        {
+            Shape = ShapeOf(p.Type),
+        };
     }
 
     private static MemberInfo Member(INamedTypeSymbol lossType, ISymbol member, ITypeSymbol type, bool isStatic, Compilation compilation, ObsoleteInfo? obsolete)
@@ -178,7 +181,10 @@ internal static class DeclarationReader
         ValueKind kind = KindOf(type);
         Receiver? receiver = Access(lossType, member, compilation, out string? unreachable);
         return new MemberInfo(member.Name, kind == ValueKind.Other ? type.ToDisplayString() : "", kind, type.SpecialType == SpecialType.System_Double, isStatic,
-            receiver ?? Receiver.This, unreachable, obsolete);
+            receiver ?? Receiver.This, unreachable, obsolete)
+        {
+            Shape = ShapeOf(type),
+        };
     }
 
     /// <summary>
@@ -247,6 +253,46 @@ internal static class DeclarationReader
         SpecialType.System_Double or SpecialType.System_Single or SpecialType.System_Int32 or SpecialType.System_Int64 => ValueKind.Number,
         _ => IsTensor(type) ? ValueKind.Tensor : ValueKind.Other,
     };
+
+    /// <summary>
+    /// What gradients can be taken on through a value of <paramref name="type"/>: a Tensor or a type
+    /// derived from it (Parameter), a Module, or an enumerable of those tensors; null for anything else.
+    /// </summary>
+    public static ParameterShape? ShapeOf(ITypeSymbol type)
+    {
+        if (type.SpecialType != SpecialType.None || type.IsValueType)
+        {
+            return null;
+        }
+        if (IsTensorOrDerived(type))
+        {
+            return ParameterShape.Tensor;
+        }
+        for (ITypeSymbol? current = type; current is not null; current = current.BaseType)
+        {
+            if (current is INamedTypeSymbol { Name: "Module", ContainingType: { Name: "nn", ContainingType: { Name: "torch", ContainingType: null } torch } }
+                && torch.ContainingNamespace is { Name: "TorchSharp", ContainingNamespace.IsGlobalNamespace: true })
+            {
+                return ParameterShape.Module;
+            }
+        }
+        var interfaces = type is INamedTypeSymbol { TypeKind: TypeKind.Interface } self ? type.AllInterfaces.Add(self) : type.AllInterfaces;
+        return interfaces.Any(i => i is { Name: "IEnumerable", Arity: 1 } && i.ContainingNamespace.ToDisplayString() == "System.Collections.Generic" && IsTensorOrDerived(i.TypeArguments[0]))
+            ? ParameterShape.Enumerable
+            : null;
+    }
+
+    private static bool IsTensorOrDerived(ITypeSymbol type)
+    {
+        for (ITypeSymbol? current = type; current is not null; current = current.BaseType)
+        {
+            if (IsTensor(current))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary>TorchSharp.torch.Tensor, with or without a nullable annotation; compared by name, not by formatting.</summary>
     public static bool IsTensor(ITypeSymbol type)

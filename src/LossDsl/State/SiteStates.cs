@@ -150,5 +150,55 @@ public sealed class UncertaintyState : SiteState
     public TorchSharp.Modules.Parameter LogVariance => get_parameter("log_variance")!;
 }
 
+/// <summary>
+/// <c>Anneal</c>: the smoothed weight λ (1 before the first update) and the number of skipped
+/// updates (an estimate that was not finite).
+/// </summary>
+public sealed class AnnealState : SiteState
+{
+    /// <summary>Creates the state with λ = 1.</summary>
+    public AnnealState() : base("Anneal", 0, new[] { "weight", SkippedStatistic }, Array.Empty<string>())
+    {
+        using (no_grad())
+        {
+            Statistic("weight").fill_(1.0);
+        }
+    }
+
+    internal override SiteProblem? Check(IReadOnlyDictionary<string, double[]> values)
+        => First(values, "weight", (v, _) => v >= 0, "the annealed weight is a smoothed ratio of gradient magnitudes, never negative")
+           ?? First(values, SkippedStatistic, (v, _) => IsCount(v), CountRule);
+}
+
+/// <summary>
+/// <c>GradNorm</c>: the task weights (1 each before the first update; they always sum to the
+/// number of terms), each term's initial loss Lᵢ(0) (0 until captured), and the number of
+/// skipped updates.
+/// </summary>
+public sealed class GradNormState : SiteState
+{
+    /// <summary>Creates the state with every weight 1 and no initial loss captured.</summary>
+    public GradNormState(long length) : base("GradNorm", length, new[] { "weights", "initial", SkippedStatistic }, Array.Empty<string>())
+    {
+        using (no_grad())
+        {
+            Statistic("weights").fill_(1.0);
+        }
+    }
+
+    internal override SiteProblem? Check(IReadOnlyDictionary<string, double[]> values)
+    {
+        double sum = 0;
+        foreach (double weight in values["weights"])
+        {
+            sum += weight;
+        }
+        return First(values, "weights", (v, _) => v > 0, "a task weight is greater than 0")
+            ?? First(values, "weights", (_, _) => Math.Abs(sum - Length) <= 1e-6 * Length, $"the task weights sum to the number of terms, {Length}")
+            ?? First(values, "initial", (v, _) => v >= 0, "an initial loss is greater than 0 once captured, and 0 before")
+            ?? First(values, SkippedStatistic, (v, _) => IsCount(v), CountRule);
+    }
+}
+
 /// <summary>The training step, which schedules read.</summary>
 public sealed class StepState() : SiteState("Step", 0, Array.Empty<string>(), new[] { "step" });
