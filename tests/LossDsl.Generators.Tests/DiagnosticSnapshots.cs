@@ -166,6 +166,15 @@ public class DiagnosticSnapshots
             """ },
         { "LD0125", ListTerms("Total = Hard + Layers") },
         { "LD0126", ListTerms("Total = Sum(Hard)") },
+        { "LD0127", $$"""
+            public partial class GradientOnANumber
+            {
+                public double Alpha { get; set; } = 0.5;
+            {{Terms}}
+                [Loss("Total = Hard + Balance(Soft, to: Hard, by: Gradient(Alpha))")]
+                public partial Tensor Compute(Tensor x);
+            }
+            """ },
         { "LD0201", $$"""
             public partial class BadTerm
             {

@@ -28,7 +28,7 @@ public class FormulaBindingTests
         GeneratorRun run = GeneratorHarness.Run(Sources.ThreeTerms($"\"Total = Hard + Balance(Soft, to: Hard, {written}: 3)\""));
 
         Diagnostic error = Assert.Single(run.GeneratorDiagnostics);
-        Assert.Equal($"Invalid Balance: it has no option '{written}'; did you mean '{suggested}'? Its options are to:, eps:, min:, max: and ema:.", error.GetMessage());
+        Assert.Equal($"Invalid Balance: it has no option '{written}'; did you mean '{suggested}'? Its options are to:, eps:, min:, max:, ema:, by: and stabilizer:.", error.GetMessage());
         Assert.Equal(written, run.Underlined(error));
     }
 

@@ -36,6 +36,10 @@ public class GeneratedCodeSnapshots
         { "Piecewise", "Total = Hard + Piecewise(1, 100, 0.5, Steps, 0.1, warmup: 10) * Soft" },
         { "ScheduleAndNumberBindingsInTheResult", "Kd = Cosine(0.9, 0.1, Steps)\nT = Kd * Gamma\nTotal = Hard + Kd * Soft + T * Feature + Linear(0, 1, Tokens) * Hard" },
         { "MathOnTensors", "R = Sqrt(Hard) + Log(Soft) * Exp(Feature) - Abs(Hard - Soft)\nM = Min(Hard, Soft) + Max(Feature, 0.5) + Min(Alpha, Soft) + Clamp(Soft, 0, Alpha)\nP = Pow(Hard, 1.5) - Feature ^ 2 + 2 ^ Soft + Hard ^ Soft ^ weight\nTotal = R + M + P + Balance(Abs(Hard - Soft), to: Sqrt(Feature))" },
+        { "BalanceByGradient", "Total = Hard + Balance(Soft, to: Hard, by: Gradient(Trunk)) + Balance(Feature, to: Hard, by: Gradient(Prior), stabilizer: 1e-4, max: 1e4) + Balance(Soft + Feature, to: Hard, by: Gradient(given), ema: 0.9, min: 0.1)" },
+        { "BalanceStabilizer", "Total = Hard + Balance(Soft, to: Hard, stabilizer: 1e-4, max: 100) + Balance(Feature, to: Hard, stabilizer: 0.01, ema: 0.9)" },
+        { "Anneal", "Total = Hard + Anneal(Soft, to: Hard, by: Gradient(Heads), alpha: 0.5, max: 100)" },
+        { "GradNorm", "Total = GradNorm(Hard, Soft, Feature, shared: Trunk)" },
         { "MathOnNumbers", "Folded = Sqrt(16) * Max(2, 3) ^ 2 - Clamp(5, 0, 1) + 2 ^ 3 ^ 2 - Abs(-4) + Exp(0) + Log(1) + Min(Pow(2, 0.5), 1)\nAtCallTime = Sqrt(Alpha) + Log(Gamma) * Exp(-Margin) + Abs(weight) + Min(Steps, Tokens) - Max(Alpha, 0.1) ^ 2 + Clamp(Shared, 0, 1) + Pow(Alpha, Gamma)\nTotal = Folded * Hard + AtCallTime * Soft" },
     };
 

@@ -52,6 +52,9 @@ public static class Sources
 
             [Loss({{Literal(formula)}}{{options}})]
             public partial {{returnType}} Compute(Tensor x, Tensor y, Tensor given, double weight);
+
+            public nn.Module Trunk { get; } = nn.Linear(2, 2);
+            public System.Collections.Generic.IEnumerable<TorchSharp.Modules.Parameter> Heads => Trunk.parameters();
         }
         """;
 

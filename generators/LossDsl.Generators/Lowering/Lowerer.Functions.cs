@@ -54,7 +54,7 @@ internal sealed partial class Lowerer
             if (by is not null)
             {
                 // The gradients' norms replace the magnitudes; a value's rounding does not enter its gradient.
-                string rule = $"Balance({x.Display}, to: {y.Display}, by: Gradient({by.Name}))";
+                string rule = $"Balance({Bare(x.Display)}, to: {Bare(y.Display)}, by: Gradient({by.Name}))";
                 Local xNorm = GradientNorm(x, by, rule), yNorm = GradientNorm(y, by, rule);
                 if (beta is null)
                 {
@@ -108,6 +108,25 @@ internal sealed partial class Lowerer
         return new LoweredTensor(new TensorExpr(TensorOp.Product, TensorExpr.Var(x), Variable: scale.Variable));
     }
 
+    /// <summary>A value as written inside a call's parentheses: without the parentheses its display may carry.</summary>
+    private static string Bare(string display)
+    {
+        if (display.Length < 2 || display[0] != '(' || display[display.Length - 1] != ')')
+        {
+            return display;
+        }
+        int depth = 0;
+        for (int i = 0; i < display.Length - 1; i++)
+        {
+            depth += display[i] == '(' ? 1 : display[i] == ')' ? -1 : 0;
+            if (depth == 0)
+            {
+                return display; // the first parenthesis closes before the end: (a) * (b)
+            }
+        }
+        return display.Substring(1, display.Length - 2);
+    }
+
     /// <summary>‖∇_P x‖, computed once per value and parameters however many rules read it.</summary>
     private Local GradientNorm(Local value, ParameterSet parameters, string rule)
     {
@@ -134,7 +153,7 @@ internal sealed partial class Lowerer
         string property = _names.Property(Namer.IsPlainName(xName) ? $"{xName}AnnealScale" : "AnnealScale");
         Local variable = _names.Local(Naming.Camel(property), property);
         string site = Site("anneal");
-        _steps.Add(new AnnealStep(variable, x, y, by, site, alpha, min, max, $"Anneal({x.Display}, to: {y.Display}, by: Gradient({by.Name}))"));
+        _steps.Add(new AnnealStep(variable, x, y, by, site, alpha, min, max, $"Anneal({Bare(x.Display)}, to: {Bare(y.Display)}, by: Gradient({by.Name}))"));
         _stateSites.Add(new StateSiteSpec(site, call.Function.StateClass!, 0));
         _keepsStatistics = true;
         _scaleMembers.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Scale, ""));

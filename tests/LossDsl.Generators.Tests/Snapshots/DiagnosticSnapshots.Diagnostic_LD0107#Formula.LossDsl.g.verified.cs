@@ -6,5 +6,5 @@ partial class Formula
 {
     [global::System.CodeDom.Compiler.GeneratedCode("LossDsl", "{version}")]
     public partial global::TorchSharp.torch.Tensor Compute(global::TorchSharp.torch.Tensor x)
-        => throw new global::System.InvalidOperationException("LossDsl did not implement [Loss] method 'Formula.Compute' because of LD0107: Invalid call to 'Softmax': it is not a function; the functions are Balance, Detach, If, Sum, Mean, Uncertainty, Dwa, CoV, Linear, Cosine, Piecewise, Sqrt, Log, Exp, Abs, Min, Max, Clamp and Pow. Fix the compile-time errors and rebuild.");
+        => throw new global::System.InvalidOperationException("LossDsl did not implement [Loss] method 'Formula.Compute' because of LD0107: Invalid call to 'Softmax': it is not a function; the functions are Balance, Anneal, Detach, If, Sum, Mean, Uncertainty, Dwa, CoV, GradNorm, Linear, Cosine, Piecewise, Sqrt, Log, Exp, Abs, Min, Max, Clamp and Pow. Fix the compile-time errors and rebuild.");
 }
