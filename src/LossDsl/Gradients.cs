@@ -126,7 +126,7 @@ public static class Gradients
         }
         using DisposeScope scope = NewDisposeScope();
         IList<Tensor> gradients = autograd.grad(new[] { value }, parameters is IList<Tensor> list ? list : parameters.ToList(), retain_graph: true, allow_unused: true);
-        var used = gradients.Where(g => g is not null && g.Handle != IntPtr.Zero).ToList();
+        var used = gradients.Where(g => g is not null && !g.IsInvalid).ToList();
         if (used.Count == 0)
         {
             throw new InvalidOperationException(

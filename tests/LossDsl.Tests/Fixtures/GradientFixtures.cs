@@ -59,3 +59,15 @@ public partial class ParameterGradientLoss
     [Loss("Total = a + Balance(b, to: a, by: Gradient(weight), min: 0.5, max: 4)")]
     public partial ParameterGradientResult Compute(Tensor a, Tensor b, Tensor weight);
 }
+
+/// <summary>Balance by gradients on a member that may be null or frozen, and with a stabilizer on magnitudes.</summary>
+public partial class MemberGradientLoss
+{
+    public nn.Module? Network { get; set; }
+
+    [Loss("Total = a + Balance(b, to: a, by: Gradient(Network))")]
+    public partial MemberGradientResult Compute(Tensor a, Tensor b);
+
+    [Loss("Total = a + Balance(b, to: a, stabilizer: 0.5)")]
+    public partial StabilizedResult Stabilized(Tensor a, Tensor b);
+}
