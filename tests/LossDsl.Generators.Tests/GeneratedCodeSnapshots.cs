@@ -80,6 +80,11 @@ public class GeneratedCodeSnapshots
     public void WorkedExamplePerLayerDistillation()
         => VerifyClean(GeneratorHarness.RunWithoutUsings(System.IO.File.ReadAllText(WorkedExampleDocsTests.FixturePath)));
 
+    /// <summary>The VQGAN worked example of docs/language.md, compiled from the file the runtime tests train (GradientBalancingTests).</summary>
+    [Fact]
+    public void WorkedExampleVqgan()
+        => VerifyClean(GeneratorHarness.RunWithoutUsings(System.IO.File.ReadAllText(WorkedExampleDocsTests.VqganFixturePath)));
+
     [Fact]
     public void OptionalTermsAndTermDefaults() => VerifyClean(GeneratorHarness.Run(""""
         namespace Sample;

@@ -20,12 +20,27 @@ public class WorkedExampleDocsTests
     private static string GeneratedPath => Path.Combine(RepoRoot(), "tests", "LossDsl.Generators.Tests", "Snapshots",
         "GeneratedCodeSnapshots.WorkedExamplePerLayerDistillation#LossDsl.Tests.Fixtures.LayerwiseDistillationLoss.LossDsl.g.verified.cs");
 
-    public static TheoryData<int, string> Blocks()
+    /// <summary>The VQGAN worked example of "Balancing by gradients", trained by GradientBalancingTests.</summary>
+    private const string VqganHeading = "### Worked example: VQGAN's adaptive weight";
+
+    public static string VqganFixturePath => Path.Combine(RepoRoot(), "tests", "LossDsl.Tests", "Fixtures", "GradientFixtures.cs");
+
+    private static string VqganGeneratedPath => Path.Combine(RepoRoot(), "tests", "LossDsl.Generators.Tests", "Snapshots",
+        "GeneratedCodeSnapshots.WorkedExampleVqgan#LossDsl.Tests.Fixtures.VqganLoss.LossDsl.g.verified.cs");
+
+    public static TheoryData<int, string> Blocks() => BlocksOf(Heading);
+
+    public static TheoryData<int, string> VqganBlocks() => BlocksOf(VqganHeading);
+
+    private static TheoryData<int, string> BlocksOf(string heading)
     {
         string docs = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "language.md")).Replace("\r\n", "\n");
-        int start = docs.IndexOf(Heading + "\n", System.StringComparison.Ordinal);
-        Assert.True(start >= 0, $"docs/language.md has no section '{Heading}'");
-        int end = docs.IndexOf("\n## ", start + Heading.Length, System.StringComparison.Ordinal);
+        int start = docs.IndexOf(heading + "\n", System.StringComparison.Ordinal);
+        Assert.True(start >= 0, $"docs/language.md has no section '{heading}'");
+        string level = heading.Substring(0, heading.IndexOf(' ') + 1);
+        int end = docs.IndexOf("\n" + level, start + heading.Length, System.StringComparison.Ordinal);
+        int parent = docs.IndexOf("\n## ", start + heading.Length, System.StringComparison.Ordinal);
+        end = end < 0 ? parent : parent < 0 ? end : System.Math.Min(end, parent);
         string section = docs.Substring(start, (end < 0 ? docs.Length : end) - start);
         var data = new TheoryData<int, string>();
         int index = 0;
@@ -40,9 +55,17 @@ public class WorkedExampleDocsTests
     [Theory]
     [MemberData(nameof(Blocks))]
     public void TheBlockIsCopiedFromTheTestedLossOrItsGeneratedCode(int index, string block)
+        => AssertCopied(Heading, index, block, FixturePath, GeneratedPath);
+
+    [Theory]
+    [MemberData(nameof(VqganBlocks))]
+    public void TheVqganBlockIsCopiedFromTheTestedLossOrItsGeneratedCode(int index, string block)
+        => AssertCopied(VqganHeading, index, block, VqganFixturePath, VqganGeneratedPath);
+
+    private static void AssertCopied(string heading, int index, string block, string fixturePath, string generatedPath)
     {
         string[] lines = Normalize(block);
-        foreach (string source in new[] { FixturePath, GeneratedPath })
+        foreach (string source in new[] { fixturePath, generatedPath })
         {
             string[] file = Normalize(File.ReadAllText(source));
             for (int at = 0; at + lines.Length <= file.Length; at++)
@@ -53,7 +76,7 @@ public class WorkedExampleDocsTests
                 }
             }
         }
-        Assert.Fail($"Block {index} of '{Heading}' is not a run of lines of {FixturePath} or {GeneratedPath}:\n{block}");
+        Assert.Fail($"Block {index} of '{heading}' is not a run of lines of {fixturePath} or {generatedPath}:\n{block}");
     }
 
     /// <summary>Lines without their indentation, blank lines and "…" elision lines dropped.</summary>
