@@ -185,6 +185,8 @@ public static class FuzzCases
 
     private static readonly string[] ScheduleOptions = { "", ", from: 10", ", warmup: Steps", ", from: weight, warmup: 5", ", from: -1", ", warmup: Hard", ", delay: 3", ", from: 1, from: 2" };
 
+    private static readonly string[] GradientTargets = { "Gradient(Net)", "Gradient(Prior)", "Gradient(given)", "Gradient(Alpha)", "Gradient(Hard)", "Gradient(Nope)", "Gradient(Net, Prior)", "Net", "Gradient()" };
+
     private static readonly char[] Inserted = { '(', ')', ',', ':', '=', ';', '^', '\n', '"', '\\', 'é', '∑', '１', '\t', '/', '*', '$', '{', '}', '\0', ' ', '-', '.', '\r', '\u2028', '\uD83D' };
 
     private static Gen<string> Atom { get; } = Gen.Frequency(
@@ -216,6 +218,15 @@ public static class FuzzCases
             (1, from s in Gen.OneOf("UseFeature", "useFeature", "Alpha", "Hard", "1", "Nope") from t in Gen.OneOf("Feature", "Soft", "Defaulted", "x", "Hard + Soft", "Feature")
                 select $"If({s}, {t})"),
             (1, from l in Expression(depth - 1) from op in Gen.OneOf("^", "^ -", "**") from r in Expression(depth - 1) select $"{l} {op} {r}"),
+            // Balancing by gradients: P a module, a tensor member or parameter, or something that is not parameters (LD0127).
+            (2, from x in Expression(depth - 1) from y in Expression(depth - 1) from p in Gen.OneOf(GradientTargets)
+                from o in Gen.OneOf("", ", stabilizer: 1e-4", ", ema: 0.9", ", eps: 1e-6, stabilizer: 1", ", stabilizer: 0", ", max: 1e4, stabilizer: 1e-4")
+                select $"Balance({x}, to: {y}, by: {p}{o})"),
+            (1, from x in Expression(depth - 1) from y in Expression(depth - 1) from p in Gen.OneOf(GradientTargets) from o in Gen.OneOf("", ", alpha: 0.9", ", alpha: 0", ", alpha: 1", ", max: 100")
+                select $"Anneal({x}, to: {y}, by: {p}{o})"),
+            (1, from a in Expression(depth - 1) from b in Expression(depth - 1) from p in Gen.OneOf("Net", "Prior", "given", "Gradient(Net)", "Alpha", "Layers")
+                from o in Gen.OneOf("", ", alpha: 1.5", ", lr: 0.01", ", lr: 0", ", alpha: -1") select $"GradNorm({a}, {b}, shared: {p}{o})"),
+            (1, Gen.OneOf("Gradient(Net)", "Gradient(Prior) * 2")),
             (2, from f in Gen.OneOf("Sqrt", "Log", "Exp", "Abs", "sqrt", "Min", "Pow") from x in Expression(depth - 1) select $"{f}({x})"),
             (2, from f in Gen.OneOf("Min", "Max", "Pow", "Log") from x in Expression(depth - 1) from y in Expression(depth - 1) select $"{f}({x}, {y})"),
             (1, from x in Expression(depth - 1) from lo in Gen.OneOf(Numbers.Append("Alpha").Append("Soft").ToArray()) from hi in Gen.OneOf("1", "0", "-2", "Steps", "1e400", "Hard")
@@ -300,6 +311,7 @@ public static class FuzzCases
                 public {{member}}{{alphaType}} Alpha { get; set; }{{Init(alphaValue)}}
                 public {{member}}int Steps { get; set; }{{Init("3")}}
                 public {{member}}Tensor Prior { get; set; }{{Init("torch.tensor(1.0)")}}
+                public {{member}}nn.Module Net { get; set; }{{Init("nn.Linear(1, 1)")}}
                 public {{member}}bool UseFeature { get; set; }{{Init("true")}}
 
                 [Term] {{member}}Tensor Hard(Tensor x) => x.mean();
