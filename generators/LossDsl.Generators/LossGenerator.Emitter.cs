@@ -300,9 +300,11 @@ public sealed partial class LossGenerator
                 }
                 string boundArguments = (ema.SourceBound is Local sourceBound ? $", xBound: {sourceBound.Name}" : "") + (ema.TargetBound is Local targetBound ? $", yBound: {targetBound.Name}" : "");
                 string stabilizerArgument = ema.Stabilizer is double delta ? $", stabilizer: {Literals.Number(delta)}" : "";
-                var (emaSource, emaTarget) = ema.Norms ?? (ema.Source, ema.Target);
-                w.Line($"var {ema.Variable.Name} = global::LossDsl.Strategies.EmaScale({state}, \"{ema.Site}\", {emaSource.Name}, {emaTarget.Name}, " +
-                       $"{Literals.Number(ema.Beta)}, {Literals.Number(ema.Epsilon)}{MinMax(ema.Min, ema.Max)}{boundArguments}{stabilizerArgument});");
+                w.Line(ema.By is ParameterSet emaBy
+                    ? $"var {ema.Variable.Name} = global::LossDsl.Strategies.EmaGradientScale({state}, \"{ema.Site}\", {ema.Source.Name}, {ema.Target.Name}, {Render(emaBy)}, " +
+                      $"{Quote(ema.Source.Display)}, {Quote(ema.Target.Display)}, {Quote(emaBy.Name)}, {Quote(ema.Rule)}, {Literals.Number(ema.Beta)}, {Literals.Number(ema.Epsilon)}{MinMax(ema.Min, ema.Max)}{stabilizerArgument});"
+                    : $"var {ema.Variable.Name} = global::LossDsl.Strategies.EmaScale({state}, \"{ema.Site}\", {ema.Source.Name}, {ema.Target.Name}, " +
+                      $"{Literals.Number(ema.Beta)}, {Literals.Number(ema.Epsilon)}{MinMax(ema.Min, ema.Max)}{boundArguments}{stabilizerArgument});");
                 break;
             case WeightingStep weighting:
                 string runtime = Functions.FunctionTable.Find(weighting.Function)!.Runtime!;

@@ -68,6 +68,34 @@ public static class Strategies
     }
 
     /// <summary>
+    /// <c>Balance(x, to: y, by: Gradient(P), ema: β)</c>: <see cref="EmaScale"/> on the norms of the
+    /// gradients of x and y on P (<see cref="Gradients.Norm"/>). With autograd off and the state not
+    /// updating (a validation loss under <c>no_grad()</c> in <c>eval()</c>) no gradient can be taken:
+    /// the scale then comes from the moving averages alone, and is 1 before their first update.
+    /// </summary>
+    public static Tensor EmaGradientScale(LossState state, string site, Tensor x, Tensor y, IReadOnlyList<Tensor> parameters,
+        string xName, string yName, string parametersName, string rule, double beta, double epsilon, double? min = null, double? max = null, double? stabilizer = null)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(x);
+        if (state.Updating || is_grad_enabled())
+        {
+            Tensor xNorm = Gradients.Norm(x, parameters, xName, parametersName, rule);
+            Tensor yNorm = Gradients.Norm(y, parameters, yName, parametersName, rule);
+            return EmaScale(state, site, xNorm, yNorm, beta, epsilon, min, max, stabilizer: stabilizer);
+        }
+        EmaBalanceState ema = state.Site<EmaBalanceState>(site);
+        using var noGrad = no_grad();
+        Tensor weight = ema.Statistic("w");
+        Tensor started = weight.gt(0);
+        Tensor mx = ema.Statistic("mx").div(weight).to(x.dtype, x.device), my = ema.Statistic("my").div(weight).to(x.dtype, x.device);
+        Tensor scale = stabilizer is double delta
+            ? LossRuntime.StabilizedScale(mx, my, delta, min, max)
+            : LossRuntime.BalanceScale(mx, my, epsilon, min, max);
+        return where(started.to(x.device), scale, ones_like(scale));
+    }
+
+    /// <summary>
     /// <c>Anneal(x, to: y, by: Gradient(P), alpha: α)</c>, learning-rate annealing for
     /// physics-informed networks (Wang, Teng and Perdikaris 2021, Algorithm 1, eqs. 40–41): while
     /// the state updates, λ̂ = max|∇_P y| / mean|∇_P x| and λ ← (1 − α)λ + αλ̂ (λ starts at 1), and

@@ -65,6 +65,9 @@ public class GradientSpecificationTests
         // A static [Loss] method cannot read an instance member.
         { "public partial class C\n{\n    public nn.Module Trunk { get; } = nn.Linear(2, 2);\n    [Term] static Tensor Hard(Tensor x) => x.mean();\n    [Term] static Tensor Soft(Tensor x) => x.abs().mean();\n    [Loss(\"Total = Hard + Balance(Soft, to: Hard, by: Gradient(Trunk))\")]\n    public static partial Tensor Compute(Tensor x);\n}",
           "LD0005", "Trunk", "cannot use the instance member 'Trunk'" },
+        // Anneal and GradNorm keep state, which a static [Loss] method has nowhere to keep.
+        { "public partial class C\n{\n    public static nn.Module Trunk { get; } = nn.Linear(2, 2);\n    [Term] static Tensor Hard(Tensor x) => x.mean();\n    [Term] static Tensor Soft(Tensor x) => x.abs().mean();\n    [Loss(\"Total = Hard + Anneal(Soft, to: Hard, by: Gradient(Trunk))\")]\n    public static partial Tensor Compute(Tensor x);\n}",
+          "LD0112", "Anneal", "keeps state" },
     };
 
     [Theory]

@@ -135,6 +135,37 @@ public class GradientRuntimeTests
     }
 
     [Fact]
+    public void AMovingAverageOfGradientNormsInEvaluationUnderNoGradUsesTheAverages()
+    {
+        using var scope = NewDisposeScope();
+        Parameter p = new Parameter(tensor(new[] { 1.0, -1.0 }, ScalarType.Float64));
+        var loss = new EmaGradientLoss(new[] { p });
+        loss.ComputeState.eval();
+        using (no_grad())
+        using (var before = loss.Compute(p.pow(2).sum(), p.sum()))
+        {
+            Assert.Equal(1.0, before.BScale.item<double>()); // no update yet, and no gradient to take
+        }
+        loss.ComputeState.train();
+        using (var trained = loss.Compute(p.pow(2).sum(), p.sum()))
+        {
+            Assert.Equal(2.0, trained.BScale.item<double>(), 12); // ‖2p‖ / ‖[1, 1]‖ = 2√2 / √2
+        }
+        loss.ComputeState.eval();
+        using (no_grad())
+        using (var evaluated = loss.Compute(p.pow(2).sum().mul(10), p.sum()))
+        {
+            Assert.Equal(2.0, evaluated.BScale.item<double>(), 12); // the averages, not this call's values
+        }
+        Assert.Throws<InvalidOperationException>(() =>
+        {
+            loss.ComputeState.train();
+            using var noGrad = no_grad();
+            loss.Compute(p.pow(2).sum(), p.sum()).Dispose(); // training needs the gradients
+        });
+    }
+
+    [Fact]
     public void AnnealInEvaluationTakesNoGradientAndKeepsItsWeight()
     {
         using var scope = NewDisposeScope();

@@ -57,11 +57,13 @@ internal static class ExplanationWriter
                     lines.Add($"{scale.Variable.Display} = |sg({scale.Target.Display})| / {divisor}{(scale.PerElement ? $" for each element of {scale.Source.Display}" : "")}{Clamp(scale.Min, scale.Max)}" +
                               $"{guard}{Residue(scale.Source, scale.SourceBound, scale.Target, scale.TargetBound)}   [no gradient]");
                     break;
-                case EmaScaleStep { Norms: var (sourceNorm, targetNorm) } gradientEma:
-                    lines.Add($"{gradientEma.Variable.Display} = m({targetNorm.Display}) / " +
-                              (gradientEma.Stabilizer is double emaDelta ? $"(m({sourceNorm.Display}) + {Literals.Number(emaDelta)})" : $"m({sourceNorm.Display})") +
+                case EmaScaleStep { By: ParameterSet emaBy } gradientEma:
+                    string sourceNorm = $"||grad_{emaBy.Name}({gradientEma.Source.Display})||", targetNorm = $"||grad_{emaBy.Name}({gradientEma.Target.Display})||";
+                    lines.Add($"{gradientEma.Variable.Display} = m({targetNorm}) / " +
+                              (gradientEma.Stabilizer is double emaDelta ? $"(m({sourceNorm}) + {Literals.Number(emaDelta)})" : $"m({sourceNorm})") +
                               $"{Clamp(gradientEma.Min, gradientEma.Max)}, m a bias-corrected moving average (beta {Literals.Number(gradientEma.Beta)})" +
-                              (gradientEma.Stabilizer is null ? $", or 1 where either is <= {Literals.Number(gradientEma.Epsilon)}" : "") + $"   [state: {gradientEma.Site}, no gradient]");
+                              (gradientEma.Stabilizer is null ? $", or 1 where either is <= {Literals.Number(gradientEma.Epsilon)}" : "") +
+                              $"; the norms by autograd.grad on {emaBy.Name} (retain_graph), not taken outside training under no_grad   [state: {gradientEma.Site}, no gradient]");
                     break;
                 case EmaScaleStep ema:
                     AddBounds(lines, ema.NewBounds);

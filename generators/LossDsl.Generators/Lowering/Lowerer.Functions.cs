@@ -55,9 +55,9 @@ internal sealed partial class Lowerer
             {
                 // The gradients' norms replace the magnitudes; a value's rounding does not enter its gradient.
                 string rule = $"Balance({Bare(x.Display)}, to: {Bare(y.Display)}, by: Gradient({by.Name}))";
-                Local xNorm = GradientNorm(x, by, rule), yNorm = GradientNorm(y, by, rule);
                 if (beta is null)
                 {
+                    Local xNorm = GradientNorm(x, by, rule), yNorm = GradientNorm(y, by, rule);
                     _steps.Add(new ScaleStep(variable, x, y, EquatableArray<RoundingBound>.Empty, EquatableArray<Magnitude>.Empty, xNorm, yNorm, null, null, epsilon, min, max)
                     {
                         By = by,
@@ -69,8 +69,8 @@ internal sealed partial class Lowerer
                     string site = Site("balance");
                     _steps.Add(new EmaScaleStep(variable, x, y, site, beta.Value, epsilon, min, max, EquatableArray<RoundingBound>.Empty, null, null)
                     {
-                        Norms = (xNorm, yNorm),
                         By = by,
+                        Rule = rule,
                         Stabilizer = stabilizer,
                     });
                     _stateSites.Add(new StateSiteSpec(site, call.Function.StateClass!, 0));

@@ -165,11 +165,15 @@ internal sealed record EmaScaleStep(
     Local? SourceBound,
     Local? TargetBound) : PlanStep
 {
-    /// <summary>With <c>by: Gradient(P)</c>: the norms of the two gradients, which the moving averages follow instead of |x| and |y|.</summary>
-    public (Local Source, Local Target)? Norms { get; init; }
-
-    /// <summary>The parameters of <c>by: Gradient(P)</c>, for the explanation.</summary>
+    /// <summary>
+    /// With <c>by: Gradient(P)</c>: the moving averages follow the norms of the gradients on these
+    /// parameters instead of |x| and |y| (LossDsl.Strategies.EmaGradientScale, which takes them
+    /// only when it can: in evaluation under no_grad it uses the averages alone).
+    /// </summary>
     public ParameterSet? By { get; init; }
+
+    /// <summary>The call as written, for run-time errors about gradients.</summary>
+    public string Rule { get; init; } = "";
 
     /// <summary>With <c>stabilizer: δ</c>: the scale is m̂_y / (m̂_x + δ), without the eps guard.</summary>
     public double? Stabilizer { get; init; }

@@ -17,9 +17,7 @@ namespace Sample
             "||grad_Prior(Feature)|| = L2 norm of the gradient of Feature on Prior (autograd.grad, retain_graph: nothing reaches .grad)   [no gradient]\n" +
             "||grad_Prior(Hard)|| = L2 norm of the gradient of Hard on Prior (autograd.grad, retain_graph: nothing reaches .grad)   [no gradient]\n" +
             "FeatureScale = ||grad_Prior(Hard)|| / (||grad_Prior(Feature)|| + 0.0001), at most 10000.0   [no gradient]\n" +
-            "||grad_given((Soft + Feature))|| = L2 norm of the gradient of (Soft + Feature) on given (autograd.grad, retain_graph: nothing reaches .grad)   [no gradient]\n" +
-            "||grad_given(Hard)|| = L2 norm of the gradient of Hard on given (autograd.grad, retain_graph: nothing reaches .grad)   [no gradient]\n" +
-            "BalanceScale = m(||grad_given(Hard)||) / m(||grad_given((Soft + Feature))||), at least 0.1, m a bias-corrected moving average (beta 0.9), or 1 where either is <= 1E-08   [state: balance0, no gradient]\n" +
+            "BalanceScale = m(||grad_given(Hard)||) / m(||grad_given((Soft + Feature))||), at least 0.1, m a bias-corrected moving average (beta 0.9), or 1 where either is <= 1E-08; the norms by autograd.grad on given (retain_graph), not taken outside training under no_grad   [state: balance0, no gradient]\n" +
             "Total = Hard + Soft * SoftScale + Feature * FeatureScale + (Soft + Feature) * BalanceScale   [the loss]\n" +
             "SkippedUpdates = the observations left out of the statistics because they were not finite, so far   [state]\n" +
             "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
@@ -59,9 +57,7 @@ namespace Sample
                     featureScale = global::LossDsl.LossRuntime.StabilizedScale(featureGradientNorm, hardGradientNorm2, 0.0001, max: 10000.0);
                 }
                 var balanceInput = soft.add(feature);
-                var balanceInputGradientNorm = global::LossDsl.Gradients.Norm(balanceInput, global::LossDsl.Gradients.FromTensor(given, "given"), "(Soft + Feature)", "given", "Balance(Soft + Feature, to: Hard, by: Gradient(given))");
-                var hardGradientNorm3 = global::LossDsl.Gradients.Norm(hard, global::LossDsl.Gradients.FromTensor(given, "given"), "Hard", "given", "Balance(Soft + Feature, to: Hard, by: Gradient(given))");
-                var balanceScale = global::LossDsl.Strategies.EmaScale(this.ComputeState, "balance0", balanceInputGradientNorm, hardGradientNorm3, 0.9, 1E-08, min: 0.1);
+                var balanceScale = global::LossDsl.Strategies.EmaGradientScale(this.ComputeState, "balance0", balanceInput, hard, global::LossDsl.Gradients.FromTensor(given, "given"), "(Soft + Feature)", "Hard", "given", "Balance(Soft + Feature, to: Hard, by: Gradient(given))", 0.9, 1E-08, min: 0.1);
                 var total = hard.addcmul(soft, softScale, 1.0).addcmul(feature, featureScale, 1.0).addcmul(balanceInput, balanceScale, 1.0);
 
                 // How many observations the state's statistics have skipped, for the result

@@ -8,9 +8,7 @@ namespace LossDsl.Tests.Fixtures
     {
         /// <summary>How <see cref="M:LossDsl.Tests.Fixtures.EmaGradientLoss.Compute(TorchSharp.torch.Tensor,TorchSharp.torch.Tensor)"/> evaluates its formula, step by step: for logs, docs and code review.</summary>
         public const string ComputeExplanation =
-            "||grad_Shared(b)|| = L2 norm of the gradient of b on Shared (autograd.grad, retain_graph: nothing reaches .grad)   [no gradient]\n" +
-            "||grad_Shared(a)|| = L2 norm of the gradient of a on Shared (autograd.grad, retain_graph: nothing reaches .grad)   [no gradient]\n" +
-            "BScale = m(||grad_Shared(a)||) / m(||grad_Shared(b)||), m a bias-corrected moving average (beta 0.5), or 1 where either is <= 1E-08   [state: balance0, no gradient]\n" +
+            "BScale = m(||grad_Shared(a)||) / m(||grad_Shared(b)||), m a bias-corrected moving average (beta 0.5), or 1 where either is <= 1E-08; the norms by autograd.grad on Shared (retain_graph), not taken outside training under no_grad   [state: balance0, no gradient]\n" +
             "Total = a + b * BScale   [the loss]\n" +
             "SkippedUpdates = the observations left out of the statistics because they were not finite, so far   [state]\n" +
             "sg(x) is x with its gradient stopped: no gradient flows through a scale. No step synchronises with the host.";
@@ -34,9 +32,7 @@ namespace LossDsl.Tests.Fixtures
                 // Total = a + Balance(b, to: a, by: Gradient(Shared), ema: 0.5)
                 global::LossDsl.LossRuntime.EnsureScalar(a, "a", "Parameter");
                 global::LossDsl.LossRuntime.EnsureScalar(b, "b", "Parameter");
-                var bGradientNorm = global::LossDsl.Gradients.Norm(b, global::LossDsl.Gradients.FromTensors(this.Shared, "Shared"), "b", "Shared", "Balance(b, to: a, by: Gradient(Shared))");
-                var aGradientNorm = global::LossDsl.Gradients.Norm(a, global::LossDsl.Gradients.FromTensors(this.Shared, "Shared"), "a", "Shared", "Balance(b, to: a, by: Gradient(Shared))");
-                var bScale = global::LossDsl.Strategies.EmaScale(this.ComputeState, "balance0", bGradientNorm, aGradientNorm, 0.5, 1E-08);
+                var bScale = global::LossDsl.Strategies.EmaGradientScale(this.ComputeState, "balance0", b, a, global::LossDsl.Gradients.FromTensors(this.Shared, "Shared"), "b", "a", "Shared", "Balance(b, to: a, by: Gradient(Shared))", 0.5, 1E-08);
                 var total = a.addcmul(b, bScale, 1.0);
 
                 // How many observations the state's statistics have skipped, for the result
