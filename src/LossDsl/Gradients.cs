@@ -117,7 +117,7 @@ public static class Gradients
         {
             throw new InvalidOperationException(
                 $"{rule} takes the gradient of '{valueName}' on '{parametersName}', but the loss was called with autograd off (inside torch.no_grad()). " +
-                "Call it with autograd on; to evaluate without gradients, use a formula without this rule, or eval() the state when the rule keeps one (Anneal, GradNorm, Balance with ema:), which then uses its last value.");
+                "Call it with autograd on; to evaluate without gradients, use a formula without this rule, or eval() the state of an Anneal or GradNorm, which then uses its last value (Balance by: Gradient takes its gradients on every call, also with ema:).");
         }
         if (!value.requires_grad)
         {
