@@ -433,7 +433,6 @@ public sealed partial class LossGenerator
         return read.IsDouble ? access : $"(double){access}";
     }
 
-    /// <summary>What goes before a term's or member's name so that it binds to that member.</summary>
     /// <summary>The parameters of Gradient(P) or shared: P, as LossDsl.Gradients reads them (only those that require grad).</summary>
     private static string Render(ParameterSet set)
     {
@@ -451,6 +450,7 @@ public sealed partial class LossGenerator
 
     private static string Quote(string text) => SymbolDisplay.FormatLiteral(text, quote: true);
 
+    /// <summary>What goes before a term's or member's name so that it binds to that member.</summary>
     private static string Render(Receiver receiver) => receiver.Kind switch
     {
         ReceiverKind.This => "this.",

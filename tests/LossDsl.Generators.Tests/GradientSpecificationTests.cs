@@ -62,6 +62,13 @@ public class GradientSpecificationTests
           "LD0110", "S", "GradNorm takes its gradient" },
         { $"public partial class C\n{{\n{Declarations}\n    [Loss(\"Total = Hard + Sum(Balance(Layers, to: Hard, by: Gradient(Trunk)))\")]\n    public partial Tensor Compute(Tensor x);\n}}",
           "LD0108", "by", "its by: Gradient(…) is not supported for a list" },
+        // A detached operand carries no gradient on any call: the run-time error would come on every call.
+        { $"public partial class C\n{{\n{Declarations}\n    [Loss(\"Total = Hard + Balance(Detach(Soft), to: Hard, by: Gradient(Trunk))\")]\n    public partial Tensor Compute(Tensor x);\n}}",
+          "LD0108", "Detach(Soft)", "'Detach(Soft)' is detached, and Balance takes its gradient: it has none" },
+        { $"public partial class C\n{{\n{Declarations}\n    [Loss(\"D = Detach(Hard)\\nTotal = Soft + Anneal(Soft, to: D, by: Gradient(Trunk))\")]\n    public partial Tensor Compute(Tensor x);\n}}",
+          "LD0107", "D", "'D' is detached, and Anneal takes its gradient: it has none" },
+        { $"public partial class C\n{{\n{Declarations}\n    [Loss(\"Total = GradNorm(Hard, Detach(Soft), shared: Trunk)\")]\n    public partial Tensor Compute(Tensor x);\n}}",
+          "LD0110", "Detach(Soft)", "'Detach(Soft)' is detached, and GradNorm takes its gradient: it has none" },
         // A static [Loss] method cannot read an instance member.
         { "public partial class C\n{\n    public nn.Module Trunk { get; } = nn.Linear(2, 2);\n    [Term] static Tensor Hard(Tensor x) => x.mean();\n    [Term] static Tensor Soft(Tensor x) => x.abs().mean();\n    [Loss(\"Total = Hard + Balance(Soft, to: Hard, by: Gradient(Trunk))\")]\n    public static partial Tensor Compute(Tensor x);\n}",
           "LD0005", "Trunk", "cannot use the instance member 'Trunk'" },

@@ -187,6 +187,28 @@ public class GradientRuntimeTests
         Assert.Equal(weight, loss.ComputeState.Sites["anneal0"].Statistic("weight").item<double>());
     }
 
+    /// <summary>
+    /// Balance by gradients with ema: takes its gradients on every call, also outside training, so
+    /// under no_grad it fails: the error must not advise eval() for it, as it does for Anneal and GradNorm.
+    /// </summary>
+    [Fact]
+    public void UnderNoGradInTrainingABalanceWithEmaFailsAndChangesNothing()
+    {
+        using var scope = NewDisposeScope();
+        Parameter w = new Parameter(tensor(new[] { 1.0, 2.0 }, ScalarType.Float64));
+        var loss = new EmaGradientLoss(new[] { w });
+        loss.Compute(w.pow(2).sum(), w.mul(3).sum()).Dispose();
+        double[] stored = loss.ComputeState.Sites["balance0"].Statistic("mx").data<double>().ToArray();
+        var error = Assert.Throws<InvalidOperationException>(() =>
+        {
+            using var noGrad = no_grad();
+            loss.Compute(w.pow(2).sum(), w.mul(3).sum()).Dispose();
+        });
+        Assert.Contains("Balance(b, to: a, by: Gradient(Shared)) takes the gradient of 'b' on 'Shared', but the loss was called with autograd off", error.Message);
+        Assert.Contains("eval() the state", error.Message); // which works: AMovingAverageOfGradientNormsInEvaluationUnderNoGradUsesTheAverages
+        Assert.Equal(stored, loss.ComputeState.Sites["balance0"].Statistic("mx").data<double>().ToArray());
+    }
+
     [Fact]
     public void AnnealSkipsAnEstimateThatIsNotFinite()
     {

@@ -169,7 +169,8 @@ internal sealed partial class Checker
 
     /// <summary>
     /// A call that takes gradients of its operands must not take them of a switched term: when it
-    /// is off, its zero has no gradient (and the run-time error would come only on such a call).
+    /// is off, its zero has no gradient (and the run-time error would come only on such a call); nor
+    /// of a detached value, which has none on any call.
     /// A stateful call must not observe a switched term directly: on the calls where the term is off
     /// its statistics would learn from the zero that stands for it (a moving average decaying toward
     /// 0, a loss ratio of 0), and be wrong when it is switched on again.
@@ -185,6 +186,12 @@ internal sealed partial class Checker
                 ReportCall(call.Function, span,
                     $"'{TextOf(span)}' is switched by If({onlyWhen.Name}, …), and {call.Function.Name} takes its gradient: on the calls where it is off its zero has none; " +
                     $"switch the term where it is added to the loss, not inside {call.Function.Name}");
+            }
+            else if (IsDetached(value) && call.Function.TakesGradients(call))
+            {
+                ReportCall(call.Function, span,
+                    $"'{TextOf(span)}' is detached, and {call.Function.Name} takes its gradient: it has none, on any call; " +
+                    $"detach it where it is added to the loss, not inside {call.Function.Name}");
             }
             else if (SwitchOf(value) is BoundSwitch switched)
             {
@@ -203,6 +210,14 @@ internal sealed partial class Checker
         BoundCall { Function.ArgumentKind: ValueKind.List } call => SwitchOf(call.Arguments[0]), // Sum, Mean
         BoundCall { Function.Elementwise: true } call when call.Arguments[0].Kind == ValueKind.List => SwitchOf(call.Arguments[0]),
         _ => null,
+    };
+
+    /// <summary>Whether a value is Detach(…) as a whole (through bindings that rename it): it carries no gradient.</summary>
+    private static bool IsDetached(BoundExpr value) => value switch
+    {
+        BoundBindingRef reference => IsDetached(reference.Value),
+        BoundCall call => call.Function.Name == "Detach",
+        _ => false,
     };
 
     /// <summary>A term used both under If and without it (or under two switches) would be computed under one of them only.</summary>
