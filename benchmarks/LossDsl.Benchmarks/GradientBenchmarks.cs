@@ -1,4 +1,3 @@
-using System;
 using BenchmarkDotNet.Attributes;
 using LossDsl.Benchmarks.Gradients;
 using TorchSharp;
@@ -22,7 +21,11 @@ public class GradientBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        torch.set_num_threads(Environment.ProcessorCount);
+        // One libtorch thread: on this shared 2-core machine, two threads spin at OpenMP barriers
+        // whenever another process holds a core, and iterations of the same step then ranged from
+        // 3.6 to 224 ms (README, "Balancing by gradients"). The losses differ in the ops they
+        // dispatch, which one thread measures as well.
+        torch.set_num_threads(1);
         _case = GradientCase.Create(Rule);
         // Warm libtorch's allocator and thread pool with both, so the first benchmark does not pay for the second.
         for (int i = 0; i < 20; i++)

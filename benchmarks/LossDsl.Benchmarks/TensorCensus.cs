@@ -101,8 +101,8 @@ public static class TensorCensus
 
     /// <summary>
     /// Balancing by gradients (issue 14): the loss call of each rule, generated and by hand
-    /// (Gradients/ExpertGradientLosses.cs), on one forward of the benchmark's setting whose graph
-    /// every call takes its gradients on (retain_graph), the rule's state updating at every call.
+    /// (Gradients/ExpertGradientLosses.cs), on one forward of a tiny setting of the rule, whose
+    /// graph every call takes its gradients on (retain_graph), the rule's state updating at every call.
     /// </summary>
     private static string GradientRules()
     {
@@ -111,7 +111,7 @@ public static class TensorCensus
         table.Append("| --- | --- | ---: | ---: | ---: |\n");
         foreach (GradientRule rule in Enum.GetValues<GradientRule>())
         {
-            using GradientCase gradientCase = GradientCase.Create(rule);
+            using GradientCase gradientCase = GradientCase.Create(rule, tiny: true);
             using (torch.NewDisposeScope())
             {
                 torch.Tensor[] terms = gradientCase.Forward();

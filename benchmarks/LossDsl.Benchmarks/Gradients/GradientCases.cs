@@ -27,12 +27,16 @@ public abstract class GradientCase : IDisposable
     /// <summary>The hand-written loss on <paramref name="terms"/>: its result, and its values in the order of <see cref="Names"/>.</summary>
     public abstract (IDisposable Result, Tensor[] Values) Expert(Tensor[] terms);
 
-    /// <summary>The benchmark's case of <paramref name="rule"/>: sizes at which one step takes a millisecond or more.</summary>
-    public static GradientCase Create(GradientRule rule) => rule switch
+    /// <summary>
+    /// The case of <paramref name="rule"/>: at the benchmark's sizes, at which one step takes a
+    /// millisecond or more, or <paramref name="tiny"/> (the census: tensor counts do not depend on
+    /// sizes, and 10,000 tiny calls stay quick).
+    /// </summary>
+    public static GradientCase Create(GradientRule rule, bool tiny = false) => rule switch
     {
-        GradientRule.Vqgan => new VqganCase(VqganSetting.Create(batch: 128, features: 512, latent: 128)),
-        GradientRule.GradNorm => new GradNormCase(GradNormSetting.Create(batch: 128, features: 512, hidden: 256, outputs: 64)),
-        GradientRule.Anneal => new AnnealCase(AnnealSetting.Create(interior: 2048, boundary: 512, hidden: 64)),
+        GradientRule.Vqgan => new VqganCase(tiny ? VqganSetting.Create(batch: 4, features: 8, latent: 4) : VqganSetting.Create(batch: 128, features: 512, latent: 128)),
+        GradientRule.GradNorm => new GradNormCase(tiny ? GradNormSetting.Create(batch: 4, features: 8, hidden: 8, outputs: 2) : GradNormSetting.Create(batch: 128, features: 512, hidden: 256, outputs: 64)),
+        GradientRule.Anneal => new AnnealCase(tiny ? AnnealSetting.Create(interior: 8, boundary: 4, hidden: 8) : AnnealSetting.Create(interior: 2048, boundary: 512, hidden: 64)),
         _ => throw new ArgumentOutOfRangeException(nameof(rule), rule, "Not a rule of balancing by gradients."),
     };
 
