@@ -67,7 +67,10 @@ public abstract class GradientSetting : IDisposable
     }
 
     protected static Tensor Random(long seed, params long[] shape)
-        => randn(shape, generator: new Generator((ulong)seed)).DetachFromDisposeScope();
+    {
+        using var generator = new Generator((ulong)seed);
+        return randn(shape, generator: generator).DetachFromDisposeScope();
+    }
 }
 
 /// <summary>
