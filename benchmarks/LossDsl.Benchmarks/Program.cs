@@ -6,9 +6,9 @@ namespace LossDsl.Benchmarks;
 public static class Program
 {
     /// <summary>
-    /// dotnet run -c Release -- --filter '*HotPathBenchmarks*'   (or *GeneratorBenchmarks*, *MetricsBenchmarks*, '*')
+    /// dotnet run -c Release -- --filter '*HotPathBenchmarks*'   (or *GradientBenchmarks*, *GeneratorBenchmarks*, *MetricsBenchmarks*, '*')
     /// dotnet run -c Release -- census                           (native tensors per call and alive after 10,000 calls)
-    /// dotnet run -c Release -- agree                            (the hot path's implementations compute the same values)
+    /// dotnet run -c Release -- agree                            (the hot path's and balancing by gradients' implementations compute the same values)
     /// </summary>
     public static int Main(string[] args)
     {

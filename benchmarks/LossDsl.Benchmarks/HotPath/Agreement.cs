@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Text;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -75,6 +76,62 @@ public static class Agreement
             {
                 value.Dispose();
             }
+        }
+        return GradientRules(report) && all;
+    }
+
+    private const int GradientSteps = 50;
+    private const double GradientLearningRate = 1e-3;
+
+    /// <summary>
+    /// Balancing by gradients (issue 14): each rule generated and by hand over 50 training steps
+    /// of its benchmark setting (plain SGD on the generated Total's gradients, so the terms, and
+    /// GradNorm's loss ratios, change from step to step; each loss keeps its own state), every
+    /// value of every step equal bit for bit, in the same dtype.
+    /// </summary>
+    private static bool GradientRules(StringBuilder report)
+    {
+        bool all = true;
+        report.Append("\n| balancing by gradients | steps | expert = generated, bit for bit | the last step's values (generated) |\n");
+        report.Append("| --- | ---: | --- | --- |\n");
+        foreach (Gradients.GradientRule rule in Enum.GetValues<Gradients.GradientRule>())
+        {
+            using Gradients.GradientCase gradientCase = Gradients.GradientCase.Create(rule);
+            string[] names = gradientCase.Names;
+            string? mismatch = null;
+            string last = "";
+            for (int step = 0; step < GradientSteps; step++)
+            {
+                using var scope = NewDisposeScope();
+                Tensor[] terms = gradientCase.Forward();
+                var (generated, generatedValues) = gradientCase.Generated(terms);
+                var (expert, expertValues) = gradientCase.Expert(terms);
+                for (int k = 0; k < names.Length && mismatch is null; k++)
+                {
+                    double g = Host(generatedValues[k]), x = Host(expertValues[k]);
+                    if (!g.Equals(x) || generatedValues[k].dtype != expertValues[k].dtype)
+                    {
+                        mismatch = $"{names[k]} at step {step}: generated {g:R} ({generatedValues[k].dtype}), expert {x:R} ({expertValues[k].dtype})";
+                    }
+                }
+                last = string.Join(", ", names.Select((name, k) => string.Create(CultureInfo.InvariantCulture, $"{name} = {Host(generatedValues[k]):R}")));
+                generatedValues[0].backward();
+                using (no_grad())
+                {
+                    foreach (var parameter in gradientCase.Setting.Parameters)
+                    {
+                        if (parameter.grad is Tensor gradient)
+                        {
+                            parameter.sub_(gradient.mul(GradientLearningRate));
+                        }
+                    }
+                }
+                gradientCase.Setting.ZeroGrad();
+                generated.Dispose();
+                expert.Dispose();
+            }
+            all &= mismatch is null;
+            report.Append(CultureInfo.InvariantCulture, $"| {rule} | {GradientSteps} | {(mismatch is null ? "yes" : "NO: " + mismatch)} | {last} |\n");
         }
         return all;
     }
