@@ -104,6 +104,9 @@ public static class TensorCensus
     /// (Gradients/ExpertGradientLosses.cs), on one forward of a tiny setting of the rule, whose
     /// graph every call takes its gradients on (retain_graph), the rule's state updating at every call.
     /// </summary>
+    /// <summary>Only the balancing-by-gradients table (<c>census gradients</c>): a quick check of its counts.</summary>
+    public static string RunGradients() => GradientRules();
+
     private static string GradientRules()
     {
         var table = new StringBuilder();

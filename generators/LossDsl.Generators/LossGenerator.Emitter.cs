@@ -278,13 +278,16 @@ public sealed partial class LossGenerator
                 // The ratio, clamped to [min, max] when given and to the dtype's positive finite range;
                 // 1 where either magnitude is at most eps: a vanishing loss passes through.
                 w.Line(scale.Stabilizer is double stabilizer
-                    ? $"{scale.Variable.Name} = {Runtime}.StabilizedScale({scale.SourceMagnitude.Name}, {scale.TargetMagnitude.Name}, {Literals.Number(stabilizer)}{MinMax(scale.Min, scale.Max)});"
+                    ? $"{scale.Variable.Name} = {Runtime}.StabilizedScale({scale.SourceMagnitude.Name}, {scale.TargetMagnitude.Name}, {Literals.Number(stabilizer)}{MinMax(scale.Min, scale.Max)}{(scale.Consume ? ", consume: true" : "")});"
                     : $"{scale.Variable.Name} = {Runtime}.BalanceScale({scale.SourceMagnitude.Name}, {scale.TargetMagnitude.Name}, {Literals.Number(scale.Epsilon)}{MinMax(scale.Min, scale.Max)});");
                 w.Close();
                 break;
             case GradientNormStep norm:
                 // autograd.grad on exactly these parameters, keeping the graph for the caller's backward(); nothing reaches .grad.
-                w.Line($"var {norm.Variable.Name} = global::LossDsl.Gradients.Norm({norm.Source.Name}, {Render(norm.Parameters)}, {Quote(norm.Source.Display)}, {Quote(norm.Parameters.Name)}, {Quote(norm.Rule)});");
+                w.Line($"var {norm.Variable.Name} = global::LossDsl.Gradients.Norm({norm.Source.Name}, {norm.ParameterList.Name}, {Quote(norm.Source.Display)}, {Quote(norm.Parameters.Name)}, {Quote(norm.Rule)});");
+                break;
+            case ParametersStep parameterList:
+                w.Line($"var {parameterList.Variable.Name} = {Render(parameterList.Set)};");
                 break;
             case AnnealStep anneal:
                 w.Line($"var {anneal.Variable.Name} = global::LossDsl.Strategies.Anneal({state}, \"{anneal.Site}\", {anneal.Source.Name}, {anneal.Target.Name}, {Render(anneal.Parameters)}, {Literals.Number(anneal.Alpha)}, " +

@@ -139,10 +139,11 @@ public static class Gradients
             {
                 GradientStatistic.Norm => used.Count == 1 ? linalg.vector_norm(used[0]) : linalg.vector_norm(stack(used.Select(g => linalg.vector_norm(g)))),
                 GradientStatistic.MaxAbs => used.Count == 1 ? used[0].abs().max() : stack(used.Select(g => g.abs().max())).max(),
-                GradientStatistic.MeanAbs => stack(used.Select(g => g.abs().sum())).sum().div(parameters.Sum(p => p.numel())),
+                GradientStatistic.MeanAbs => stack(used.Select(g => g.abs().sum())).sum().div_(parameters.Sum(p => p.numel())),
                 _ => throw new ArgumentOutOfRangeException(nameof(statistic)),
             };
-            return scope.MoveToOuter(result.to(value.dtype));
+            // In the value's dtype; no new tensor when it already is.
+            return scope.MoveToOuter(result.dtype == value.dtype ? result : result.to(value.dtype));
         }
     }
 }

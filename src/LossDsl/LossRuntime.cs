@@ -399,12 +399,24 @@ public static class LossRuntime
     /// no eps guard and no clamp to the dtype's range: δ &gt; 0 keeps the ratio finite, as in VQGAN's
     /// adaptive weight (Esser et al. 2021), which this reproduces exactly with δ = 1e-4, max 1e4.
     /// </summary>
-    public static torch.Tensor StabilizedScale(torch.Tensor sourceMagnitude, torch.Tensor targetMagnitude, double stabilizer, double? min = null, double? max = null)
+    /// <param name="sourceMagnitude">|x| or ‖∇x‖.</param>
+    /// <param name="targetMagnitude">|y| or ‖∇y‖.</param>
+    /// <param name="stabilizer">δ, greater than 0.</param>
+    /// <param name="min">The smallest scale, when given.</param>
+    /// <param name="max">The largest scale, when given.</param>
+    /// <param name="consume">
+    /// The magnitudes are this call's own and nothing reads them after (generated code knows): the
+    /// scale is computed in place in <paramref name="targetMagnitude"/>, with the same rounding, and
+    /// no tensor is created.
+    /// </param>
+    public static torch.Tensor StabilizedScale(torch.Tensor sourceMagnitude, torch.Tensor targetMagnitude, double stabilizer, double? min = null, double? max = null, bool consume = false)
     {
         ArgumentNullException.ThrowIfNull(sourceMagnitude);
         ArgumentNullException.ThrowIfNull(targetMagnitude);
         using var noGrad = torch.no_grad();
-        torch.Tensor scale = targetMagnitude.div(sourceMagnitude.add(stabilizer));
+        torch.Tensor scale = consume
+            ? targetMagnitude.div_(sourceMagnitude.add_(stabilizer))
+            : targetMagnitude.div(sourceMagnitude.add(stabilizer));
         if (min is double low)
         {
             scale.clamp_min_(low);

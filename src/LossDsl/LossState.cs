@@ -193,17 +193,26 @@ public sealed class LossState : torch.nn.Module
     {
         ArgumentNullException.ThrowIfNull(like);
         using var noGrad = torch.no_grad();
+        // One new tensor in the common case (one site with a 0-dim count): the result never holds the state's own buffer.
         torch.Tensor? total = null;
+        bool owned = false;
         foreach (SiteState site in _sites.Values)
         {
             if (site.Skipped is not torch.Tensor skipped)
             {
                 continue;
             }
-            torch.Tensor current = _call is not null && _call.Staged(site) is torch.Tensor staged ? staged : skipped;
-            total = total is null ? current.sum() : total.add(current.sum());
+            // A staged count is the call's own tensor (its strategy made it for this update); the buffer is the state's.
+            torch.Tensor? staged = _call?.Staged(site);
+            torch.Tensor current = staged ?? skipped;
+            torch.Tensor count = current.Dimensions == 0 ? current : current.sum();
+            (total, owned) = total is null ? (count, staged is not null || !ReferenceEquals(count, current)) : (total.add(count), true);
         }
-        return total is null ? torch.zeros(Array.Empty<long>(), torch.ScalarType.Float64, like.device) : total.to(like.device);
+        if (total is null)
+        {
+            return torch.zeros(Array.Empty<long>(), torch.ScalarType.Float64, like.device);
+        }
+        return owned && total.device_type == like.device_type && total.device_index == like.device_index ? total : total.to(like.device, copy: true);
     }
 
     /// <summary>

@@ -120,7 +120,8 @@ public static class Strategies
         using var noGrad = no_grad();
         if (largest is not null && average is not null)
         {
-            Tensor estimate = largest.to(weight.dtype, weight.device).div(average.to(weight.dtype, weight.device));
+            // largest and average are this call's own temporaries: divided in place.
+            Tensor estimate = largest.to(weight.dtype, weight.device).div_(average.to(weight.dtype, weight.device));
             Tensor next = weight.mul(1 - alpha).add_(estimate, alpha);
             Tensor taken = next.isfinite();
             Tensor takenWeight = where(taken, next, weight);
@@ -174,18 +175,21 @@ public static class Strategies
             used = weights.to(values.dtype, values.device, copy: true);
             if (norms is not null)
             {
+                // Autograd is off here: values needs no detach. Temporaries of this call are updated in place.
                 Tensor initial = gradNorm.Statistic("initial");
-                Tensor observed = values.detach().to(weights.dtype, weights.device);
+                Tensor observed = values.to(weights.dtype, weights.device);
                 Tensor g = stack(norms).to(weights.dtype, weights.device);
-                Tensor capturable = observed.gt(0).logical_and(observed.isfinite());
+                Tensor capturable = observed.gt(0).logical_and_(observed.isfinite());
                 Tensor takenInitial = where(initial.gt(0), initial, where(capturable, observed, zeros_like(initial)));
                 Tensor ratio = observed.div(takenInitial);
-                Tensor relative = ratio.div(ratio.mean());
+                Tensor relative = ratio.div_(ratio.mean());
                 Tensor weighted = weights.mul(g);
-                Tensor target = weighted.mean().mul(relative.pow(alpha));
-                Tensor next = weights.sub(weighted.sub(target).sign_().mul_(g).mul_(lr));
-                next = next.mul(losses.Length).div_(next.sum());
-                Tensor taken = takenInitial.gt(0).all().logical_and(next.isfinite().all()).logical_and(next.gt(0).all());
+                Tensor target = relative.pow_(alpha).mul_(weighted.mean());
+                // wᵢ − η · sign(Gᵢ − targetᵢ) · gᵢ; Gᵢ − targetᵢ as −(targetᵢ − Gᵢ), exactly.
+                Tensor next = weights.sub(target.sub_(weighted).neg_().sign_().mul_(g).mul_(lr));
+                Tensor sum = next.sum();
+                next.mul_(losses.Length).div_(sum);
+                Tensor taken = takenInitial.gt(0).all().logical_and_(next.isfinite().all()).logical_and_(next.gt(0).all());
                 Tensor takenWeights = where(taken, next, weights);
                 Tensor skipped = gradNorm.Statistic(SiteState.SkippedStatistic).add(taken.logical_not().to(weights.dtype));
                 state.Stage(gradNorm, skipped, () =>

@@ -37,6 +37,8 @@ internal static class ExplanationWriter
                 case DetachStep detach:
                     lines.Add($"sg({detach.Source.Display}) = {detach.Source.Display}.detach()");
                     break;
+                case ParametersStep:
+                    break; // the norms' lines say which parameters they take
                 case GradientNormStep norm:
                     lines.Add($"{norm.Variable.Display} = L2 norm of the gradient of {norm.Source.Display} on {norm.Parameters.Name} (autograd.grad, retain_graph: nothing reaches .grad)   [no gradient]");
                     break;

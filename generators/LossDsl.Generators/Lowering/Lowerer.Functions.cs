@@ -15,6 +15,7 @@ internal sealed partial class Lowerer
     private readonly Dictionary<string, Local> _detached = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TensorExpr> _scales = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Local> _gradientNorms = new(StringComparer.Ordinal);
+    private readonly Dictionary<ParameterSet, Local> _parameterLists = new();
     private readonly List<StateSiteSpec> _stateSites = new();
     private bool _keepsStatistics;
 
@@ -133,11 +134,39 @@ internal sealed partial class Lowerer
         string key = value.Name + "|" + parameters;
         if (!_gradientNorms.TryGetValue(key, out Local? norm))
         {
+            if (!_parameterLists.TryGetValue(parameters, out Local? list))
+            {
+                list = _names.Local(Naming.Camel(parameters.Name).TrimStart('@') + "Parameters", $"the parameters of {parameters.Name}");
+                _steps.Add(new ParametersStep(list, parameters));
+                _parameterLists[parameters] = list;
+            }
             norm = _names.Local(value.Name.TrimStart('@') + "GradientNorm", $"||grad_{parameters.Name}({value.Display})||");
-            _steps.Add(new GradientNormStep(norm, value, parameters, rule));
+            _steps.Add(new GradientNormStep(norm, value, parameters, list, rule));
             _gradientNorms[key] = norm;
         }
         return norm;
+    }
+
+    /// <summary>
+    /// A stabilized scale by gradient whose two norms no other scale reads computes in place in them
+    /// (<see cref="ScaleStep.Consume"/>): the norms are the call's own temporaries, so the ratio
+    /// creates no tensor, as a hand-written version would.
+    /// </summary>
+    private void ConsumeOwnGradientNorms()
+    {
+        var readers = _steps.OfType<ScaleStep>().Where(s => s.By is not null)
+            .SelectMany(s => new[] { s.SourceMagnitude.Name, s.TargetMagnitude.Name })
+            .GroupBy(name => name, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        for (int i = 0; i < _steps.Count; i++)
+        {
+            if (_steps[i] is ScaleStep { By: not null, Stabilizer: not null } scale
+                && scale.SourceMagnitude.Name != scale.TargetMagnitude.Name
+                && readers[scale.SourceMagnitude.Name] == 1 && readers[scale.TargetMagnitude.Name] == 1)
+            {
+                _steps[i] = scale with { Consume = true };
+            }
+        }
     }
 
     /// <summary>Anneal(x, to: y, by: Gradient(P), alpha: α): x times a smoothed ratio of gradient statistics kept in the state.</summary>
@@ -208,6 +237,7 @@ internal sealed partial class Lowerer
             Shared = shared,
             Rule = shared is null ? "" : $"{function.Name}({string.Join(", ", arguments.Select(a => a.Display))}, shared: {shared.Name})",
         });
+        _unheldTotals.Add(total.Name);
         if (function.IsWeightedSum)
         {
             DefineWeightedSum(total, arguments, weightLocals);

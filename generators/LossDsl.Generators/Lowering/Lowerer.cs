@@ -19,6 +19,9 @@ internal sealed partial class Lowerer
     private readonly LossDeclaration _declaration;
     private readonly Namer _names;
     private readonly List<PlanStep> _steps = new();
+
+    /// <summary>The totals of weighting functions that no binding or result member holds yet.</summary>
+    private readonly HashSet<string> _unheldTotals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Local> _externals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Local> _bindings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Local> _numberBindings = new(StringComparer.Ordinal);
@@ -99,6 +102,7 @@ internal sealed partial class Lowerer
         var nullChecked = _declaration.Parameters.Where(p => _nullChecked.Contains(p.Name)).Select(p => p.Name).ToEquatableArray();
         // An ID the pragma cannot name (not an identifier) is left to the compiler.
         var obsoleteIds = formula.ObsoleteIds.Where(id => SyntaxFacts.IsValidIdentifier(id)).ToEquatableArray();
+        ConsumeOwnGradientNorms();
         return new PlanBody(members.ToEquatableArray(), _steps.ToEquatableArray(), lossVariable, scope, result, checkFinite, State(), nullChecked, obsoleteIds);
     }
 
@@ -115,8 +119,11 @@ internal sealed partial class Lowerer
         {
             case LoweredTensor tensor:
                 Local variable = _names.Local(Naming.Identifier(Naming.Camel(binding.Name)), binding.Name);
-                // A bare name becomes its own handle, so the result never holds one tensor twice.
-                TensorExpr expression = tensor.Expr.Op == TensorOp.Variable ? new TensorExpr(TensorOp.Alias, Left: tensor.Expr) : tensor.Expr;
+                // A bare name becomes its own handle, so the result never holds one tensor twice; a
+                // weighting's total, which nothing else holds, is bound as it is, the first time.
+                TensorExpr expression = tensor.Expr.Op == TensorOp.Variable && !_unheldTotals.Remove(tensor.Expr.Variable!.Name)
+                    ? new TensorExpr(TensorOp.Alias, Left: tensor.Expr)
+                    : tensor.Expr;
                 _steps.Add(new TensorStep(variable, expression, binding.Name, binding.IsLoss));
                 Define(variable, expression);
                 _bindings[binding.Name] = variable;

@@ -131,6 +131,9 @@ internal sealed record ScaleStep(
 
     /// <summary>With <c>stabilizer: δ</c>: the scale is y / (x + δ), without the eps guard.</summary>
     public double? Stabilizer { get; init; }
+
+    /// <summary>The magnitudes are gradient norms nothing else reads: the stabilized scale is computed in place in them.</summary>
+    public bool Consume { get; init; }
 }
 
 /// <summary>
@@ -138,7 +141,13 @@ internal sealed record ScaleStep(
 /// autograd.grad (retain_graph, nothing accumulated in .grad), as a 0-dim tensor without gradient
 /// (LossDsl.Gradients.Norm). <see cref="Rule"/> is the call that needs it, for the run-time error.
 /// </summary>
-internal sealed record GradientNormStep(Local Variable, Local Source, ParameterSet Parameters, string Rule) : PlanStep;
+internal sealed record GradientNormStep(Local Variable, Local Source, ParameterSet Parameters, Local ParameterList, string Rule) : PlanStep;
+
+/// <summary>
+/// The parameters of <see cref="Set"/> that require grad, read once per call into <see cref="Variable"/>
+/// for the gradient norms that take them (LossDsl.Gradients.FromTensor, FromModule, FromTensors).
+/// </summary>
+internal sealed record ParametersStep(Local Variable, ParameterSet Set) : PlanStep;
 
 /// <summary>
 /// The scale of <c>Anneal(x, to: y, by: Gradient(P), alpha: α)</c>: λ ← (1 − α)λ + α max|∇_P y| / mean|∇_P x|,

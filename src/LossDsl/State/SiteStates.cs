@@ -178,12 +178,14 @@ public sealed class AnnealState : SiteState
 public sealed class GradNormState : SiteState
 {
     /// <summary>Creates the state with every weight 1 and no initial loss captured.</summary>
-    public GradNormState(long length) : base("GradNorm", length, new[] { "weights", "initial", SkippedStatistic }, Array.Empty<string>())
+    public GradNormState(long length) : base("GradNorm", length, new[] { "weights", "initial" }, Array.Empty<string>())
     {
         using (no_grad())
         {
             Statistic("weights").fill_(1.0);
         }
+        // An update moves every weight or none: one count of skipped updates, not one per term.
+        register_buffer(SkippedStatistic, zeros(Array.Empty<long>(), ScalarType.Float64).DetachFromDisposeScope());
     }
 
     internal override SiteProblem? Check(IReadOnlyDictionary<string, double[]> values)

@@ -41,20 +41,22 @@ namespace Sample
                 // Total = Hard + Balance(Soft, to: Hard, by: Gradient(Trunk)) + Balance(Feature, to: Hard, by: Gradient(Prior), stabilizer: 1e-4, max: 1e4) + Balance(Soft + Feature, to: Hard, by: Gradient(given), ema: 0.9, min: 0.1)
                 var hard = global::LossDsl.LossRuntime.Term(this.Hard(x), "Hard", scope);
                 var soft = global::LossDsl.LossRuntime.Term(this.Soft(x), "Soft", scope);
-                var softGradientNorm = global::LossDsl.Gradients.Norm(soft, global::LossDsl.Gradients.FromModule(this.Trunk, "Trunk"), "Soft", "Trunk", "Balance(Soft, to: Hard, by: Gradient(Trunk))");
-                var hardGradientNorm = global::LossDsl.Gradients.Norm(hard, global::LossDsl.Gradients.FromModule(this.Trunk, "Trunk"), "Hard", "Trunk", "Balance(Soft, to: Hard, by: Gradient(Trunk))");
+                var trunkParameters = global::LossDsl.Gradients.FromModule(this.Trunk, "Trunk");
+                var softGradientNorm = global::LossDsl.Gradients.Norm(soft, trunkParameters, "Soft", "Trunk", "Balance(Soft, to: Hard, by: Gradient(Trunk))");
+                var hardGradientNorm = global::LossDsl.Gradients.Norm(hard, trunkParameters, "Hard", "Trunk", "Balance(Soft, to: Hard, by: Gradient(Trunk))");
                 global::TorchSharp.torch.Tensor softScale;
                 using (global::TorchSharp.torch.no_grad())
                 {
                     softScale = global::LossDsl.LossRuntime.BalanceScale(softGradientNorm, hardGradientNorm, 1E-08);
                 }
                 var feature = global::LossDsl.LossRuntime.Term(Feature(y), "Feature", scope);
-                var featureGradientNorm = global::LossDsl.Gradients.Norm(feature, global::LossDsl.Gradients.FromTensor(this.Prior, "Prior"), "Feature", "Prior", "Balance(Feature, to: Hard, by: Gradient(Prior))");
-                var hardGradientNorm2 = global::LossDsl.Gradients.Norm(hard, global::LossDsl.Gradients.FromTensor(this.Prior, "Prior"), "Hard", "Prior", "Balance(Feature, to: Hard, by: Gradient(Prior))");
+                var priorParameters = global::LossDsl.Gradients.FromTensor(this.Prior, "Prior");
+                var featureGradientNorm = global::LossDsl.Gradients.Norm(feature, priorParameters, "Feature", "Prior", "Balance(Feature, to: Hard, by: Gradient(Prior))");
+                var hardGradientNorm2 = global::LossDsl.Gradients.Norm(hard, priorParameters, "Hard", "Prior", "Balance(Feature, to: Hard, by: Gradient(Prior))");
                 global::TorchSharp.torch.Tensor featureScale;
                 using (global::TorchSharp.torch.no_grad())
                 {
-                    featureScale = global::LossDsl.LossRuntime.StabilizedScale(featureGradientNorm, hardGradientNorm2, 0.0001, max: 10000.0);
+                    featureScale = global::LossDsl.LossRuntime.StabilizedScale(featureGradientNorm, hardGradientNorm2, 0.0001, max: 10000.0, consume: true);
                 }
                 var balanceInput = soft.add(feature);
                 var balanceScale = global::LossDsl.Strategies.EmaGradientScale(this.ComputeState, "balance0", balanceInput, hard, global::LossDsl.Gradients.FromTensor(given, "given"), "(Soft + Feature)", "Hard", "given", "Balance(Soft + Feature, to: Hard, by: Gradient(given))", 0.9, 1E-08, min: 0.1);

@@ -40,7 +40,7 @@ namespace Sample
                 var (cov, covWeights) = global::LossDsl.Strategies.CoV(this.ComputeState, "cov0", new global::TorchSharp.torch.Tensor[] { hard, weighted });
                 var hardCovWeight = covWeights[0];
                 var covWeight = covWeights[1];
-                var total = cov.alias();
+                var total = cov;
 
                 // How many observations the state's statistics have skipped, for the result
                 var skippedUpdates = this.ComputeState.SkippedUpdates(total);

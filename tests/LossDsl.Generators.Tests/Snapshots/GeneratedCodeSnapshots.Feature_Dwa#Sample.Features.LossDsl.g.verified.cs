@@ -40,7 +40,7 @@ namespace Sample
                 var hardDwaWeight = dwaWeights[0];
                 var softDwaWeight = dwaWeights[1];
                 var featureDwaWeight = dwaWeights[2];
-                var total = dwa.alias();
+                var total = dwa;
 
                 // How many observations the state's statistics have skipped, for the result
                 var skippedUpdates = this.ComputeState.SkippedUpdates(total);

@@ -40,7 +40,7 @@ namespace Sample
                 var hardGradNormWeight = gradnormWeights[0];
                 var softGradNormWeight = gradnormWeights[1];
                 var featureGradNormWeight = gradnormWeights[2];
-                var total = gradnorm.alias();
+                var total = gradnorm;
 
                 // How many observations the state's statistics have skipped, for the result
                 var skippedUpdates = this.ComputeState.SkippedUpdates(total);

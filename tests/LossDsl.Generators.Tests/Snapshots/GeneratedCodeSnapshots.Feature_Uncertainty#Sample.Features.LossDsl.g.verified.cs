@@ -39,7 +39,7 @@ namespace Sample
                 var hardUncertaintyWeight = uncertaintyWeights[0];
                 var softUncertaintyWeight = uncertaintyWeights[1];
                 var featureUncertaintyWeight = uncertaintyWeights[2];
-                var total = uncertainty.alias();
+                var total = uncertainty;
 
                 call.Complete();
                 var result = new global::Sample.FeaturesResult(total, hard, soft, feature, hardUncertaintyWeight, softUncertaintyWeight, featureUncertaintyWeight);

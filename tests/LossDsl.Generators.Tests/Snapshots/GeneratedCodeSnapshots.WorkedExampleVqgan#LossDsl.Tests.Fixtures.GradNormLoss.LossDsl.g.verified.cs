@@ -37,7 +37,7 @@ namespace LossDsl.Tests.Fixtures
                 var aGradNormWeight = gradnormWeights[0];
                 var bGradNormWeight = gradnormWeights[1];
                 var cGradNormWeight = gradnormWeights[2];
-                var total = gradnorm.alias();
+                var total = gradnorm;
 
                 // How many observations the state's statistics have skipped, for the result
                 var skippedUpdates = this.ComputeState.SkippedUpdates(total);

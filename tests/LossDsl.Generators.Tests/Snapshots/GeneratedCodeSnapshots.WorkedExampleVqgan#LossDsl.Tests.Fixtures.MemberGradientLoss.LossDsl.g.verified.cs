@@ -22,8 +22,9 @@ namespace LossDsl.Tests.Fixtures
             // Total = a + Balance(b, to: a, by: Gradient(Network))
             global::LossDsl.LossRuntime.EnsureScalar(a, "a", "Parameter");
             global::LossDsl.LossRuntime.EnsureScalar(b, "b", "Parameter");
-            var bGradientNorm = global::LossDsl.Gradients.Norm(b, global::LossDsl.Gradients.FromModule(this.Network, "Network"), "b", "Network", "Balance(b, to: a, by: Gradient(Network))");
-            var aGradientNorm = global::LossDsl.Gradients.Norm(a, global::LossDsl.Gradients.FromModule(this.Network, "Network"), "a", "Network", "Balance(b, to: a, by: Gradient(Network))");
+            var networkParameters = global::LossDsl.Gradients.FromModule(this.Network, "Network");
+            var bGradientNorm = global::LossDsl.Gradients.Norm(b, networkParameters, "b", "Network", "Balance(b, to: a, by: Gradient(Network))");
+            var aGradientNorm = global::LossDsl.Gradients.Norm(a, networkParameters, "a", "Network", "Balance(b, to: a, by: Gradient(Network))");
             global::TorchSharp.torch.Tensor bScale;
             using (global::TorchSharp.torch.no_grad())
             {

@@ -22,8 +22,9 @@ namespace LossDsl.Tests.Fixtures
             // Total = a + Balance(b, to: a, by: Gradient(weight), min: 0.5, max: 4)
             global::LossDsl.LossRuntime.EnsureScalar(a, "a", "Parameter");
             global::LossDsl.LossRuntime.EnsureScalar(b, "b", "Parameter");
-            var bGradientNorm = global::LossDsl.Gradients.Norm(b, global::LossDsl.Gradients.FromTensor(weight, "weight"), "b", "weight", "Balance(b, to: a, by: Gradient(weight))");
-            var aGradientNorm = global::LossDsl.Gradients.Norm(a, global::LossDsl.Gradients.FromTensor(weight, "weight"), "a", "weight", "Balance(b, to: a, by: Gradient(weight))");
+            var weightParameters = global::LossDsl.Gradients.FromTensor(weight, "weight");
+            var bGradientNorm = global::LossDsl.Gradients.Norm(b, weightParameters, "b", "weight", "Balance(b, to: a, by: Gradient(weight))");
+            var aGradientNorm = global::LossDsl.Gradients.Norm(a, weightParameters, "a", "weight", "Balance(b, to: a, by: Gradient(weight))");
             global::TorchSharp.torch.Tensor bScale;
             using (global::TorchSharp.torch.no_grad())
             {

@@ -24,12 +24,13 @@ namespace LossDsl.Tests.Fixtures
             // Total = Rec + DiscriminatorWeight * Balance(Gan, to: Rec, by: Gradient(DecoderWeight), stabilizer: 1e-4, max: 1e4)
             var rec = global::LossDsl.LossRuntime.Term(Rec(reconstruction, input), "Rec", scope);
             var gan = global::LossDsl.LossRuntime.Term(Gan(fakeLogits), "Gan", scope);
-            var ganGradientNorm = global::LossDsl.Gradients.Norm(gan, global::LossDsl.Gradients.FromTensor(this.DecoderWeight, "DecoderWeight"), "Gan", "DecoderWeight", "Balance(Gan, to: Rec, by: Gradient(DecoderWeight))");
-            var recGradientNorm = global::LossDsl.Gradients.Norm(rec, global::LossDsl.Gradients.FromTensor(this.DecoderWeight, "DecoderWeight"), "Rec", "DecoderWeight", "Balance(Gan, to: Rec, by: Gradient(DecoderWeight))");
+            var decoderWeightParameters = global::LossDsl.Gradients.FromTensor(this.DecoderWeight, "DecoderWeight");
+            var ganGradientNorm = global::LossDsl.Gradients.Norm(gan, decoderWeightParameters, "Gan", "DecoderWeight", "Balance(Gan, to: Rec, by: Gradient(DecoderWeight))");
+            var recGradientNorm = global::LossDsl.Gradients.Norm(rec, decoderWeightParameters, "Rec", "DecoderWeight", "Balance(Gan, to: Rec, by: Gradient(DecoderWeight))");
             global::TorchSharp.torch.Tensor ganScale;
             using (global::TorchSharp.torch.no_grad())
             {
-                ganScale = global::LossDsl.LossRuntime.StabilizedScale(ganGradientNorm, recGradientNorm, 0.0001, max: 10000.0);
+                ganScale = global::LossDsl.LossRuntime.StabilizedScale(ganGradientNorm, recGradientNorm, 0.0001, max: 10000.0, consume: true);
             }
             var total = rec.addcmul(gan, ganScale, this.DiscriminatorWeight);
 
