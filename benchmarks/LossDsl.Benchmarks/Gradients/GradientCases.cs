@@ -1,4 +1,5 @@
 using System;
+using LossDsl.Tests.Fixtures;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -59,7 +60,7 @@ public abstract class GradientCase : IDisposable
 
     private sealed class VqganCase(VqganSetting setting) : GradientCase
     {
-        private readonly GeneratedVqgan _generated = new(setting.Decoder.weight!);
+        private readonly VqganLoss _generated = new(setting.Decoder.weight!) { DiscriminatorWeight = VqganSetting.DiscriminatorWeight };
         private readonly ExpertVqgan _expert = new(setting.Decoder.weight!);
 
         public override string[] Names { get; } = { "Total", "Rec", "Gan", "GanScale" };
@@ -74,7 +75,7 @@ public abstract class GradientCase : IDisposable
 
         public override (IDisposable Result, Tensor[] Values) Generated(Tensor[] terms)
         {
-            GeneratedVqganResult result = _generated.Compute(terms[0], setting.Input, terms[1]);
+            VqganResult result = _generated.Compute(terms[0], setting.Input, terms[1]);
             return (result, new[] { result.Total, result.Rec, result.Gan, result.GanScale });
         }
 
@@ -87,7 +88,7 @@ public abstract class GradientCase : IDisposable
 
     private sealed class GradNormCase(GradNormSetting setting) : GradientCase
     {
-        private readonly GeneratedGradNorm _generated = new(setting.Trunk.weight!);
+        private readonly GradNormLoss _generated = new(setting.Trunk.weight!);
         private readonly ExpertGradNorm _expert = new(setting.Trunk.weight!);
 
         public override string[] Names { get; } = { "Total", "AGradNormWeight", "BGradNormWeight", "CGradNormWeight", "SkippedUpdates" };
@@ -102,7 +103,7 @@ public abstract class GradientCase : IDisposable
 
         public override (IDisposable Result, Tensor[] Values) Generated(Tensor[] terms)
         {
-            GeneratedGradNormResult result = _generated.Compute(terms[0], terms[1], terms[2]);
+            GradNormResult result = _generated.Compute(terms[0], terms[1], terms[2]);
             return (result, new[] { result.Total, result.AGradNormWeight, result.BGradNormWeight, result.CGradNormWeight, result.SkippedUpdates });
         }
 
@@ -122,7 +123,7 @@ public abstract class GradientCase : IDisposable
 
     private sealed class AnnealCase(AnnealSetting setting) : GradientCase
     {
-        private readonly GeneratedAnneal _generated = new(setting.Network);
+        private readonly AnnealLoss _generated = new(setting.Network);
         private readonly ExpertAnneal _expert = new(setting.Network);
 
         public override string[] Names { get; } = { "Total", "BoundaryAnnealScale", "SkippedUpdates" };
@@ -137,7 +138,7 @@ public abstract class GradientCase : IDisposable
 
         public override (IDisposable Result, Tensor[] Values) Generated(Tensor[] terms)
         {
-            GeneratedAnnealResult result = _generated.Compute(terms[0], terms[1]);
+            AnnealResult result = _generated.Compute(terms[0], terms[1]);
             return (result, new[] { result.Total, result.BoundaryAnnealScale, result.SkippedUpdates });
         }
 
