@@ -1,0 +1,135 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiTask;
+
+public static class Program
+{
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>The whole run; exit code 0 on success, 2 for a bad option (reported before any training).</summary>
+    public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)
+    {
+        RunOptions? options = RunOptions.Parse(args, out string? problem);
+        if (options is null)
+        {
+            if (problem is null)
+            {
+                output.WriteLine(RunOptions.Help);
+                return 0;
+            }
+            error.WriteLine($"error: {problem}");
+            return 2;
+        }
+
+        Device? device = ChooseDevice(options.Device, out problem);
+        if (device is null)
+        {
+            error.WriteLine($"error: {problem}");
+            return 2;
+        }
+        set_num_threads(options.Threads);
+
+        // A live progress bar only on a terminal; logs and pipes get plain lines.
+        bool live = options.Progress && ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Interactive = live ? InteractionSupport.Detect : InteractionSupport.No,
+            Ansi = live ? AnsiSupport.Detect : AnsiSupport.No,
+        });
+        if (!live)
+        {
+            console.Profile.Width = 160; // plain output is read from logs: do not wrap it
+        }
+        console.MarkupLine($"LossDsl multi-task example: seeds {string.Join(", ", options.SeedList)}, {options.Steps} steps, device {device.type.ToString().ToLowerInvariant()}, outputs in [bold]{Markup.Escape(Path.GetFullPath(options.OutputFolder))}[/]");
+
+        using var outputs = new RunOutputs(options.OutputFolder);
+        var training = new Training(options, device);
+        var results = new List<TaskMetrics>();
+        var lines = new List<string>();
+        Progress(console, live).Start(context =>
+        {
+            var bars = options.Methods.ToDictionary(m => m, m => context.AddTask(RunOptions.Name(m), autoStart: false, maxValue: options.Steps * options.Seeds));
+            foreach (int seed in options.SeedList)
+            {
+                using var tasks = SyntheticTasks.Create(seed, device);
+                foreach (Method method in options.Methods)
+                {
+                    ProgressTask bar = bars[method];
+                    bar.StartTask();
+                    double done = bar.Value;
+                    TaskMetrics result = training.Run(method, seed, tasks, outputs.Log, step => bar.Value = done + step);
+                    results.Add(result);
+                    string line = Describe(result);
+                    bar.Description = line;
+                    if (live)
+                    {
+                        lines.Add(line);
+                    }
+                    else
+                    {
+                        console.WriteLine(line);
+                    }
+                }
+            }
+        });
+
+        foreach (string line in lines)
+        {
+            console.WriteLine(line);
+        }
+        string csv = outputs.WriteCsv();
+        IReadOnlyList<string> plots = outputs.WritePlots();
+        IReadOnlyList<MethodSummary> rows = MethodSummary.Table(options.Methods, results);
+        string summary = outputs.WriteSummary(options, rows);
+
+        var table = new Table().AddColumns("method", "accuracy ↑", "regression RMSE ↓", "reconstruction MSE ×10⁻³ ↓", "Δm% ↑");
+        foreach (MethodSummary row in rows)
+        {
+            table.AddRow(Markup.Escape(RunOptions.Name(row.Method)), row.AccuracyText, row.RegressionText, row.ReconstructionText, Markup.Escape(row.DeltaText));
+        }
+        console.Write(table);
+        console.WriteLine(options.Seeds > 1
+            ? $"held-out metrics, mean ± standard deviation over {options.Seeds} seeds; Δm% against equal weights on the same seed (positive: better)"
+            : "held-out metrics of one seed; Δm% against equal weights (positive: better)");
+        console.WriteLine($"metrics: {csv}");
+        console.WriteLine($"plots:   {Path.GetDirectoryName(plots.FirstOrDefault() ?? csv)}/ ({string.Join(", ", plots.Select(Path.GetFileNameWithoutExtension))})");
+        console.WriteLine($"summary: {summary}");
+        console.WriteLine($"tensorboard --logdir {Path.Combine(options.OutputFolder, "tensorboard")}");
+        return 0;
+    }
+
+    private static Device? ChooseDevice(string requested, out string? problem)
+    {
+        problem = null;
+        bool cuda = cuda_is_available();
+        switch (requested)
+        {
+            case "cuda" when !cuda:
+                problem = "--device cuda: CUDA is not available (this build uses the CPU backend; build with -p:TorchBackend=cuda on a GPU host)";
+                return null;
+            case "cuda":
+            case "auto" when cuda:
+                return CUDA;
+            default:
+                return CPU;
+        }
+    }
+
+    private static Progress Progress(IAnsiConsole console, bool live)
+        => console.Progress()
+            .AutoRefresh(live)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn());
+
+    private static string Describe(TaskMetrics result)
+        => string.Create(CultureInfo.InvariantCulture,
+            $"{RunOptions.Name(result.Method),-11} seed {result.Seed}: accuracy {result.Accuracy:P2}, regression RMSE {result.RegressionRmse:F3}, reconstruction MSE {result.ReconstructionMse * 1e3:F3}e-3");
+}
