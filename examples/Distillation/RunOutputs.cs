@@ -177,7 +177,7 @@ public sealed class RunOutputs(string folder, bool perSeed) : IDisposable
         var written = new List<string>();
         int firstSeed = _rows.Count == 0 ? 0 : _rows[0].Seed;
         int seeds = _rows.Select(r => r.Seed).Distinct().Count();
-        void Plot(string file, string title, string? yLabel, params (string Student, Func<MetricRow, double?> Value, string Label, bool Target, bool AllSeeds)[] series)
+        void Plot(string file, string title, string? yLabel, ScottPlot.Alignment legend, params (string Student, Func<MetricRow, double?> Value, string Label, bool Target, bool AllSeeds)[] series)
         {
             var plot = new ScottPlot.Plot();
             bool any = false;
@@ -213,7 +213,7 @@ public sealed class RunOutputs(string folder, bool perSeed) : IDisposable
             {
                 plot.YLabel(yLabel);
             }
-            plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+            plot.ShowLegend(legend);
             written.Add(SavePng(plot, file));
         }
 
@@ -223,11 +223,11 @@ public sealed class RunOutputs(string folder, bool perSeed) : IDisposable
         string[] students = _rows.Select(r => r.Student).Distinct().ToArray();
         string mean = seeds == 1 ? "" : $", mean of {seeds} seeds";
         string first = seeds == 1 ? "" : $" (seed {firstSeed})";
-        Plot("heldout_accuracy.png", $"held-out accuracy{mean}", "accuracy",
+        Plot("heldout_accuracy.png", $"held-out accuracy{mean}", "accuracy", ScottPlot.Alignment.LowerRight,
             students.Select(s => (s, (Func<MetricRow, double?>)(r => Metric("eval/accuracy")(r) * 100), s, false, true)).ToArray());
-        Plot("heldout_loss.png", $"held-out loss (cross-entropy){mean}", "loss",
+        Plot("heldout_loss.png", $"held-out loss (cross-entropy){mean}", "loss", ScottPlot.Alignment.UpperRight,
             students.Select(s => (s, Metric("eval/loss"), s, false, true)).ToArray());
-        Plot("effective_weights.png", $"effective weights{first} (dynamic: soft alpha*kd_scale, feature alpha*kd_scale*feature_scale)", "weight",
+        Plot("effective_weights.png", $"effective weights{first} (dynamic: soft alpha*kd_scale, feature alpha*kd_scale*feature_scale)", "weight", ScottPlot.Alignment.UpperRight,
             students.Where(s => _rows.Any(r => r.Student == s && r.Values.ContainsKey("weight/soft")))
                 .SelectMany(s => new[]
                 {
@@ -237,13 +237,13 @@ public sealed class RunOutputs(string folder, bool perSeed) : IDisposable
         foreach (string key in new[] { "distill/hard_loss", "distill/soft_loss", "distill/out_proj_feature_loss", "distill/kd_loss" })
         {
             string name = key[(key.IndexOf('/') + 1)..];
-            Plot($"{name}.png", key + first, null, students.Select(s => (s, Metric(key), s, false, false)).ToArray());
+            Plot($"{name}.png", key + first, null, ScottPlot.Alignment.UpperRight, students.Select(s => (s, Metric(key), s, false, false)).ToArray());
         }
-        Plot("scales.png", $"dynamic student: scales (no gradient){first}", null,
+        Plot("scales.png", $"dynamic student: scales (no gradient){first}", null, ScottPlot.Alignment.UpperRight,
             ("dynamic", Metric("distill/out_proj_feature_loss_scale"), "out_proj_feature_loss_scale", false, false),
             ("dynamic", Metric("distill/kd_loss_scale"), "kd_loss_scale", false, false));
         // The balanced terms: each follows its target's magnitude.
-        Plot("balanced_terms.png", $"dynamic student: balanced terms and their targets{first}", null,
+        Plot("balanced_terms.png", $"dynamic student: balanced terms and their targets{first}", null, ScottPlot.Alignment.UpperRight,
             ("dynamic", Metric("distill/soft_loss"), "soft_loss (target)", true, false),
             ("dynamic", Product("distill/out_proj_feature_loss", "distill/out_proj_feature_loss_scale"), "out_proj_feature_loss * scale", false, false),
             ("dynamic", Metric("distill/hard_loss"), "hard_loss (target)", true, false),
