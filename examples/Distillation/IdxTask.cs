@@ -117,8 +117,8 @@ public sealed class IdxTask : IClassificationTask
         var (trainX, trainY) = Read(work, train: true);
         var (testX, testY) = Read(work, train: false);
         Tensor mean = trainX.mean(), std = trainX.std();
-        trainX = ((trainX - mean) / std).to(device);
-        testX = ((testX - mean) / std).to(device);
+        trainX = trainX.sub_(mean).div_(std).to(device);
+        testX = testX.sub_(mean).div_(std).to(device);
         trainY = trainY.to(device);
         testY = testY.to(device);
         var task = new IdxTask($"{Path.GetFullPath(folder)} ({trainX.shape[0]} teacher examples, the students see the first {StudentCount}, {testX.shape[0]} held out)", trainX, trainY, testX, testY);
@@ -134,11 +134,18 @@ public sealed class IdxTask : IClassificationTask
         var labels = new Tensor[dataset.Count];
         for (long i = 0; i < dataset.Count; i++)
         {
+            // Only the two tensors kept leave this scope: the reader's intermediates go at once.
+            using var scope = NewDisposeScope();
             var example = dataset.GetTensor(i);
-            images[i] = example["data"].reshape(Side * Side).to(ScalarType.Float32);
-            labels[i] = example["label"].reshape(Array.Empty<long>()).to(ScalarType.Int64);
+            images[i] = scope.MoveToOuter(example["data"].reshape(Side * Side).to(ScalarType.Float32));
+            labels[i] = scope.MoveToOuter(example["label"].reshape(Array.Empty<long>()).to(ScalarType.Int64));
         }
-        return (stack(images), stack(labels));
+        Tensor x = stack(images), y = stack(labels);
+        foreach (Tensor t in images.Concat(labels))
+        {
+            t.Dispose();
+        }
+        return (x, y);
     }
 
     private static string? Find(string folder, string name)

@@ -100,6 +100,30 @@ public sealed class ExampleOptionTests : IDisposable
     }
 
     [Fact]
+    public void AnAlphaSweepMovesTheFixedStudentsWeightsAndLeavesTheDynamicStudentAtTheDefault()
+    {
+        string folder = Path.Combine(_root, "alpha");
+        var (code, _, error) = Run(ShortRun.Concat(new[] { "--sweep", "alpha=0.2,0.8", "--out", folder }));
+        Assert.True(code == 0, error);
+
+        var rows = ReadCsv(Path.Combine(folder, "metrics.csv"));
+        Assert.Equal(new[] { "hard", "fixed alpha=0.2", "fixed alpha=0.8", "dynamic" }, rows.Select(r => r["student"]).Distinct());
+        foreach (double alpha in new[] { 0.2, 0.8 })
+        {
+            Assert.All(rows.Where(r => r["student"] == FormattableString.Invariant($"fixed alpha={alpha}")), r =>
+            {
+                Assert.Equal(alpha, P(r["weight/soft"]));
+                AssertClose(1 - alpha, P(r["weight/hard"]), 1e-12);
+            });
+        }
+        Assert.All(rows.Where(r => r["student"] == "dynamic"), r => AssertClose(0.5 * P(r["distill/kd_loss_scale"]), P(r["weight/soft"]), 1e-12));
+        AssertPlots(folder, "sweep");
+        string summary = File.ReadAllText(Path.Combine(folder, "summary.md"));
+        Assert.Contains("| alpha | fixed | dynamic | Δ | beyond the spread |", summary);
+        Assert.Contains("| (one seed) |", summary);
+    }
+
+    [Fact]
     public void TheDynamicStudentIsUnmovedByTheFeatureLossesMagnitudeWhileTheFixedStudentIsNot()
     {
         string folder = Path.Combine(_root, "feature-scale");
