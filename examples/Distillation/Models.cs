@@ -13,11 +13,11 @@ public sealed class Mlp : Module
     private readonly ModuleList<Linear> layers;
     private readonly Linear head;
 
-    public Mlp(string name, int width, int depth) : base(name)
+    public Mlp(string name, int inputs, int classes, int width, int depth) : base(name)
     {
         layers = new ModuleList<Linear>(Enumerable.Range(0, depth)
-            .Select(i => Linear(i == 0 ? SyntheticTask.Inputs : width, width)).ToArray());
-        head = Linear(width, SyntheticTask.Classes);
+            .Select(i => Linear(i == 0 ? inputs : width, width)).ToArray());
+        head = Linear(width, classes);
         Width = width;
         RegisterComponents();
     }
@@ -47,9 +47,9 @@ public sealed class Student : Module
     private readonly ModuleList<Linear> projections;
     private readonly int[] matchedLayers;
 
-    public Student(string name, int width, int depth, int teacherWidth, IReadOnlyList<int> matchedLayers) : base(name)
+    public Student(string name, int inputs, int classes, int width, int depth, int teacherWidth, IReadOnlyList<int> matchedLayers) : base(name)
     {
-        network = new Mlp("network", width, depth);
+        network = new Mlp("network", inputs, classes, width, depth);
         projections = new ModuleList<Linear>(matchedLayers.Select(_ => Linear(width, teacherWidth, hasBias: false)).ToArray());
         this.matchedLayers = matchedLayers.ToArray();
         RegisterComponents();

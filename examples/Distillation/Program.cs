@@ -48,61 +48,79 @@ public static class Program
         {
             console.Profile.Width = 160; // plain output is read from logs: do not wrap it
         }
-        console.MarkupLine($"LossDsl distillation example: seed {options.Seed}, device {device.type.ToString().ToLowerInvariant()}, outputs in [bold]{Markup.Escape(Path.GetFullPath(options.OutputFolder))}[/]");
+        string seeds = options.Seeds == 1 ? $"seed {options.Seed}" : $"seeds {options.Seed}..{options.Seed + options.Seeds - 1}";
+        console.MarkupLine($"LossDsl distillation example: {seeds}, device {device.type.ToString().ToLowerInvariant()}, outputs in [bold]{Markup.Escape(Path.GetFullPath(options.OutputFolder))}[/]");
 
-        using var task = SyntheticTask.Create(options.Seed, device);
-        using var outputs = new RunOutputs(options.OutputFolder);
-        var training = new Training(options, task, device);
+        // Real data is the same for every seed: read once. The synthetic task is drawn from each seed.
+        using IClassificationTask? shared = options.Data is null ? null : IdxTask.Load(options.Data, Path.Combine(options.OutputFolder, "data"), device);
+        if (shared is not null)
+        {
+            console.WriteLine($"data: {shared.Description}");
+        }
+        using var outputs = new RunOutputs(options.OutputFolder, perSeed: options.Seeds > 1);
         var evaluations = new List<Evaluation>();
-        StudentMode[] students = options.Mode == StudentMode.All
-            ? new[] { StudentMode.Hard, StudentMode.Fixed, StudentMode.Dynamic }
-            : new[] { options.Mode };
+        IReadOnlyList<StudentSpec> students = StudentSpec.For(options);
+        string data = shared?.Description ?? "";
+        var teacherLines = new List<string>();
 
-        bool teacherFromCache = false;
         Progress(console, live).Start(context =>
         {
-            var teacherTask = context.AddTask("teacher", maxValue: options.TeacherSteps);
-            var studentTasks = students.ToDictionary(s => s, s => context.AddTask(s.ToString().ToLowerInvariant(), autoStart: false, maxValue: options.Steps));
-
-            using var teacher = training.Teacher(step => teacherTask.Value = step, out teacherFromCache);
-            teacherTask.Description = teacherFromCache ? "teacher (cached)" : "teacher";
-            if (!live)
+            var teacherTask = context.AddTask("teacher", maxValue: options.TeacherSteps * options.Seeds);
+            var studentTasks = students.ToDictionary(s => s.Name, s => context.AddTask(s.Name, autoStart: false, maxValue: options.Steps * options.Seeds));
+            int round = 0;
+            foreach (int seed in options.AllSeeds)
             {
-                console.WriteLine(TeacherLine(options, teacherFromCache));
-            }
-            evaluations.Add(training.Evaluate("teacher", x => teacher.Forward(x).Logits));
+                using IClassificationTask? own = shared is null ? SyntheticTask.Create(seed, device) : null;
+                IClassificationTask task = shared ?? own!;
+                data = task.Description;
+                var training = new Training(options, task, device, seed);
+                int done = round * options.TeacherSteps;
+                using var teacher = training.Teacher(step => teacherTask.Value = done + step, out bool fromCache);
+                teacherLines.Add(TeacherLine(options, seed, fromCache));
+                if (!live)
+                {
+                    console.WriteLine(teacherLines[^1]);
+                }
+                evaluations.Add(training.Evaluate("teacher", x => teacher.Forward(x).Logits));
 
-            foreach (StudentMode mode in students)
-            {
-                ProgressTask bar = studentTasks[mode];
-                bar.StartTask();
-                string name = mode.ToString().ToLowerInvariant();
-                evaluations.Add(training.Student(mode, teacher,
-                    row =>
-                    {
-                        outputs.Log(row);
-                        bar.Description = Describe(name, row);
-                        if (!live && (row.Step == 1 || row.Step == options.Steps))
+                foreach (StudentSpec student in students)
+                {
+                    ProgressTask bar = studentTasks[student.Name];
+                    bar.StartTask();
+                    int before = round * options.Steps;
+                    evaluations.Add(training.Student(student, teacher,
+                        row =>
                         {
-                            console.WriteLine(Describe(name, row));
-                        }
-                    },
-                    step => bar.Value = step));
+                            outputs.Log(row);
+                            bar.Description = Describe(student.Name, options.Seeds, row);
+                            if (!live && (row.Step == 1 || row.Step == options.Steps))
+                            {
+                                console.WriteLine(Describe(student.Name, options.Seeds, row));
+                            }
+                        },
+                        step => bar.Value = before + step));
+                }
+                round++;
             }
         });
 
         if (live)
         {
-            console.WriteLine(TeacherLine(options, teacherFromCache));
+            teacherLines.ForEach(console.WriteLine);
         }
         string csv = outputs.WriteCsv();
-        IReadOnlyList<string> plots = outputs.WritePlots();
-        string summary = outputs.WriteSummary(options, evaluations);
-
-        var table = new Table().AddColumns("model", "held-out accuracy", "held-out loss");
-        foreach (Evaluation e in evaluations)
+        var plots = outputs.WritePlots().ToList();
+        if (options.Sweep is { } sweep)
         {
-            table.AddRow(e.Model, e.Accuracy.ToString("P2", CultureInfo.InvariantCulture), e.Loss.ToString("F4", CultureInfo.InvariantCulture));
+            plots.Add(outputs.WriteSweepPlot(sweep, evaluations));
+        }
+        string summary = outputs.WriteSummary(options, data, evaluations);
+
+        string over = options.Seeds == 1 ? "" : $" (mean ± std, {options.Seeds} seeds)";
+        var table = new Table().AddColumns("model", $"held-out accuracy{over}", $"held-out loss{over}");
+        foreach (ModelStatistics m in ModelStatistics.Of(evaluations))
+        {
+            table.AddRow(Markup.Escape(m.Model), m.AccuracyText, m.LossText);
         }
         console.Write(table);
         console.WriteLine($"metrics: {csv}");
@@ -112,10 +130,10 @@ public static class Program
         return 0;
     }
 
-    private static string TeacherLine(RunOptions options, bool fromCache)
+    private static string TeacherLine(RunOptions options, int seed, bool fromCache)
         => fromCache
-            ? $"teacher: loaded from {Path.Combine(options.OutputFolder, "teacher")} (trained earlier with the same settings; --retrain-teacher trains it again)"
-            : $"teacher: trained for {options.TeacherSteps} steps, cached in {Path.Combine(options.OutputFolder, "teacher")}";
+            ? $"teacher: loaded from {Training.TeacherFolder(options, seed)} (trained earlier with the same settings; --retrain-teacher trains it again)"
+            : $"teacher: trained for {options.TeacherSteps} steps, cached in {Training.TeacherFolder(options, seed)}";
 
     private static Device? ChooseDevice(string requested, out string? problem)
     {
@@ -140,13 +158,13 @@ public static class Program
             .HideCompleted(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn());
 
-    private static string Describe(string student, MetricRow row)
+    private static string Describe(string student, int seeds, MetricRow row)
     {
         string Value(string key, string label)
             => row.Values.TryGetValue(key, out double v) ? $" {label} {v.ToString("G4", CultureInfo.InvariantCulture)}" : "";
-        return $"{student,-8} step {row.Step}:" +
+        return $"{student,-8}{(seeds == 1 ? "" : $" seed {row.Seed}")} step {row.Step}:" +
                Value("distill/total_loss", "loss") +
-               Value("train/accuracy", "acc") +
+               Value("eval/accuracy", "held-out acc") +
                Value("distill/out_proj_feature_loss_scale", "feature_scale") +
                Value("distill/kd_loss_scale", "kd_scale");
     }

@@ -35,6 +35,14 @@ public sealed record RunOptions
     public int LogEvery { get; init; } = 5;
     public bool RetrainTeacher { get; init; }
     public bool Progress { get; init; } = true;
+    public int EvalEvery { get; init; } = 20;
+    public int Seeds { get; init; } = 1;
+    public double FeatureScale { get; init; } = 1.0;
+    public string? Data { get; init; }
+    public Sweep? Sweep { get; init; }
+
+    /// <summary>The seeds every student is trained on: <see cref="Seed"/>, <see cref="Seed"/> + 1, ….</summary>
+    public IEnumerable<int> AllSeeds => Enumerable.Range(Seed, Seeds);
 
     /// <summary>Hidden layers of the teacher and of the student; layer indices must be below this.</summary>
     public const int Depth = 4;
@@ -69,6 +77,15 @@ public sealed record RunOptions
           --strategy <s>         the dynamic student's scales: plain, as in PR 4220, or ema,
                                  from moving averages of the magnitudes (beta 0.9) (default plain)
           --log-every <n>        steps between logged metrics                (default 5)
+          --eval-every <n>       steps between held-out evaluations          (default 20)
+          --seeds <n>            train every student on n seeds: seed, seed+1, …;
+                                 reports mean ± standard deviation          (default 1)
+          --feature-scale <x>    multiplies the feature loss of both distillation
+                                 students, > 0 (e.g. 100: an unnormalised feature loss) (default 1)
+          --data <folder>        train on MNIST-format IDX files (MNIST, Fashion-MNIST; packed
+                                 .gz or not) instead of the synthetic task
+          --sweep <name=v,v,…>   fixed weights at each value of beta, alpha or feature-scale
+                                 against dynamic balancing at the defaults (over the seeds)
           --retrain-teacher      train the teacher even if a cached one matches
           --no-progress          plain output instead of a live progress bar
           -h, --help             this text
@@ -110,12 +127,21 @@ public sealed record RunOptions
                     "--log-every" => options with { LogEvery = Int(name, Value(), min: 1) },
                     "--retrain-teacher" => options with { RetrainTeacher = true },
                     "--no-progress" => options with { Progress = false },
+                    "--eval-every" => options with { EvalEvery = Int(name, Value(), min: 1) },
+                    "--seeds" => options with { Seeds = Int(name, Value(), min: 1) },
+                    "--feature-scale" => options with { FeatureScale = Real(name, Value(), v => v > 0, "must be greater than 0") },
+                    "--data" => options with { Data = DataFolder(name, Value()) },
+                    "--sweep" => options with { Sweep = ParseSweep(name, Value()) },
                     _ => throw new OptionException(name, "is not an option (see --help)"),
                 };
                 if (options is null)
                 {
                     return null;
                 }
+            }
+            if (options.Sweep is not null && options.Mode != StudentMode.All)
+            {
+                throw new OptionException("--sweep", $"compares the fixed and dynamic students: it cannot be combined with --mode {options.Mode.ToString().ToLowerInvariant()}");
             }
             CheckOutputFolder(options.OutputFolder);
             return options;
@@ -149,6 +175,44 @@ public sealed record RunOptions
         => allowed.Contains(text, StringComparer.OrdinalIgnoreCase)
             ? text.ToLowerInvariant()
             : throw new OptionException(name, $"must be one of {string.Join(", ", allowed)}, not '{text}'");
+
+    private static string DataFolder(string name, string text)
+        => IdxTask.Check(text) is { } problem ? throw new OptionException(name, problem) : text;
+
+    private static Sweep ParseSweep(string name, string text)
+    {
+        int equals = text.IndexOf('=');
+        string parameter = equals < 0 ? text : text[..equals].Trim().ToLowerInvariant();
+        (Func<double, bool> Valid, string Rule) check = parameter switch
+        {
+            "beta" => (v => v >= 0, "must be 0 or more"),
+            "alpha" => (v => v is >= 0 and <= 1, "must be between 0 and 1"),
+            "feature-scale" => (v => v > 0, "must be greater than 0"),
+            _ => throw new OptionException(name, $"must be beta=…, alpha=… or feature-scale=… followed by comma-separated values, not '{text}'"),
+        };
+        if (equals < 0 || equals == text.Length - 1)
+        {
+            throw new OptionException(name, $"needs values after '{parameter}=', e.g. {parameter}=0.1,1,10");
+        }
+        var values = new List<double>();
+        foreach (string part in text[(equals + 1)..].Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
+            {
+                throw new OptionException(name, $"{parameter} value '{part}' is not a number");
+            }
+            if (!check.Valid(value))
+            {
+                throw new OptionException(name, $"{parameter} value {part} {check.Rule}");
+            }
+            if (values.Contains(value))
+            {
+                throw new OptionException(name, $"{parameter} value {part} is given twice");
+            }
+            values.Add(value);
+        }
+        return new Sweep(parameter, values.ToArray());
+    }
 
     private static int[] ParseLayers(string name, string text)
     {
@@ -190,3 +254,7 @@ public sealed record RunOptions
 
     private sealed class OptionException(string option, string problem) : Exception($"{option} {problem}");
 }
+
+/// <summary>A robustness sweep: the fixed-weights student at each value of one parameter.</summary>
+/// <param name="Parameter">beta, alpha or feature-scale.</param>
+public sealed record Sweep(string Parameter, double[] Values);

@@ -14,7 +14,7 @@ namespace Distillation;
 /// metrics.csv, PNG plots and summary.md (at the end). Files are written under a temporary
 /// name and renamed when complete, so an interrupted run leaves no file that looks finished.
 /// </summary>
-public sealed class RunOutputs(string folder) : IDisposable
+public sealed class RunOutputs(string folder, bool perSeed) : IDisposable
 {
     private readonly List<MetricRow> _rows = new();
     private readonly Dictionary<string, SummaryWriter> _tensorBoard = new();
@@ -26,16 +26,18 @@ public sealed class RunOutputs(string folder) : IDisposable
     public void Log(MetricRow row)
     {
         _rows.Add(row);
-        if (!_tensorBoard.TryGetValue(row.Student, out SummaryWriter? writer))
+        // One TensorBoard run per student, or per student and seed when there are several seeds.
+        string run = (perSeed ? $"{row.Student}/seed-{row.Seed}" : row.Student).Replace(' ', '_');
+        if (!_tensorBoard.TryGetValue(run, out SummaryWriter? writer))
         {
-            // A student's folder holds this run's events only: TensorBoard would merge an earlier run's.
-            string events = Path.Combine(Folder, "tensorboard", row.Student);
+            // A run's folder holds this run's events only: TensorBoard would merge an earlier run's.
+            string events = Path.Combine(Folder, "tensorboard", run);
             if (Directory.Exists(events))
             {
                 Directory.Delete(events, recursive: true);
             }
             writer = SummaryWriter(events);
-            _tensorBoard[row.Student] = writer;
+            _tensorBoard[run] = writer;
         }
         foreach (var (key, value) in row.Values)
         {
@@ -43,14 +45,15 @@ public sealed class RunOutputs(string folder) : IDisposable
         }
     }
 
-    /// <summary>metrics.csv: one row per logged step and student; empty where a student has no such value.</summary>
+    /// <summary>metrics.csv: one row per logged step, student and seed; empty where a row has no such value.</summary>
     public string WriteCsv()
     {
         var csv = new StringBuilder();
-        csv.Append("student,step,").AppendJoin(',', Training.MetricKeys).Append('\n');
+        csv.Append("student,seed,step,").AppendJoin(',', Training.MetricKeys).Append('\n');
         foreach (MetricRow row in _rows)
         {
-            csv.Append(row.Student).Append(',').Append(row.Step.ToString(CultureInfo.InvariantCulture));
+            csv.Append(row.Student).Append(',').Append(row.Seed.ToString(CultureInfo.InvariantCulture))
+                .Append(',').Append(row.Step.ToString(CultureInfo.InvariantCulture));
             foreach (string key in Training.MetricKeys)
             {
                 csv.Append(',');
@@ -64,39 +67,132 @@ public sealed class RunOutputs(string folder) : IDisposable
         return WriteAtomically("metrics.csv", csv.ToString());
     }
 
-    /// <summary>summary.md: held-out accuracy and loss per model.</summary>
-    public string WriteSummary(RunOptions options, IReadOnlyList<Evaluation> evaluations)
+    /// <summary>
+    /// summary.md: held-out accuracy and loss per model (mean ± standard deviation over the seeds),
+    /// which differences exceed the spread, and the sweep's table.
+    /// </summary>
+    public string WriteSummary(RunOptions options, string data, IReadOnlyList<Evaluation> evaluations)
     {
+        static string F(double v) => v.ToString(CultureInfo.InvariantCulture);
         var md = new StringBuilder();
         md.Append("# Distillation run\n\n");
-        md.Append($"Seed {options.Seed}, {options.Steps} steps per student (batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}), ");
-        md.Append($"alpha {options.Alpha.ToString(CultureInfo.InvariantCulture)}, temperature {options.Temperature.ToString(CultureInfo.InvariantCulture)}, ");
-        md.Append($"beta {options.Beta.ToString(CultureInfo.InvariantCulture)}, layers {string.Join(",", options.Layers)}, dynamic scales {options.Strategy}.\n\n");
-        md.Append($"Held-out set: {SyntheticTask.TestExamples} examples.\n\n");
+        md.Append($"Seeds {string.Join(", ", options.AllSeeds)}, {options.Steps} steps per student (batch {options.BatchSize}, lr {F(options.LearningRate)}), ");
+        md.Append($"alpha {F(options.Alpha)}, temperature {F(options.Temperature)}, ");
+        md.Append($"beta {F(options.Beta)}, feature scale {F(options.FeatureScale)}, layers {string.Join(",", options.Layers)}, dynamic scales {options.Strategy}.\n\n");
+        md.Append($"Data: {data}.\n\n");
+        IReadOnlyList<ModelStatistics> models = ModelStatistics.Of(evaluations);
+        md.Append($"Final held-out accuracy and loss, {(options.Seeds == 1 ? "one seed" : $"mean ± standard deviation over {options.Seeds} seeds")}:\n\n");
         md.Append("| model | held-out accuracy | held-out loss |\n| --- | ---: | ---: |\n");
-        foreach (Evaluation e in evaluations)
+        foreach (ModelStatistics m in models)
         {
-            md.Append($"| {e.Model} | {e.Accuracy.ToString("P2", CultureInfo.InvariantCulture)} | {e.Loss.ToString("F4", CultureInfo.InvariantCulture)} |\n");
+            md.Append($"| {m.Model} | {m.AccuracyText} | {m.LossText} |\n");
+        }
+        md.Append("\n## Differences larger than the spread\n\n");
+        if (options.Seeds == 1)
+        {
+            md.Append("One seed: there is no spread to compare against (run with --seeds N).\n");
+        }
+        else
+        {
+            md.Append("Rule: a difference in mean held-out accuracy counts when it is larger than the sum of the two standard deviations (sample standard deviations over the seeds).\n\n");
+            var students = models.Where(m => m.Model != "teacher").ToList();
+            int larger = 0;
+            for (int i = 0; i < students.Count; i++)
+            {
+                for (int j = i + 1; j < students.Count; j++)
+                {
+                    var (a, b) = students[i].AccuracyMean >= students[j].AccuracyMean ? (students[i], students[j]) : (students[j], students[i]);
+                    if (a.AccuracyMean - b.AccuracyMean > a.AccuracyStd + b.AccuracyStd)
+                    {
+                        md.Append($"- {a.Model} beats {b.Model}: {Points(a.AccuracyMean - b.AccuracyMean)} > {Points(a.AccuracyStd + b.AccuracyStd)}\n");
+                        larger++;
+                    }
+                }
+            }
+            md.Append(larger == 0 ? "No difference between students is larger than the spread.\n" : "\nEvery other difference between students is within the spread.\n");
+        }
+        if (options.Sweep is { } sweep)
+        {
+            md.Append($"\n## Sweep of {sweep.Parameter}\n\n");
+            md.Append($"Held-out accuracy of the fixed-weights student at each {sweep.Parameter}, against the dynamic student ");
+            md.Append(sweep.Parameter == "feature-scale" ? "at the same feature scale and its default weights" : "at its defaults");
+            md.Append(" (Δ = fixed − dynamic; \"beyond the spread\" when |Δ| is larger than the sum of the standard deviations):\n\n");
+            md.Append($"| {sweep.Parameter} | fixed | dynamic | Δ | beyond the spread |\n| ---: | ---: | ---: | ---: | --- |\n");
+            foreach (double value in sweep.Values)
+            {
+                ModelStatistics fixedAt = models.Single(m => m.Model == SweepLabel("fixed", sweep, value));
+                ModelStatistics dynamicAt = models.Single(m => m.Model == (sweep.Parameter == "feature-scale" ? SweepLabel("dynamic", sweep, value) : "dynamic"));
+                double delta = fixedAt.AccuracyMean - dynamicAt.AccuracyMean;
+                bool beyond = options.Seeds > 1 && Math.Abs(delta) > fixedAt.AccuracyStd + dynamicAt.AccuracyStd;
+                string verdict = options.Seeds == 1 ? "(one seed)" : beyond ? (delta > 0 ? "yes: fixed ahead" : "yes: dynamic ahead") : "no";
+                md.Append($"| {F(value)} | {fixedAt.AccuracyText} | {dynamicAt.AccuracyText} | {(delta >= 0 ? "+" : "−")}{Points(Math.Abs(delta))} | {verdict} |\n");
+            }
         }
         return WriteAtomically("summary.md", md.ToString());
     }
 
-    /// <summary>PNG plots of each term, the balanced terms and the scales over steps, one line per student.</summary>
+    /// <summary>The name of a student trained at one value of a sweep.</summary>
+    public static string SweepLabel(string student, Sweep sweep, double value)
+        => FormattableString.Invariant($"{student} {sweep.Parameter}={value}");
+
+    private static string Points(double difference) => (100 * difference).ToString("F2", CultureInfo.InvariantCulture) + " points";
+
+    /// <summary>
+    /// sweep.png: final held-out accuracy (mean over the seeds, bars of ± one standard deviation)
+    /// against the swept value, for the fixed student, the dynamic student and hard labels.
+    /// </summary>
+    public string WriteSweepPlot(Sweep sweep, IReadOnlyList<Evaluation> evaluations)
+    {
+        IReadOnlyList<ModelStatistics> models = ModelStatistics.Of(evaluations);
+        bool logarithmic = sweep.Values.All(v => v > 0);
+        double[] xs = sweep.Values.Select(v => logarithmic ? Math.Log10(v) : v).ToArray();
+        var plot = new ScottPlot.Plot();
+        void Series(string label, Func<double, string> model)
+        {
+            ModelStatistics[] points = sweep.Values.Select(v => models.Single(m => m.Model == model(v))).ToArray();
+            double[] means = points.Select(p => 100 * p.AccuracyMean).ToArray();
+            var line = plot.Add.Scatter(xs, means);
+            line.LegendText = label;
+            var bars = plot.Add.ErrorBar(xs, means, points.Select(p => 100 * p.AccuracyStd).ToArray());
+            bars.Color = line.Color;
+        }
+        Series("fixed weights", v => SweepLabel("fixed", sweep, v));
+        Series(sweep.Parameter == "feature-scale" ? "dynamic balancing" : "dynamic balancing (defaults)",
+            v => sweep.Parameter == "feature-scale" ? SweepLabel("dynamic", sweep, v) : "dynamic");
+        Series("hard labels only", _ => "hard");
+        plot.Title($"held-out accuracy against {sweep.Parameter}");
+        plot.XLabel(logarithmic ? $"log10 {sweep.Parameter}" : sweep.Parameter);
+        plot.YLabel("held-out accuracy (%)");
+        plot.ShowLegend(ScottPlot.Alignment.LowerLeft);
+        return SavePng(plot, "sweep.png");
+    }
+
+    /// <summary>
+    /// PNG plots, one line per student: held-out accuracy and loss over steps (mean over the seeds),
+    /// the effective weight of each term, and (first seed) each term, the dynamic student's scales
+    /// and its balanced terms.
+    /// </summary>
     public IReadOnlyList<string> WritePlots()
     {
         var written = new List<string>();
-        void Plot(string file, string title, params (string Student, Func<MetricRow, double?> Value, string Label, bool Target)[] series)
+        int firstSeed = _rows.Count == 0 ? 0 : _rows[0].Seed;
+        int seeds = _rows.Select(r => r.Seed).Distinct().Count();
+        void Plot(string file, string title, string? yLabel, ScottPlot.Alignment legend, params (string Student, Func<MetricRow, double?> Value, string Label, bool Target, bool AllSeeds)[] series)
         {
             var plot = new ScottPlot.Plot();
             bool any = false;
-            foreach (var (student, value, label, target) in series)
+            foreach (var (student, value, label, target, allSeeds) in series)
             {
-                var points = _rows.Where(r => r.Student == student && value(r) is not null).ToList();
+                // Over all seeds: the mean at each step; otherwise the first seed's values.
+                var points = _rows.Where(r => r.Student == student && (allSeeds || r.Seed == firstSeed) && value(r) is not null)
+                    .GroupBy(r => r.Step)
+                    .Select(g => (Step: (double)g.Key, Value: g.Average(r => value(r)!.Value)))
+                    .ToList();
                 if (points.Count == 0)
                 {
                     continue;
                 }
-                var line = plot.Add.Scatter(points.Select(p => (double)p.Step).ToArray(), points.Select(p => value(p)!.Value).ToArray());
+                var line = plot.Add.Scatter(points.Select(p => p.Step).ToArray(), points.Select(p => p.Value).ToArray());
                 line.LegendText = label;
                 line.MarkerSize = 0;
                 if (target)
@@ -113,33 +209,55 @@ public sealed class RunOutputs(string folder) : IDisposable
             }
             plot.Title(title);
             plot.XLabel("step");
-            plot.ShowLegend(ScottPlot.Alignment.UpperRight);
-            string path = Path.Combine(Folder, "plots", file);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            plot.SavePng(path + ".tmp.png", 900, 500);
-            File.Move(path + ".tmp.png", path, overwrite: true);
-            written.Add(path);
+            if (yLabel is not null)
+            {
+                plot.YLabel(yLabel);
+            }
+            plot.ShowLegend(legend);
+            written.Add(SavePng(plot, file));
         }
 
         Func<MetricRow, double?> Metric(string key) => row => row.Values.TryGetValue(key, out double v) ? v : null;
         Func<MetricRow, double?> Product(string key, string scale) => row => Metric(key)(row) * Metric(scale)(row);
 
         string[] students = _rows.Select(r => r.Student).Distinct().ToArray();
-        foreach (string key in Training.MetricKeys.Where(k => !k.EndsWith("_scale", StringComparison.Ordinal)))
+        string mean = seeds == 1 ? "" : $", mean of {seeds} seeds";
+        string first = seeds == 1 ? "" : $" (seed {firstSeed})";
+        Plot("heldout_accuracy.png", $"held-out accuracy{mean}", "accuracy", ScottPlot.Alignment.LowerRight,
+            students.Select(s => (s, (Func<MetricRow, double?>)(r => Metric("eval/accuracy")(r) * 100), s, false, true)).ToArray());
+        Plot("heldout_loss.png", $"held-out loss (cross-entropy){mean}", "loss", ScottPlot.Alignment.UpperRight,
+            students.Select(s => (s, Metric("eval/loss"), s, false, true)).ToArray());
+        Plot("effective_weights.png", $"effective weights{first} (dynamic: soft alpha*kd_scale, feature alpha*kd_scale*feature_scale)", "weight", ScottPlot.Alignment.UpperRight,
+            students.Where(s => _rows.Any(r => r.Student == s && r.Values.ContainsKey("weight/soft")))
+                .SelectMany(s => new[]
+                {
+                    (s, Metric("weight/soft"), $"{s}: soft", false, false),
+                    (s, Metric("weight/feature"), $"{s}: feature", false, false),
+                }).ToArray());
+        foreach (string key in new[] { "distill/hard_loss", "distill/soft_loss", "distill/out_proj_feature_loss", "distill/kd_loss" })
         {
             string name = key[(key.IndexOf('/') + 1)..];
-            Plot($"{name}.png", key, students.Select(s => (s, Metric(key), s, false)).ToArray());
+            Plot($"{name}.png", key + first, null, ScottPlot.Alignment.UpperRight, students.Select(s => (s, Metric(key), s, false, false)).ToArray());
         }
-        Plot("scales.png", "dynamic student: scales (no gradient)",
-            ("dynamic", Metric("distill/out_proj_feature_loss_scale"), "out_proj_feature_loss_scale", false),
-            ("dynamic", Metric("distill/kd_loss_scale"), "kd_loss_scale", false));
+        Plot("scales.png", $"dynamic student: scales (no gradient){first}", null, ScottPlot.Alignment.UpperRight,
+            ("dynamic", Metric("distill/out_proj_feature_loss_scale"), "out_proj_feature_loss_scale", false, false),
+            ("dynamic", Metric("distill/kd_loss_scale"), "kd_loss_scale", false, false));
         // The balanced terms: each follows its target's magnitude.
-        Plot("balanced_terms.png", "dynamic student: balanced terms and their targets",
-            ("dynamic", Metric("distill/soft_loss"), "soft_loss (target)", true),
-            ("dynamic", Product("distill/out_proj_feature_loss", "distill/out_proj_feature_loss_scale"), "out_proj_feature_loss * scale", false),
-            ("dynamic", Metric("distill/hard_loss"), "hard_loss (target)", true),
-            ("dynamic", Product("distill/kd_loss", "distill/kd_loss_scale"), "kd_loss * scale", false));
+        Plot("balanced_terms.png", $"dynamic student: balanced terms and their targets{first}", null, ScottPlot.Alignment.UpperRight,
+            ("dynamic", Metric("distill/soft_loss"), "soft_loss (target)", true, false),
+            ("dynamic", Product("distill/out_proj_feature_loss", "distill/out_proj_feature_loss_scale"), "out_proj_feature_loss * scale", false, false),
+            ("dynamic", Metric("distill/hard_loss"), "hard_loss (target)", true, false),
+            ("dynamic", Product("distill/kd_loss", "distill/kd_loss_scale"), "kd_loss * scale", false, false));
         return written;
+    }
+
+    private string SavePng(ScottPlot.Plot plot, string file)
+    {
+        string path = Path.Combine(Folder, "plots", file);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        plot.SavePng(path + ".tmp.png", 900, 500);
+        File.Move(path + ".tmp.png", path, overwrite: true);
+        return path;
     }
 
     private string WriteAtomically(string name, string content)
@@ -156,5 +274,35 @@ public sealed class RunOutputs(string folder) : IDisposable
         {
             (writer as IDisposable)?.Dispose();
         }
+    }
+}
+
+/// <summary>A model's final held-out accuracy and loss over the seeds: mean and sample standard deviation (0 for one seed).</summary>
+public sealed record ModelStatistics(string Model, int Seeds, double AccuracyMean, double AccuracyStd, double LossMean, double LossStd)
+{
+    /// <summary>One entry per model, in the order the models first appear.</summary>
+    public static IReadOnlyList<ModelStatistics> Of(IEnumerable<Evaluation> evaluations)
+        => evaluations.GroupBy(e => e.Model).Select(g =>
+        {
+            double[] accuracy = g.Select(e => e.Accuracy).ToArray(), loss = g.Select(e => e.Loss).ToArray();
+            return new ModelStatistics(g.Key, accuracy.Length, accuracy.Average(), Std(accuracy), loss.Average(), Std(loss));
+        }).ToArray();
+
+    public string AccuracyText => Seeds == 1
+        ? AccuracyMean.ToString("P2", CultureInfo.InvariantCulture)
+        : $"{(100 * AccuracyMean).ToString("F2", CultureInfo.InvariantCulture)} ± {(100 * AccuracyStd).ToString("F2", CultureInfo.InvariantCulture)} %";
+
+    public string LossText => Seeds == 1
+        ? LossMean.ToString("F4", CultureInfo.InvariantCulture)
+        : $"{LossMean.ToString("F4", CultureInfo.InvariantCulture)} ± {LossStd.ToString("F4", CultureInfo.InvariantCulture)}";
+
+    private static double Std(double[] values)
+    {
+        if (values.Length < 2)
+        {
+            return 0;
+        }
+        double mean = values.Average();
+        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1));
     }
 }

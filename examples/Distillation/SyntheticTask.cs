@@ -9,7 +9,7 @@ namespace Distillation;
 /// Gaussian, and labels are sampled from the softmax of a fixed random two-layer network, so the
 /// classes overlap and a trained teacher's soft predictions carry information that hard labels do not.
 /// </summary>
-public sealed class SyntheticTask : IDisposable
+public sealed class SyntheticTask : IClassificationTask
 {
     public const int Inputs = 32;
     public const int Classes = 10;
@@ -33,6 +33,12 @@ public sealed class SyntheticTask : IDisposable
     public Tensor TrainY { get; }
     public Tensor TestX { get; }
     public Tensor TestY { get; }
+
+    public string Description => $"synthetic ({TeacherExamples} teacher examples, the students see the first {StudentExamples}, {TestExamples} held out)";
+    int IClassificationTask.Inputs => Inputs;
+    int IClassificationTask.Classes => Classes;
+    int IClassificationTask.TeacherExamples => TeacherExamples;
+    int IClassificationTask.StudentExamples => StudentExamples;
 
     public static SyntheticTask Create(int seed, Device device)
     {

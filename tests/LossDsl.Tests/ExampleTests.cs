@@ -10,11 +10,18 @@ using static LossDsl.Tests.RelativeTolerance;
 namespace LossDsl.Tests;
 
 /// <summary>The distillation example, run for a few steps through its own entry point.</summary>
+[Collection(Collection)]
 public sealed class ExampleTests : IDisposable
 {
+    /// <summary>
+    /// The example's tests run one at a time: a run seeds libtorch's global generator, so two runs
+    /// at once (xUnit runs test classes in parallel) would draw from each other's sequence.
+    /// </summary>
+    public const string Collection = "Distillation example";
+
     private readonly string _root = Path.Combine(Path.GetTempPath(), "lossdsl-example-" + Guid.NewGuid().ToString("N"));
 
-    private static readonly string[] ShortRun = { "--steps", "12", "--teacher-steps", "15", "--log-every", "2", "--no-progress" };
+    internal static readonly string[] ShortRun = { "--steps", "12", "--teacher-steps", "15", "--log-every", "2", "--no-progress" };
 
     public void Dispose()
     {
@@ -32,17 +39,14 @@ public sealed class ExampleTests : IDisposable
 
         Assert.True(code == 0, error);
         Assert.Contains("held-out accuracy", output);
-        foreach (string file in new[] { "metrics.csv", "summary.md", "teacher/teacher.bin", "teacher/teacher.key" })
+        foreach (string file in new[] { "metrics.csv", "summary.md", "teacher/seed-42/teacher.bin", "teacher/seed-42/teacher.key" })
         {
             Assert.True(File.Exists(Path.Combine(folder, file)), $"{file} is missing");
         }
-        string[] plots = { "total_loss", "hard_loss", "soft_loss", "out_proj_feature_loss", "kd_loss", "accuracy", "scales", "balanced_terms" };
-        foreach (string plot in plots)
-        {
-            var png = new FileInfo(Path.Combine(folder, "plots", plot + ".png"));
-            Assert.True(png.Exists && png.Length > 1000, $"plot {plot}.png is missing or empty");
-            Assert.Equal(0x89, File.ReadAllBytes(png.FullName)[0]); // PNG signature
-        }
+        AssertPlots(folder, "heldout_accuracy", "heldout_loss", "effective_weights", "hard_loss", "soft_loss", "out_proj_feature_loss", "kd_loss", "scales", "balanced_terms");
+        // Training-batch accuracy and a total_loss overlaying three objectives are not plotted.
+        Assert.False(File.Exists(Path.Combine(folder, "plots", "accuracy.png")));
+        Assert.False(File.Exists(Path.Combine(folder, "plots", "total_loss.png")));
         foreach (string student in new[] { "hard", "fixed", "dynamic" })
         {
             Assert.NotEmpty(Directory.GetFiles(Path.Combine(folder, "tensorboard", student), "events.out.tfevents.*"));
@@ -51,13 +55,46 @@ public sealed class ExampleTests : IDisposable
 
         var rows = ReadCsv(Path.Combine(folder, "metrics.csv"));
         Assert.Equal(3 * 7, rows.Count); // steps 1, 2, 4, …, 12 for each student
+        Assert.Equal(Distillation.Training.MetricKeys, rows[0].Keys.Skip(3));
         foreach (var row in rows)
         {
-            foreach (var (key, value) in row.Where(kv => kv.Key is not ("student" or "step") && kv.Value.Length > 0))
+            Assert.Equal("42", row["seed"]);
+            foreach (var (key, value) in row.Where(kv => kv.Key is not ("student" or "seed" or "step") && kv.Value.Length > 0))
             {
                 Assert.True(double.IsFinite(double.Parse(value, CultureInfo.InvariantCulture)), $"{key} = {value} at {row["student"]} step {row["step"]}");
             }
+            // Held out at the first and last step only (the default --eval-every 20 is longer than the run).
+            bool evaluated = row["step"] is "1" or "12";
+            Assert.Equal(evaluated, row["eval/accuracy"].Length > 0);
+            Assert.Equal(evaluated, row["eval/loss"].Length > 0);
+            if (evaluated)
+            {
+                Assert.InRange(P(row["eval/accuracy"]), 0, 1);
+                Assert.True(P(row["eval/loss"]) > 0);
+            }
+            switch (row["student"])
+            {
+                case "hard":
+                    Assert.Equal(1, P(row["weight/hard"]));
+                    Assert.Equal("", row["weight/soft"]);
+                    break;
+                case "fixed": // the constants: 1 - alpha, alpha, beta
+                    Assert.Equal((0.5, 0.5, 1.0), (P(row["weight/hard"]), P(row["weight/soft"]), P(row["weight/feature"])));
+                    break;
+                case "dynamic": // alpha * kd_scale on the soft term, alpha * kd_scale * feature_scale on the feature term
+                    double soft = 0.5 * P(row["distill/kd_loss_scale"]);
+                    AssertClose(soft, P(row["weight/soft"]), 1e-12, row["step"]);
+                    AssertClose(soft * P(row["distill/out_proj_feature_loss_scale"]), P(row["weight/feature"]), 1e-12, row["step"]);
+                    Assert.Equal(1, P(row["weight/hard"]));
+                    break;
+                default:
+                    Assert.Fail($"unexpected student {row["student"]}");
+                    break;
+            }
         }
+        // The summary's held-out figures are the last evaluation's.
+        var lastFixed = rows.Last(r => r["student"] == "fixed");
+        Assert.Contains($"| fixed | {P(lastFixed["eval/accuracy"]).ToString("P2", CultureInfo.InvariantCulture)} | {P(lastFixed["eval/loss"]).ToString("F4", CultureInfo.InvariantCulture)} |", File.ReadAllText(Path.Combine(folder, "summary.md")));
         string summary = File.ReadAllText(Path.Combine(folder, "summary.md"));
         foreach (string model in new[] { "teacher", "hard", "fixed", "dynamic" })
         {
@@ -74,6 +111,7 @@ public sealed class ExampleTests : IDisposable
 
         var rows = ReadCsv(Path.Combine(folder, "metrics.csv"));
         Assert.NotEmpty(rows);
+        Assert.True(File.Exists(Path.Combine(folder, "plots", "heldout_accuracy.png")));
         int checkedSteps = 0;
         foreach (var row in rows)
         {
@@ -157,6 +195,18 @@ public sealed class ExampleTests : IDisposable
         { new[] { "--lr" }, "--lr needs a value" },
         { new[] { "--epochs", "3" }, "--epochs is not an option (see --help)" },
         { new[] { "--strategy", "dwa" }, "--strategy must be one of plain, ema, not 'dwa'" },
+        { new[] { "--eval-every", "0" }, "--eval-every must be at least 1, not 0" },
+        { new[] { "--seeds", "0" }, "--seeds must be at least 1, not 0" },
+        { new[] { "--feature-scale", "0" }, "--feature-scale must be greater than 0, not 0" },
+        { new[] { "--sweep", "gamma=1,2" }, "--sweep must be beta=…, alpha=… or feature-scale=… followed by comma-separated values, not 'gamma=1,2'" },
+        { new[] { "--sweep", "beta" }, "--sweep needs values after 'beta=', e.g. beta=0.1,1,10" },
+        { new[] { "--sweep", "beta=" }, "--sweep needs values after 'beta=', e.g. beta=0.1,1,10" },
+        { new[] { "--sweep", "beta=0.1,x" }, "--sweep beta value 'x' is not a number" },
+        { new[] { "--sweep", "beta=0.1,-1" }, "--sweep beta value -1 must be 0 or more" },
+        { new[] { "--sweep", "alpha=0.5,2" }, "--sweep alpha value 2 must be between 0 and 1" },
+        { new[] { "--sweep", "feature-scale=0" }, "--sweep feature-scale value 0 must be greater than 0" },
+        { new[] { "--sweep", "beta=1,1" }, "--sweep beta value 1 is given twice" },
+        { new[] { "--sweep", "beta=1,10", "--mode", "fixed" }, "--sweep compares the fixed and dynamic students: it cannot be combined with --mode fixed" },
     };
 
     [Theory]
@@ -170,6 +220,7 @@ public sealed class ExampleTests : IDisposable
         Assert.Equal($"error: {message}", error.TrimEnd());
         Assert.Empty(output);
         Assert.False(Directory.Exists(Path.Combine(folder, "teacher")), "training started");
+        Assert.False(Directory.Exists(Path.Combine(folder, "plots")), "training started");
     }
 
     [Fact]
@@ -193,13 +244,25 @@ public sealed class ExampleTests : IDisposable
         var (code, output, _) = Run(new[] { "--help" });
 
         Assert.Equal(0, code);
-        foreach (string option in new[] { "--steps", "--batch-size", "--lr", "--alpha", "--temperature", "--beta", "--layers", "--seed", "--threads", "--device", "--out", "--mode", "--strategy" })
+        foreach (string option in new[] { "--steps", "--batch-size", "--lr", "--alpha", "--temperature", "--beta", "--layers", "--seed", "--threads", "--device", "--out", "--mode", "--strategy", "--eval-every", "--seeds", "--feature-scale", "--data", "--sweep" })
         {
             Assert.Contains(option, output);
         }
     }
 
-    private static (int Code, string Output, string Error) Run(IEnumerable<string> arguments)
+    internal static double P(string cell) => double.Parse(cell, CultureInfo.InvariantCulture);
+
+    internal static void AssertPlots(string folder, params string[] plots)
+    {
+        foreach (string plot in plots)
+        {
+            var png = new FileInfo(Path.Combine(folder, "plots", plot + ".png"));
+            Assert.True(png.Exists && png.Length > 1000, $"plot {plot}.png is missing or empty");
+            Assert.Equal(0x89, File.ReadAllBytes(png.FullName)[0]); // PNG signature
+        }
+    }
+
+    internal static (int Code, string Output, string Error) Run(IEnumerable<string> arguments)
     {
         var output = new StringWriter();
         var error = new StringWriter();
@@ -207,7 +270,7 @@ public sealed class ExampleTests : IDisposable
         return (code, output.ToString(), error.ToString());
     }
 
-    private static List<Dictionary<string, string>> ReadCsv(string path)
+    internal static List<Dictionary<string, string>> ReadCsv(string path)
     {
         string[] lines = File.ReadAllLines(path);
         string[] header = lines[0].Split(',');

@@ -15,6 +15,9 @@ public partial class DynamicBalancingLoss
     public double Alpha { get; set; } = 0.5;
     public double Temperature { get; set; } = 2.0;
 
+    /// <summary>Multiplies the feature loss, standing in for a feature loss of another magnitude (e.g. an unnormalised MSE).</summary>
+    public double FeatureScale { get; set; } = 1.0;
+
     [Term] Tensor HardLoss(Tensor studentLogits, Tensor labels)
         => Losses.CrossEntropy(studentLogits, labels);
 
@@ -22,7 +25,7 @@ public partial class DynamicBalancingLoss
         => Losses.SoftTargetKl(studentLogits, teacherLogits, Temperature);
 
     [Term] Tensor OutProjFeatureLoss(Tensor studentFeatures, Tensor teacherFeatures)
-        => Losses.CosineDistance(studentFeatures, teacherFeatures);
+        => FeatureScale * Losses.CosineDistance(studentFeatures, teacherFeatures);
 
     [Loss("""
         KdLoss    = SoftLoss + Balance(OutProjFeatureLoss, to: SoftLoss)

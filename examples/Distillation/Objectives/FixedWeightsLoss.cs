@@ -12,6 +12,9 @@ public partial class FixedWeightsLoss
 {
     public double Alpha { get; set; } = 0.5;
     public double Temperature { get; set; } = 2.0;
+
+    /// <summary>Multiplies the feature loss, standing in for a feature loss of another magnitude (e.g. an unnormalised MSE).</summary>
+    public double FeatureScale { get; set; } = 1.0;
     public double Beta { get; set; } = 1.0;
 
     [Term] Tensor HardLoss(Tensor studentLogits, Tensor labels)
@@ -21,7 +24,7 @@ public partial class FixedWeightsLoss
         => Losses.SoftTargetKl(studentLogits, teacherLogits, Temperature);
 
     [Term] Tensor OutProjFeatureLoss(Tensor studentFeatures, Tensor teacherFeatures)
-        => Losses.CosineDistance(studentFeatures, teacherFeatures);
+        => FeatureScale * Losses.CosineDistance(studentFeatures, teacherFeatures);
 
     [Loss("TotalLoss = Alpha * SoftLoss + (1 - Alpha) * HardLoss + Beta * OutProjFeatureLoss", MetricsPrefix = "distill/")]
     public partial FixedWeightsResult Compute(
