@@ -14,10 +14,11 @@ namespace LossDsl.Tests;
 public sealed class ExampleTests : IDisposable
 {
     /// <summary>
-    /// The example's tests run one at a time: a run seeds libtorch's global generator, so two runs
-    /// at once (xUnit runs test classes in parallel) would draw from each other's sequence.
+    /// The examples' tests (distillation and multi-task) run one at a time: a run seeds libtorch's
+    /// global generator, so two runs at once (xUnit runs test classes in parallel) would draw from
+    /// each other's sequence.
     /// </summary>
-    public const string Collection = "Distillation example";
+    public const string Collection = "Examples";
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), "lossdsl-example-" + Guid.NewGuid().ToString("N"));
 

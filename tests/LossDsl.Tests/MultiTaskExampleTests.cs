@@ -9,6 +9,7 @@ using Xunit;
 namespace LossDsl.Tests;
 
 /// <summary>The multi-task example, run for a few steps through its own entry point.</summary>
+[Collection(ExampleTests.Collection)]
 public sealed class MultiTaskExampleTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "lossdsl-multitask-" + Guid.NewGuid().ToString("N"));
