@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using LossDsl.Examples;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -28,7 +29,7 @@ public static class Program
             return 2;
         }
 
-        Device? device = ChooseDevice(options.Device, out problem);
+        Device? device = ExampleConsole.ChooseDevice(options.Device, out problem);
         if (device is null)
         {
             error.WriteLine($"error: {problem}");
@@ -36,18 +37,7 @@ public static class Program
         }
         set_num_threads(options.Threads);
 
-        // A live progress bar only on a terminal; logs and pipes get plain lines.
-        bool live = options.Progress && ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(output),
-            Interactive = live ? InteractionSupport.Detect : InteractionSupport.No,
-            Ansi = live ? AnsiSupport.Detect : AnsiSupport.No,
-        });
-        if (!live)
-        {
-            console.Profile.Width = 160; // plain output is read from logs: do not wrap it
-        }
+        IAnsiConsole console = ExampleConsole.Create(output, options.Progress, out bool live);
         string seeds = options.Seeds == 1 ? $"seed {options.Seed}" : $"seeds {options.Seed}..{options.Seed + options.Seeds - 1}";
         console.MarkupLine($"LossDsl distillation example: {seeds}, device {device.type.ToString().ToLowerInvariant()}, outputs in [bold]{Markup.Escape(Path.GetFullPath(options.OutputFolder))}[/]");
 
@@ -63,7 +53,7 @@ public static class Program
         string data = shared?.Description ?? "";
         var teacherLines = new List<string>();
 
-        Progress(console, live).Start(context =>
+        ExampleConsole.Progress(console, live).Start(context =>
         {
             var teacherTask = context.AddTask("teacher", maxValue: options.TeacherSteps * options.Seeds);
             var studentTasks = students.ToDictionary(s => s.Name, s => context.AddTask(s.Name, autoStart: false, maxValue: options.Steps * options.Seeds));
@@ -134,29 +124,6 @@ public static class Program
         => fromCache
             ? $"teacher: loaded from {Training.TeacherFolder(options, seed)} (trained earlier with the same settings; --retrain-teacher trains it again)"
             : $"teacher: trained for {options.TeacherSteps} steps, cached in {Training.TeacherFolder(options, seed)}";
-
-    private static Device? ChooseDevice(string requested, out string? problem)
-    {
-        problem = null;
-        bool cuda = cuda_is_available();
-        switch (requested)
-        {
-            case "cuda" when !cuda:
-                problem = "--device cuda: CUDA is not available (this build uses the CPU backend; build with -p:TorchBackend=cuda on a GPU host)";
-                return null;
-            case "cuda":
-            case "auto" when cuda:
-                return CUDA;
-            default:
-                return CPU;
-        }
-    }
-
-    private static Progress Progress(IAnsiConsole console, bool live)
-        => console.Progress()
-            .AutoRefresh(live)
-            .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn());
 
     private static string Describe(string student, int seeds, MetricRow row)
     {

@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using LossDsl.Examples;
+using static LossDsl.Examples.OptionParser;
 
 namespace Distillation;
 
@@ -96,85 +98,41 @@ public sealed record RunOptions
     /// one is wrong; returns null and no error when help was asked for.
     /// </summary>
     public static RunOptions? Parse(IReadOnlyList<string> args, out string? error)
+        => OptionParser.Parse(args, new RunOptions(), (options, name, value) => name switch
+        {
+            "--steps" => options with { Steps = Int(name, value(), min: 1) },
+            "--teacher-steps" => options with { TeacherSteps = Int(name, value(), min: 1) },
+            "--batch-size" => options with { BatchSize = Int(name, value(), min: 1) },
+            "--lr" => options with { LearningRate = Real(name, value(), v => v > 0, "must be greater than 0") },
+            "--alpha" => options with { Alpha = Real(name, value(), v => v is >= 0 and <= 1, "must be between 0 and 1") },
+            "--temperature" => options with { Temperature = Real(name, value(), v => v > 0, "must be greater than 0") },
+            "--beta" => options with { Beta = Real(name, value(), v => v >= 0, "must be 0 or more") },
+            "--layers" => options with { Layers = ParseLayers(name, value()) },
+            "--seed" => options with { Seed = Int(name, value(), min: 0) },
+            "--threads" => options with { Threads = Int(name, value(), min: 1) },
+            "--device" => options with { Device = OneOf(name, value(), "cpu", "cuda", "auto") },
+            "--out" => options with { Out = value() },
+            "--mode" => options with { Mode = Enum.Parse<StudentMode>(OneOf(name, value(), "all", "hard", "fixed", "dynamic"), ignoreCase: true) },
+            "--strategy" => options with { Strategy = OneOf(name, value(), "plain", "ema") },
+            "--log-every" => options with { LogEvery = Int(name, value(), min: 1) },
+            "--retrain-teacher" => options with { RetrainTeacher = true },
+            "--no-progress" => options with { Progress = false },
+            "--eval-every" => options with { EvalEvery = Int(name, value(), min: 1) },
+            "--seeds" => options with { Seeds = Int(name, value(), min: 1) },
+            "--feature-scale" => options with { FeatureScale = Real(name, value(), v => v > 0, "must be greater than 0") },
+            "--data" => options with { Data = DataFolder(name, value()) },
+            "--sweep" => options with { Sweep = ParseSweep(name, value()) },
+            _ => null,
+        }, CheckTogether, options => options.OutputFolder, out error);
+
+    /// <summary>Checks what no single option can: a sweep compares the fixed and dynamic students, so it needs every student.</summary>
+    private static void CheckTogether(RunOptions options)
     {
-        error = null;
-        var options = new RunOptions();
-        try
+        if (options.Sweep is not null && options.Mode != StudentMode.All)
         {
-            for (int i = 0; i < args.Count; i++)
-            {
-                string name = args[i];
-                string Value() => i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal)
-                    ? args[++i]
-                    : throw new OptionException(name, "needs a value");
-                options = name switch
-                {
-                    "-h" or "--help" => null!,
-                    "--steps" => options with { Steps = Int(name, Value(), min: 1) },
-                    "--teacher-steps" => options with { TeacherSteps = Int(name, Value(), min: 1) },
-                    "--batch-size" => options with { BatchSize = Int(name, Value(), min: 1) },
-                    "--lr" => options with { LearningRate = Real(name, Value(), v => v > 0, "must be greater than 0") },
-                    "--alpha" => options with { Alpha = Real(name, Value(), v => v is >= 0 and <= 1, "must be between 0 and 1") },
-                    "--temperature" => options with { Temperature = Real(name, Value(), v => v > 0, "must be greater than 0") },
-                    "--beta" => options with { Beta = Real(name, Value(), v => v >= 0, "must be 0 or more") },
-                    "--layers" => options with { Layers = ParseLayers(name, Value()) },
-                    "--seed" => options with { Seed = Int(name, Value(), min: 0) },
-                    "--threads" => options with { Threads = Int(name, Value(), min: 1) },
-                    "--device" => options with { Device = OneOf(name, Value(), "cpu", "cuda", "auto") },
-                    "--out" => options with { Out = Value() },
-                    "--mode" => options with { Mode = Enum.Parse<StudentMode>(OneOf(name, Value(), "all", "hard", "fixed", "dynamic"), ignoreCase: true) },
-                    "--strategy" => options with { Strategy = OneOf(name, Value(), "plain", "ema") },
-                    "--log-every" => options with { LogEvery = Int(name, Value(), min: 1) },
-                    "--retrain-teacher" => options with { RetrainTeacher = true },
-                    "--no-progress" => options with { Progress = false },
-                    "--eval-every" => options with { EvalEvery = Int(name, Value(), min: 1) },
-                    "--seeds" => options with { Seeds = Int(name, Value(), min: 1) },
-                    "--feature-scale" => options with { FeatureScale = Real(name, Value(), v => v > 0, "must be greater than 0") },
-                    "--data" => options with { Data = DataFolder(name, Value()) },
-                    "--sweep" => options with { Sweep = ParseSweep(name, Value()) },
-                    _ => throw new OptionException(name, "is not an option (see --help)"),
-                };
-                if (options is null)
-                {
-                    return null;
-                }
-            }
-            if (options.Sweep is not null && options.Mode != StudentMode.All)
-            {
-                throw new OptionException("--sweep", $"compares the fixed and dynamic students: it cannot be combined with --mode {options.Mode.ToString().ToLowerInvariant()}");
-            }
-            CheckOutputFolder(options.OutputFolder);
-            return options;
-        }
-        catch (OptionException e)
-        {
-            error = e.Message;
-            return null;
+            throw new OptionException("--sweep", $"compares the fixed and dynamic students: it cannot be combined with --mode {options.Mode.ToString().ToLowerInvariant()}");
         }
     }
-
-    private static int Int(string name, string text, int min)
-    {
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value))
-        {
-            throw new OptionException(name, $"must be a whole number, not '{text}'");
-        }
-        return value >= min ? value : throw new OptionException(name, $"must be at least {min}, not {value}");
-    }
-
-    private static double Real(string name, string text, Func<double, bool> valid, string rule)
-    {
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
-        {
-            throw new OptionException(name, $"must be a number, not '{text}'");
-        }
-        return valid(value) ? value : throw new OptionException(name, $"{rule}, not {text}");
-    }
-
-    private static string OneOf(string name, string text, params string[] allowed)
-        => allowed.Contains(text, StringComparer.OrdinalIgnoreCase)
-            ? text.ToLowerInvariant()
-            : throw new OptionException(name, $"must be one of {string.Join(", ", allowed)}, not '{text}'");
 
     private static string DataFolder(string name, string text)
         => IdxTask.Check(text) is { } problem ? throw new OptionException(name, problem) : text;
@@ -235,24 +193,6 @@ public sealed record RunOptions
         }
         return layers.ToArray();
     }
-
-    /// <summary>Fails now, not after training, when the output folder cannot be written.</summary>
-    private static void CheckOutputFolder(string folder)
-    {
-        try
-        {
-            Directory.CreateDirectory(folder);
-            string probe = Path.Combine(folder, $".write-test-{Environment.ProcessId}");
-            File.WriteAllText(probe, "");
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new OptionException("--out", $"cannot write to '{folder}': {e.Message}");
-        }
-    }
-
-    private sealed class OptionException(string option, string problem) : Exception($"{option} {problem}");
 }
 
 /// <summary>A robustness sweep: the fixed-weights student at each value of one parameter.</summary>

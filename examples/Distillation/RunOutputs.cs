@@ -1,11 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 using System.Text;
-using TorchSharp.Modules;
-using static TorchSharp.torch.utils.tensorboard;
+using LossDsl.Examples;
 
 namespace Distillation;
 
@@ -17,9 +15,9 @@ namespace Distillation;
 public sealed class RunOutputs(string folder, bool perSeed) : IDisposable
 {
     private readonly List<MetricRow> _rows = new();
-    private readonly Dictionary<string, SummaryWriter> _tensorBoard = new();
+    private readonly OutputFiles _files = new(folder);
 
-    public string Folder { get; } = folder;
+    public string Folder => _files.Folder;
 
     public IReadOnlyList<MetricRow> Rows => _rows;
 
@@ -28,21 +26,7 @@ public sealed class RunOutputs(string folder, bool perSeed) : IDisposable
         _rows.Add(row);
         // One TensorBoard run per student, or per student and seed when there are several seeds.
         string run = (perSeed ? $"{row.Student}/seed-{row.Seed}" : row.Student).Replace(' ', '_');
-        if (!_tensorBoard.TryGetValue(run, out SummaryWriter? writer))
-        {
-            // A run's folder holds this run's events only: TensorBoard would merge an earlier run's.
-            string events = Path.Combine(Folder, "tensorboard", run);
-            if (Directory.Exists(events))
-            {
-                Directory.Delete(events, recursive: true);
-            }
-            writer = SummaryWriter(events);
-            _tensorBoard[run] = writer;
-        }
-        foreach (var (key, value) in row.Values)
-        {
-            writer.add_scalar(key, (float)value, row.Step);
-        }
+        _files.AddScalars(run, row.Step, row.Values);
     }
 
     /// <summary>metrics.csv: one row per logged step, student and seed; empty where a row has no such value.</summary>
@@ -64,7 +48,7 @@ public sealed class RunOutputs(string folder, bool perSeed) : IDisposable
             }
             csv.Append('\n');
         }
-        return WriteAtomically("metrics.csv", csv.ToString());
+        return _files.WriteAtomically("metrics.csv", csv.ToString());
     }
 
     /// <summary>
@@ -128,7 +112,7 @@ public sealed class RunOutputs(string folder, bool perSeed) : IDisposable
                 md.Append($"| {F(value)} | {fixedAt.AccuracyText} | {dynamicAt.AccuracyText} | {(delta >= 0 ? "+" : "−")}{Points(Math.Abs(delta))} | {verdict} |\n");
             }
         }
-        return WriteAtomically("summary.md", md.ToString());
+        return _files.WriteAtomically("summary.md", md.ToString());
     }
 
     /// <summary>The name of a student trained at one value of a sweep.</summary>
@@ -164,7 +148,7 @@ public sealed class RunOutputs(string folder, bool perSeed) : IDisposable
         plot.XLabel(logarithmic ? $"log10 {sweep.Parameter}" : sweep.Parameter);
         plot.YLabel("held-out accuracy (%)");
         plot.ShowLegend(ScottPlot.Alignment.LowerLeft);
-        return SavePng(plot, "sweep.png");
+        return _files.SavePng(plot, "sweep.png");
     }
 
     /// <summary>
@@ -214,7 +198,7 @@ public sealed class RunOutputs(string folder, bool perSeed) : IDisposable
                 plot.YLabel(yLabel);
             }
             plot.ShowLegend(legend);
-            written.Add(SavePng(plot, file));
+            written.Add(_files.SavePng(plot, file));
         }
 
         Func<MetricRow, double?> Metric(string key) => row => row.Values.TryGetValue(key, out double v) ? v : null;
@@ -251,30 +235,7 @@ public sealed class RunOutputs(string folder, bool perSeed) : IDisposable
         return written;
     }
 
-    private string SavePng(ScottPlot.Plot plot, string file)
-    {
-        string path = Path.Combine(Folder, "plots", file);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        plot.SavePng(path + ".tmp.png", 900, 500);
-        File.Move(path + ".tmp.png", path, overwrite: true);
-        return path;
-    }
-
-    private string WriteAtomically(string name, string content)
-    {
-        string path = Path.Combine(Folder, name);
-        File.WriteAllText(path + ".tmp", content);
-        File.Move(path + ".tmp", path, overwrite: true);
-        return path;
-    }
-
-    public void Dispose()
-    {
-        foreach (SummaryWriter writer in _tensorBoard.Values)
-        {
-            (writer as IDisposable)?.Dispose();
-        }
-    }
+    public void Dispose() => _files.Dispose();
 }
 
 /// <summary>A model's final held-out accuracy and loss over the seeds: mean and sample standard deviation (0 for one seed).</summary>

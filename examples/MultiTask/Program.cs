@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using LossDsl.Examples;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -28,7 +29,7 @@ public static class Program
             return 2;
         }
 
-        Device? device = ChooseDevice(options.Device, out problem);
+        Device? device = ExampleConsole.ChooseDevice(options.Device, out problem);
         if (device is null)
         {
             error.WriteLine($"error: {problem}");
@@ -36,25 +37,14 @@ public static class Program
         }
         set_num_threads(options.Threads);
 
-        // A live progress bar only on a terminal; logs and pipes get plain lines.
-        bool live = options.Progress && ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(output),
-            Interactive = live ? InteractionSupport.Detect : InteractionSupport.No,
-            Ansi = live ? AnsiSupport.Detect : AnsiSupport.No,
-        });
-        if (!live)
-        {
-            console.Profile.Width = 160; // plain output is read from logs: do not wrap it
-        }
+        IAnsiConsole console = ExampleConsole.Create(output, options.Progress, out bool live);
         console.MarkupLine($"LossDsl multi-task example: seeds {string.Join(", ", options.SeedList)}, {options.Steps} steps, device {device.type.ToString().ToLowerInvariant()}, outputs in [bold]{Markup.Escape(Path.GetFullPath(options.OutputFolder))}[/]");
 
         using var outputs = new RunOutputs(options.OutputFolder);
         var training = new Training(options, device);
         var results = new List<TaskMetrics>();
         var lines = new List<string>();
-        Progress(console, live).Start(context =>
+        ExampleConsole.Progress(console, live).Start(context =>
         {
             var bars = options.Methods.ToDictionary(m => m, m => context.AddTask(RunOptions.Name(m), autoStart: false, maxValue: options.Steps * options.Seeds));
             foreach (int seed in options.SeedList)
@@ -105,29 +95,6 @@ public static class Program
         console.WriteLine($"tensorboard --logdir {Path.Combine(options.OutputFolder, "tensorboard")}");
         return 0;
     }
-
-    private static Device? ChooseDevice(string requested, out string? problem)
-    {
-        problem = null;
-        bool cuda = cuda_is_available();
-        switch (requested)
-        {
-            case "cuda" when !cuda:
-                problem = "--device cuda: CUDA is not available (this build uses the CPU backend; build with -p:TorchBackend=cuda on a GPU host)";
-                return null;
-            case "cuda":
-            case "auto" when cuda:
-                return CUDA;
-            default:
-                return CPU;
-        }
-    }
-
-    private static Progress Progress(IAnsiConsole console, bool live)
-        => console.Progress()
-            .AutoRefresh(live)
-            .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn());
 
     private static string Describe(TaskMetrics result)
         => string.Create(CultureInfo.InvariantCulture,

@@ -1,8 +1,9 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.IO;
 using System.Linq;
+using LossDsl.Examples;
+using static LossDsl.Examples.OptionParser;
 
 namespace MultiTask;
 
@@ -78,75 +79,31 @@ public sealed record RunOptions
     /// one is wrong; returns null and no error when help was asked for.
     /// </summary>
     public static RunOptions? Parse(IReadOnlyList<string> args, out string? error)
+        => OptionParser.Parse(args, new RunOptions(), (options, name, value) => name switch
+        {
+            "--steps" => options with { Steps = Int(name, value(), min: 1) },
+            "--seeds" => options with { Seeds = Int(name, value(), min: 1) },
+            "--seed" => options with { Seed = Int(name, value(), min: 0) },
+            "--batch-size" => options with { BatchSize = Int(name, value(), min: 1) },
+            "--lr" => options with { LearningRate = Real(name, value(), v => v > 0, "must be greater than 0") },
+            "--methods" => options with { Methods = ParseMethods(name, value()) },
+            "--eval-every" => options with { EvalEvery = Int(name, value(), min: 1) },
+            "--log-every" => options with { LogEvery = Int(name, value(), min: 1) },
+            "--threads" => options with { Threads = Int(name, value(), min: 1) },
+            "--device" => options with { Device = OneOf(name, value(), "cpu", "cuda", "auto") },
+            "--out" => options with { Out = value() },
+            "--no-progress" => options with { Progress = false },
+            _ => null,
+        }, CheckTogether, options => options.OutputFolder, out error);
+
+    /// <summary>Checks what no single option can: the last seed, --seed + --seeds - 1, must be a seed.</summary>
+    private static void CheckTogether(RunOptions options)
     {
-        error = null;
-        var options = new RunOptions();
-        try
+        if ((long)options.Seed + options.Seeds - 1 > int.MaxValue)
         {
-            for (int i = 0; i < args.Count; i++)
-            {
-                string name = args[i];
-                string Value() => i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal)
-                    ? args[++i]
-                    : throw new OptionException(name, "needs a value");
-                options = name switch
-                {
-                    "-h" or "--help" => null!,
-                    "--steps" => options with { Steps = Int(name, Value(), min: 1) },
-                    "--seeds" => options with { Seeds = Int(name, Value(), min: 1) },
-                    "--seed" => options with { Seed = Int(name, Value(), min: 0) },
-                    "--batch-size" => options with { BatchSize = Int(name, Value(), min: 1) },
-                    "--lr" => options with { LearningRate = Real(name, Value(), v => v > 0, "must be greater than 0") },
-                    "--methods" => options with { Methods = ParseMethods(name, Value()) },
-                    "--eval-every" => options with { EvalEvery = Int(name, Value(), min: 1) },
-                    "--log-every" => options with { LogEvery = Int(name, Value(), min: 1) },
-                    "--threads" => options with { Threads = Int(name, Value(), min: 1) },
-                    "--device" => options with { Device = OneOf(name, Value(), "cpu", "cuda", "auto") },
-                    "--out" => options with { Out = Value() },
-                    "--no-progress" => options with { Progress = false },
-                    _ => throw new OptionException(name, "is not an option (see --help)"),
-                };
-                if (options is null)
-                {
-                    return null;
-                }
-            }
-            if ((long)options.Seed + options.Seeds - 1 > int.MaxValue)
-            {
-                throw new OptionException("--seeds", $"{options.Seeds} from --seed {options.Seed} goes past the largest seed, {int.MaxValue}");
-            }
-            CheckOutputFolder(options.OutputFolder);
-            return options;
-        }
-        catch (OptionException e)
-        {
-            error = e.Message;
-            return null;
+            throw new OptionException("--seeds", $"{options.Seeds} from --seed {options.Seed} goes past the largest seed, {int.MaxValue}");
         }
     }
-
-    private static int Int(string name, string text, int min)
-    {
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value))
-        {
-            throw new OptionException(name, $"must be a whole number, not '{text}'");
-        }
-        return value >= min ? value : throw new OptionException(name, $"must be at least {min}, not {value}");
-    }
-
-    private static double Real(string name, string text, Func<double, bool> valid, string rule)
-    {
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
-        {
-            throw new OptionException(name, $"must be a number, not '{text}'");
-        }
-        return valid(value) ? value : throw new OptionException(name, $"{rule}, not {text}");
-    }
-
-    private static string OneOf(string name, string text, params string[] allowed)
-        => allowed.Contains(text, StringComparer.OrdinalIgnoreCase)
-            ? text.ToLowerInvariant()
-            : throw new OptionException(name, $"must be one of {string.Join(", ", allowed)}, not '{text}'");
 
     private static Method[] ParseMethods(string name, string text)
     {
@@ -168,22 +125,4 @@ public sealed record RunOptions
         }
         return methods.ToArray();
     }
-
-    /// <summary>Fails now, not after training, when the output folder cannot be written.</summary>
-    private static void CheckOutputFolder(string folder)
-    {
-        try
-        {
-            Directory.CreateDirectory(folder);
-            string probe = Path.Combine(folder, $".write-test-{Environment.ProcessId}");
-            File.WriteAllText(probe, "");
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new OptionException("--out", $"cannot write to '{folder}': {e.Message}");
-        }
-    }
-
-    private sealed class OptionException(string option, string problem) : Exception($"{option} {problem}");
 }

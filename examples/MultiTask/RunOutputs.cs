@@ -4,8 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
-using TorchSharp.Modules;
-using static TorchSharp.torch.utils.tensorboard;
+using LossDsl.Examples;
 
 namespace MultiTask;
 
@@ -17,30 +16,16 @@ namespace MultiTask;
 public sealed class RunOutputs(string folder) : IDisposable
 {
     private readonly List<MetricRow> _rows = new();
-    private readonly Dictionary<(Method, int), SummaryWriter> _tensorBoard = new();
+    private readonly OutputFiles _files = new(folder);
 
-    public string Folder { get; } = folder;
+    public string Folder => _files.Folder;
 
     public IReadOnlyList<MetricRow> Rows => _rows;
 
     public void Log(MetricRow row)
     {
         _rows.Add(row);
-        if (!_tensorBoard.TryGetValue((row.Method, row.Seed), out SummaryWriter? writer))
-        {
-            // A run's folder holds this run's events only: TensorBoard would merge an earlier run's.
-            string events = Path.Combine(Folder, "tensorboard", RunOptions.Name(row.Method), $"seed-{row.Seed}");
-            if (Directory.Exists(events))
-            {
-                Directory.Delete(events, recursive: true);
-            }
-            writer = SummaryWriter(events);
-            _tensorBoard[(row.Method, row.Seed)] = writer;
-        }
-        foreach (var (key, value) in row.Values)
-        {
-            writer.add_scalar(key, (float)value, row.Step);
-        }
+        _files.AddScalars(Path.Combine(RunOptions.Name(row.Method), $"seed-{row.Seed}"), row.Step, row.Values);
     }
 
     /// <summary>metrics.csv: one row per logged step, method and seed; empty where a row has no such value.</summary>
@@ -63,7 +48,7 @@ public sealed class RunOutputs(string folder) : IDisposable
             }
             csv.Append('\n');
         }
-        return WriteAtomically("metrics.csv", csv.ToString());
+        return _files.WriteAtomically("metrics.csv", csv.ToString());
     }
 
     /// <summary>summary.md: the run's settings and the table of held-out metrics and Δm.</summary>
@@ -79,7 +64,7 @@ public sealed class RunOutputs(string folder) : IDisposable
             md.Append($"| {RunOptions.Name(row.Method)} | {row.AccuracyText} | {row.RegressionText} | {row.ReconstructionText} | {row.DeltaText} |\n");
         }
         md.Append('\n').Append(MethodSummary.DeltaDefinition).Append('\n');
-        return WriteAtomically("summary.md", md.ToString());
+        return _files.WriteAtomically("summary.md", md.ToString());
     }
 
     /// <summary>
@@ -108,11 +93,7 @@ public sealed class RunOutputs(string folder) : IDisposable
             plot.XLabel("step");
             plot.YLabel(yLabel);
             plot.ShowLegend(ScottPlot.Alignment.UpperRight);
-            string path = Path.Combine(Folder, "plots", file);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            plot.SavePng(path + ".tmp.png", 900, 500);
-            File.Move(path + ".tmp.png", path, overwrite: true);
-            written.Add(path);
+            written.Add(_files.SavePng(plot, file));
         }
 
         Method[] methods = _rows.Select(r => r.Method).Distinct().ToArray();
@@ -145,19 +126,5 @@ public sealed class RunOutputs(string folder) : IDisposable
         return written;
     }
 
-    private string WriteAtomically(string name, string content)
-    {
-        string path = Path.Combine(Folder, name);
-        File.WriteAllText(path + ".tmp", content);
-        File.Move(path + ".tmp", path, overwrite: true);
-        return path;
-    }
-
-    public void Dispose()
-    {
-        foreach (SummaryWriter writer in _tensorBoard.Values)
-        {
-            (writer as IDisposable)?.Dispose();
-        }
-    }
+    public void Dispose() => _files.Dispose();
 }
