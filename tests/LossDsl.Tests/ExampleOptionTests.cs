@@ -6,6 +6,7 @@ using System.IO;
 using System.IO.Compression;
 using System.Linq;
 using Xunit;
+using static LossDsl.Tests.ExampleRuns;
 using static LossDsl.Tests.ExampleTests;
 using static LossDsl.Tests.RelativeTolerance;
 

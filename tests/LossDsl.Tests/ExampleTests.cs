@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using Distillation;
 using Xunit;
+using static LossDsl.Tests.ExampleRuns;
 using static LossDsl.Tests.RelativeTolerance;
 
 namespace LossDsl.Tests;
@@ -226,18 +227,7 @@ public sealed class ExampleTests : IDisposable
 
     [Fact]
     public void AnUnwritableOutputFolderIsReportedBeforeTraining()
-    {
-        string blocker = Path.Combine(_root, "a-file");
-        Directory.CreateDirectory(_root);
-        File.WriteAllText(blocker, "not a folder");
-
-        var (code, output, error) = Run(new[] { "--out", Path.Combine(blocker, "run") });
-
-        Assert.Equal(2, code);
-        Assert.StartsWith($"error: --out cannot write to '{Path.Combine(blocker, "run")}'", error);
-        Assert.Single(error.TrimEnd().Split('\n'));
-        Assert.Empty(output);
-    }
+        => AssertUnwritableOutputFolderIsReportedBeforeTraining(_root, Run);
 
     [Fact]
     public void HelpListsEveryOption()
@@ -251,35 +241,5 @@ public sealed class ExampleTests : IDisposable
         }
     }
 
-    internal static double P(string cell) => double.Parse(cell, CultureInfo.InvariantCulture);
-
-    internal static void AssertPlots(string folder, params string[] plots)
-    {
-        foreach (string plot in plots)
-        {
-            var png = new FileInfo(Path.Combine(folder, "plots", plot + ".png"));
-            Assert.True(png.Exists && png.Length > 1000, $"plot {plot}.png is missing or empty");
-            Assert.Equal(0x89, File.ReadAllBytes(png.FullName)[0]); // PNG signature
-        }
-    }
-
-    internal static (int Code, string Output, string Error) Run(IEnumerable<string> arguments)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Program.Run(arguments.ToArray(), output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
-    internal static List<Dictionary<string, string>> ReadCsv(string path)
-    {
-        string[] lines = File.ReadAllLines(path);
-        string[] header = lines[0].Split(',');
-        return lines.Skip(1).Select(line =>
-        {
-            string[] cells = line.Split(',');
-            Assert.Equal(header.Length, cells.Length);
-            return header.Zip(cells).ToDictionary(p => p.First, p => p.Second);
-        }).ToList();
-    }
+    internal static (int Code, string Output, string Error) Run(IEnumerable<string> arguments) => ExampleRuns.Run(Program.Run, arguments);
 }

@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using MultiTask;
 using Xunit;
+using static LossDsl.Tests.ExampleRuns;
 
 namespace LossDsl.Tests;
 
@@ -45,12 +46,7 @@ public sealed class MultiTaskExampleTests : IDisposable
             }
         }
         string[] plots = { "accuracy", "regression_rmse", "reconstruction_mse", "weights_uncertainty", "weights_dwa", "weights_cov", "weights_balance", "weights_gradnorm" };
-        foreach (string plot in plots)
-        {
-            var png = new FileInfo(Path.Combine(folder, "plots", plot + ".png"));
-            Assert.True(png.Exists && png.Length > 1000, $"plot {plot}.png is missing or empty");
-            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(png.FullName)[..4]);
-        }
+        AssertPlots(folder, plots);
         Assert.Empty(Directory.GetFiles(folder, "*.tmp*", SearchOption.AllDirectories));
 
         var rows = ReadCsv(Path.Combine(folder, "metrics.csv"));
@@ -203,18 +199,7 @@ public sealed class MultiTaskExampleTests : IDisposable
 
     [Fact]
     public void AnUnwritableOutputFolderIsReportedBeforeTraining()
-    {
-        string blocker = Path.Combine(_root, "a-file");
-        Directory.CreateDirectory(_root);
-        File.WriteAllText(blocker, "not a folder");
-
-        var (code, output, error) = Run(new[] { "--out", Path.Combine(blocker, "run") });
-
-        Assert.Equal(2, code);
-        Assert.StartsWith($"error: --out cannot write to '{Path.Combine(blocker, "run")}'", error);
-        Assert.Single(error.TrimEnd().Split('\n'));
-        Assert.Empty(output);
-    }
+        => AssertUnwritableOutputFolderIsReportedBeforeTraining(_root, Run);
 
     [Fact]
     public void HelpListsEveryOptionAndMethod()
@@ -232,25 +217,5 @@ public sealed class MultiTaskExampleTests : IDisposable
         }
     }
 
-    private static double P(string cell) => double.Parse(cell, CultureInfo.InvariantCulture);
-
-    private static (int Code, string Output, string Error) Run(IEnumerable<string> arguments)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = MultiTask.Program.Run(arguments.ToArray(), output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
-    private static List<Dictionary<string, string>> ReadCsv(string path)
-    {
-        string[] lines = File.ReadAllLines(path);
-        string[] header = lines[0].Split(',');
-        return lines.Skip(1).Select(line =>
-        {
-            string[] cells = line.Split(',');
-            Assert.Equal(header.Length, cells.Length);
-            return header.Zip(cells).ToDictionary(p => p.First, p => p.Second);
-        }).ToList();
-    }
+    private static (int Code, string Output, string Error) Run(IEnumerable<string> arguments) => ExampleRuns.Run(MultiTask.Program.Run, arguments);
 }
