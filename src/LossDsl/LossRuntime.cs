@@ -395,7 +395,7 @@ public static class LossRuntime
 
     /// <summary>
     /// The scale of <c>Balance(x, to: y, stabilizer: δ)</c>: targetMagnitude / (sourceMagnitude + δ),
-    /// clamped to [min, max] when given, with autograd off. Unlike <see cref="BalanceScale"/> it has
+    /// clamped to [min, max] when given; called with autograd off, as <see cref="BalanceScale"/> is. Unlike it, it has
     /// no eps guard and no clamp to the dtype's range: δ &gt; 0 keeps the ratio finite, as in VQGAN's
     /// adaptive weight (Esser et al. 2021), which this reproduces exactly with δ = 1e-4, max 1e4.
     /// </summary>
@@ -413,7 +413,6 @@ public static class LossRuntime
     {
         ArgumentNullException.ThrowIfNull(sourceMagnitude);
         ArgumentNullException.ThrowIfNull(targetMagnitude);
-        using var noGrad = torch.no_grad();
         torch.Tensor scale = consume
             ? targetMagnitude.div_(sourceMagnitude.add_(stabilizer))
             : targetMagnitude.div(sourceMagnitude.add(stabilizer));

@@ -293,17 +293,10 @@ internal sealed partial class Checker
             _usedParameters.Add(parameter.Name);
             return new BoundParameters(new ParameterSet(ExternalKind.Parameter, text, null, shape.Value), text);
         }
-        if (member!.Problem is not null)
-        {
-            Report(DiagnosticDescriptors.UnreachableMember, reference.Span, text, member.Problem);
-            return null;
-        }
-        if (!CheckStaticAccess(member.IsStatic, text, reference.Span))
+        if (member is null || !CheckMemberUse(member, reference.Span))
         {
             return null;
         }
-        ReportObsolete(member.Obsolete, $"the member '{text}'", reference.Span);
-        ReportCopy(member.IsReadOnly, $"the property '{text}'", reference.Span);
         return new BoundParameters(new ParameterSet(member.IsStatic ? ExternalKind.StaticMember : ExternalKind.Member, text, member.Receiver, shape.Value), text);
     }
 

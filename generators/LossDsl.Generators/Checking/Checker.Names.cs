@@ -213,20 +213,34 @@ internal sealed partial class Checker
             Report(DiagnosticDescriptors.NonNumericValue, span, member.Name, member.Type);
             return BoundError.Instance;
         }
-        if (member.Problem is not null)
-        {
-            Report(DiagnosticDescriptors.UnreachableMember, span, member.Name, member.Problem);
-            return BoundError.Instance;
-        }
-        if (!CheckStaticAccess(member.IsStatic, member.Name, span))
+        if (!CheckMemberUse(member, span))
         {
             return BoundError.Instance;
         }
-        ReportObsolete(member.Obsolete, $"the member '{member.Name}'", span);
-        ReportCopy(member.IsReadOnly, $"the property '{member.Name}'", span);
         return member.Kind == ValueKind.Number
             ? new BoundNumber(new NumberRead(member.IsStatic ? NumberSource.StaticMember : NumberSource.Member, member.Name, member.IsDouble, Via: member.Receiver))
             : new BoundTensorMember(member);
+    }
+
+    /// <summary>
+    /// Whether generated code can read <paramref name="member"/> where the formula uses it (LD0205 when
+    /// it cannot reach it, LD0005 for an instance member in a static [Loss] method); reports an
+    /// obsolete member (LD0206/LD0207) and a struct copy (LD0208) of a use that goes ahead.
+    /// </summary>
+    private bool CheckMemberUse(MemberInfo member, FormulaSpan span)
+    {
+        if (member.Problem is not null)
+        {
+            Report(DiagnosticDescriptors.UnreachableMember, span, member.Name, member.Problem);
+            return false;
+        }
+        if (!CheckStaticAccess(member.IsStatic, member.Name, span))
+        {
+            return false;
+        }
+        ReportObsolete(member.Obsolete, $"the member '{member.Name}'", span);
+        ReportCopy(member.IsReadOnly, $"the property '{member.Name}'", span);
+        return true;
     }
 
     /// <summary>

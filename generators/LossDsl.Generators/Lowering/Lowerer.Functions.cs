@@ -52,11 +52,12 @@ internal sealed partial class Lowerer
                 ? (_names.PropertyTaken(xName + "Scale") && Namer.IsPlainName(yName) ? $"{xName}To{yName}Scale" : $"{xName}Scale")
                 : "BalanceScale");
             Local variable = _names.Local(Naming.Camel(property), property);
+            string? site = beta is null ? null : Site("balance");
             if (by is not null)
             {
                 // The gradients' norms replace the magnitudes; a value's rounding does not enter its gradient.
                 string rule = $"Balance({Bare(x.Display)}, to: {Bare(y.Display)}, by: Gradient({by.Name}))";
-                if (beta is null)
+                if (site is null)
                 {
                     Local xNorm = GradientNorm(x, by, rule), yNorm = GradientNorm(y, by, rule);
                     _steps.Add(new ScaleStep(variable, x, y, EquatableArray<RoundingBound>.Empty, EquatableArray<Magnitude>.Empty, xNorm, yNorm, null, null, epsilon, min, max)
@@ -67,38 +68,36 @@ internal sealed partial class Lowerer
                 }
                 else
                 {
-                    string site = Site("balance");
-                    _steps.Add(new EmaScaleStep(variable, x, y, site, beta.Value, epsilon, min, max, EquatableArray<RoundingBound>.Empty, null, null)
+                    _steps.Add(new EmaScaleStep(variable, x, y, site, beta!.Value, epsilon, min, max, EquatableArray<RoundingBound>.Empty, null, null)
                     {
                         By = by,
                         Rule = rule,
                         Stabilizer = stabilizer,
                     });
-                    _stateSites.Add(new StateSiteSpec(site, call.Function.StateClass!, 0));
-                    _keepsStatistics = true;
                 }
-                _scaleMembers.Add(new ResultMemberSpec(property, variable, _names.MetricKey(property), MemberRole.Scale, ""));
-                scale = TensorExpr.Var(variable);
-                _scales[key] = scale;
-                return new LoweredTensor(new TensorExpr(TensorOp.Product, TensorExpr.Var(x), Variable: scale.Variable));
-            }
-            var newBounds = new List<RoundingBound>();
-            Local? xBound = RoundingBound(x, newBounds), yBound = RoundingBound(y, newBounds);
-            if (beta is null)
-            {
-                var newMagnitudes = new List<Magnitude>();
-                Local xMagnitude = Magnitude(x, xBound, newMagnitudes);
-                Local yMagnitude = Magnitude(y, yBound, newMagnitudes);
-                _steps.Add(new ScaleStep(variable, x, y, newBounds.ToEquatableArray(), newMagnitudes.ToEquatableArray(), xMagnitude, yMagnitude, xBound, yBound, epsilon, min, max)
-                {
-                    PerElement = perElement,
-                    Stabilizer = stabilizer,
-                });
             }
             else
             {
-                string site = Site("balance");
-                _steps.Add(new EmaScaleStep(variable, x, y, site, beta.Value, epsilon, min, max, newBounds.ToEquatableArray(), xBound, yBound) { Stabilizer = stabilizer });
+                var newBounds = new List<RoundingBound>();
+                Local? xBound = RoundingBound(x, newBounds), yBound = RoundingBound(y, newBounds);
+                if (site is null)
+                {
+                    var newMagnitudes = new List<Magnitude>();
+                    Local xMagnitude = Magnitude(x, xBound, newMagnitudes);
+                    Local yMagnitude = Magnitude(y, yBound, newMagnitudes);
+                    _steps.Add(new ScaleStep(variable, x, y, newBounds.ToEquatableArray(), newMagnitudes.ToEquatableArray(), xMagnitude, yMagnitude, xBound, yBound, epsilon, min, max)
+                    {
+                        PerElement = perElement,
+                        Stabilizer = stabilizer,
+                    });
+                }
+                else
+                {
+                    _steps.Add(new EmaScaleStep(variable, x, y, site, beta!.Value, epsilon, min, max, newBounds.ToEquatableArray(), xBound, yBound) { Stabilizer = stabilizer });
+                }
+            }
+            if (site is not null)
+            {
                 _stateSites.Add(new StateSiteSpec(site, call.Function.StateClass!, 0));
                 _keepsStatistics = true;
             }
@@ -237,7 +236,6 @@ internal sealed partial class Lowerer
             Shared = shared,
             Rule = shared is null ? "" : $"{function.Name}({string.Join(", ", arguments.Select(a => a.Display))}, shared: {shared.Name})",
         });
-        _unheldTotals.Add(total.Name);
         if (function.IsWeightedSum)
         {
             DefineWeightedSum(total, arguments, weightLocals);

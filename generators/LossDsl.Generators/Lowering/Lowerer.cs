@@ -20,8 +20,6 @@ internal sealed partial class Lowerer
     private readonly Namer _names;
     private readonly List<PlanStep> _steps = new();
 
-    /// <summary>The totals of weighting functions that no binding or result member holds yet.</summary>
-    private readonly HashSet<string> _unheldTotals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Local> _externals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Local> _bindings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Local> _numberBindings = new(StringComparer.Ordinal);
@@ -103,7 +101,30 @@ internal sealed partial class Lowerer
         // An ID the pragma cannot name (not an identifier) is left to the compiler.
         var obsoleteIds = formula.ObsoleteIds.Where(id => SyntaxFacts.IsValidIdentifier(id)).ToEquatableArray();
         ConsumeOwnGradientNorms();
+        DropNeedlessAliases(members);
         return new PlanBody(members.ToEquatableArray(), _steps.ToEquatableArray(), lossVariable, scope, result, checkFinite, State(), nullChecked, obsoleteIds);
+    }
+
+    /// <summary>
+    /// A binding that is a bare name gets its own handle (<see cref="TensorOp.Alias"/>) only when the
+    /// tensor is held elsewhere: by another member of the result (a term, a binding, a scale), by the
+    /// caller (a Tensor parameter or member), or by an earlier binding of the same tensor. A
+    /// temporary of the call that nothing else holds (a weighting's total, a Detach) is bound as it
+    /// is: the result's dispose is then its only one, and no tensor is created for the handle.
+    /// </summary>
+    private void DropNeedlessAliases(List<ResultMemberSpec> members)
+    {
+        var bindings = new HashSet<string>(members.Where(m => m.Role is MemberRole.Loss or MemberRole.Binding).Select(m => m.Variable.Name), StringComparer.Ordinal);
+        var held = new HashSet<string>(members.Where(m => !bindings.Contains(m.Variable.Name)).Select(m => m.Variable.Name), StringComparer.Ordinal);
+        held.UnionWith(_steps.OfType<ExternalTensorStep>().Select(s => s.Variable.Name));
+        for (int i = 0; i < _steps.Count; i++)
+        {
+            if (_steps[i] is TensorStep { Value: { Op: TensorOp.Alias, Left: { Op: TensorOp.Variable, Variable: Local source } } } step
+                && bindings.Contains(step.Variable.Name) && !bindings.Contains(source.Name) && held.Add(source.Name))
+            {
+                _steps[i] = step with { Value = TensorExpr.Var(source) };
+            }
+        }
     }
 
     /// <summary>Lowers one line; returns the variable holding its value when it is a tensor.</summary>
@@ -119,11 +140,9 @@ internal sealed partial class Lowerer
         {
             case LoweredTensor tensor:
                 Local variable = _names.Local(Naming.Identifier(Naming.Camel(binding.Name)), binding.Name);
-                // A bare name becomes its own handle, so the result never holds one tensor twice; a
-                // weighting's total, which nothing else holds, is bound as it is, the first time.
-                TensorExpr expression = tensor.Expr.Op == TensorOp.Variable && !_unheldTotals.Remove(tensor.Expr.Variable!.Name)
-                    ? new TensorExpr(TensorOp.Alias, Left: tensor.Expr)
-                    : tensor.Expr;
+                // A bare name becomes its own handle, so the result never holds one tensor twice
+                // (DropNeedlessAliases keeps the handle only where something else holds the tensor).
+                TensorExpr expression = tensor.Expr.Op == TensorOp.Variable ? new TensorExpr(TensorOp.Alias, Left: tensor.Expr) : tensor.Expr;
                 _steps.Add(new TensorStep(variable, expression, binding.Name, binding.IsLoss));
                 Define(variable, expression);
                 _bindings[binding.Name] = variable;
