@@ -10,6 +10,8 @@ public static class Program
     /// dotnet run -c Release -- census                           (native tensors per call and alive after 10,000 calls)
     /// dotnet run -c Release -- census gradients                 (the same for balancing by gradients only)
     /// dotnet run -c Release -- agree                            (the hot path's and balancing by gradients' implementations compute the same values)
+    /// dotnet run -c Release -- memory                           (peak memory of one forward+backward per implementation, each in a child process)
+    /// dotnet run -c Release -- allocator                        (time and page faults per call under glibc's default, mallopt and the environment variables)
     /// </summary>
     public static int Main(string[] args)
     {
@@ -19,6 +21,28 @@ public static class Program
             bool agreed = HotPath.Agreement.Run(report);
             Console.Write(report.ToString());
             return agreed ? 0 : 1;
+        }
+        if (args.Length > 0 && args[0] is "memory" or "allocator")
+        {
+            try
+            {
+                Console.Write(args[0] == "memory" ? Memory.PeakMemory.Run(args[1..]) : Memory.AllocatorEffect.Run(args[1..]));
+                return 0;
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+        }
+        // The children of memory and allocator: one measurement each, reported on one line.
+        if (args.Length > 0 && args[0] == "memory-child")
+        {
+            return Memory.PeakMemory.Child(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == "allocator-child")
+        {
+            return Memory.AllocatorEffect.Child(args[1..]);
         }
         if (args.Length > 0 && args[0] == "census")
         {

@@ -1,0 +1,262 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using LossDsl.Testing;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LossDsl.Benchmarks.Memory;
+
+/// <summary>The losses the peak-memory table compares.</summary>
+public enum MemoryLoss
+{
+    /// <summary>The method check: one tensor of the logits' size, allocated and written; no loss, no backward.</summary>
+    Check,
+
+    /// <summary>The distillation (KD) loss: KL(teacher_T ‖ student_T) × T², T = 2, averaged over positions.</summary>
+    Kd,
+
+    /// <summary>Cross-entropy with class-index labels, averaged over positions.</summary>
+    CrossEntropy,
+
+    /// <summary>The README's distillation loss (cross-entropy, KD, cosine distance of features, balanced).</summary>
+    Full,
+}
+
+/// <summary>
+/// One row of the peak-memory table. A row with <see cref="Compute"/> runs in a child of this
+/// benchmark; one without runs in <c>benchmarks/pytorch/eager_memory.py</c> under its <see cref="Id"/>.
+/// </summary>
+/// <param name="Id">The name a child is started with (<c>memory-child ID</c>, or the script's first argument).</param>
+/// <param name="Loss">What it computes.</param>
+/// <param name="Implementation">How, for the table.</param>
+/// <param name="Compute">The forward pass on the child's inputs; null for PyTorch eager.</param>
+public sealed record MemoryCase(string Id, MemoryLoss Loss, string Implementation, Func<MemoryInputs, Tensor>? Compute);
+
+/// <summary>
+/// Peak memory of one forward+backward per implementation (<c>-- memory</c>), each in its own
+/// process: the extra resident memory (VmHWM) the step needs over what was resident before it,
+/// the inputs included, with the loss value and the student's gradient still alive at the
+/// measurement, as in training. See benchmarks/README.md, "Peak memory".
+/// </summary>
+public static class PeakMemory
+{
+    /// <summary>The KD loss's temperature.</summary>
+    public const double Temperature = 2.0;
+
+    /// <summary>
+    /// The rows, in table order. A new implementation is one line here (a TorchSharp one, run in a
+    /// child of this benchmark) or one line here and a function in eager_memory.py (PyTorch).
+    /// </summary>
+    public static readonly MemoryCase[] Cases =
+    {
+        new("check", MemoryLoss.Check, "one logits-sized tensor, written (TorchSharp)", i => ones(i.Shape.Batch, i.Shape.Sequence, i.Shape.Vocabulary)),
+        new("check-eager", MemoryLoss.Check, "one logits-sized tensor, written (PyTorch)", null),
+        new("kd-lossdsl", MemoryLoss.Kd, "LossDsl `Losses.SoftTargetKl`", i => Losses.SoftTargetKl(i.Student, i.Teacher, Temperature)),
+        new("kd-kl-div", MemoryLoss.Kd, "TorchSharp `kl_div(log_target: true)`, one dispose scope", KdFunctional),
+        new("kd-lean", MemoryLoss.Kd, "TorchSharp `kl_div(log_target: true)`, each temporary disposed when dead", KdLean),
+        new("kd-eager", MemoryLoss.Kd, "PyTorch eager `F.kl_div(log_target=True)`", null),
+        new("ce-lossdsl", MemoryLoss.CrossEntropy, "LossDsl `Losses.CrossEntropy`", i => Losses.CrossEntropy(i.Student, i.Labels)),
+        new("ce-functional", MemoryLoss.CrossEntropy, "TorchSharp `cross_entropy`", CrossEntropyFunctional),
+        new("ce-eager", MemoryLoss.CrossEntropy, "PyTorch eager `F.cross_entropy`", null),
+        new("full-lossdsl", MemoryLoss.Full, "LossDsl, the README's `DistillationLoss`", FullGenerated),
+        new("full-eager", MemoryLoss.Full, "PyTorch eager, the same terms and balancing", null),
+    };
+
+    /// <summary>
+    /// <c>-- memory [--shape BxSxV] [--threads N] [--only PREFIX]</c>: runs every case in its own
+    /// process and returns the markdown table, or throws <see cref="ArgumentException"/> for a bad option.
+    /// </summary>
+    public static string Run(IReadOnlyList<string> options)
+    {
+        var shape = LogitsShape.Large;
+        int threads = 1;
+        string only = "";
+        for (int i = 0; i < options.Count; i++)
+        {
+            string value = i + 1 < options.Count ? options[i + 1] : throw new ArgumentException($"{options[i]} needs a value.");
+            switch (options[i])
+            {
+                case "--shape":
+                    shape = LogitsShape.Parse(value);
+                    break;
+                case "--threads":
+                    threads = ParsePositive(value, "--threads");
+                    break;
+                case "--only":
+                    only = value;
+                    break;
+                default:
+                    throw new ArgumentException($"unknown option '{options[i]}' for memory: its options are --shape, --threads and --only.");
+            }
+            i++;
+        }
+        MemoryCase[] cases = Cases.Where(c => c.Id.StartsWith(only, StringComparison.Ordinal)).ToArray();
+        if (cases.Length == 0)
+        {
+            throw new ArgumentException($"--only {only} matches no case: the cases are {string.Join(", ", Cases.Select(c => c.Id))}.");
+        }
+
+        string python = PythonScript.Interpreter();
+        string script = PythonScript.Path("eager_memory.py");
+        var table = new StringBuilder();
+        double logitsBytes = 2.0 * shape.Bytes;
+        table.AppendLine(CultureInfo.InvariantCulture,
+            $"Peak memory of one forward+backward, logits {shape} float32 (two tensors of {shape.Bytes / 1e6:F0} MB), {threads} thread(s) in each runtime, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load {Load()}");
+        table.AppendLine();
+        table.AppendLine("| loss | implementation | extra peak (MB) | × the two logits | loss value |");
+        table.AppendLine("| --- | --- | ---: | ---: | ---: |");
+        foreach (MemoryCase c in cases)
+        {
+            Console.Error.WriteLine($"memory: {c.Id} …");
+            string[] arguments = { c.Id, shape.ToString(), threads.ToString(CultureInfo.InvariantCulture) };
+            ChildResult result = c.Compute is null
+                ? ChildProcess.Run(python, new[] { script }.Concat(arguments).ToArray())
+                : ChildProcess.RunSelf(new[] { "memory-child" }.Concat(arguments).ToArray());
+            if (result.Error is not null)
+            {
+                table.AppendLine($"| {Describe(c.Loss)} | {c.Implementation} | not measured: {result.Error.Replace('|', '/').Replace('\n', ' ')} | | |");
+                continue;
+            }
+            double extra = result.Number("extra");
+            double loss = result.Number("loss");
+            table.AppendLine(CultureInfo.InvariantCulture,
+                $"| {Describe(c.Loss)} | {c.Implementation} | {extra / 1e6:F0} | {extra / logitsBytes:F2} | {(double.IsNaN(loss) ? "—" : loss.ToString("G7", CultureInfo.InvariantCulture))} |");
+        }
+        table.AppendLine();
+        table.AppendLine($"Load after: {Load()}");
+        return table.ToString();
+    }
+
+    /// <summary>
+    /// <c>memory-child ID BxSxV THREADS</c>: makes the inputs, runs one warm-up step and releases
+    /// it, resets the peak, runs one step (forward, backward) and reports the peak over the
+    /// resident set before it, while the loss and the student's gradient are alive.
+    /// </summary>
+    public static int Child(IReadOnlyList<string> arguments)
+    {
+        MemoryCase c = Cases.SingleOrDefault(c => c.Id == arguments[0] && c.Compute is not null)
+            ?? throw new ArgumentException($"no TorchSharp memory case '{arguments[0]}'.");
+        var shape = LogitsShape.Parse(arguments[1]);
+        torch.set_num_threads(ParsePositive(arguments[2], "thread count"));
+        using var inputs = new MemoryInputs(shape, features: c.Loss == MemoryLoss.Full);
+
+        Step(c, inputs).Dispose();
+        inputs.ReleaseGradients();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+
+        ProcessMemory.ResetPeak();
+        long before = ProcessMemory.Resident();
+        using Tensor value = Step(c, inputs);
+        long peak = ProcessMemory.Peak();
+
+        bool hasGradient = c.Loss == MemoryLoss.Check || inputs.Student.grad is not null;
+        if (!hasGradient)
+        {
+            throw new InvalidOperationException($"{c.Id}: the backward wrote no gradient to the student logits.");
+        }
+        double loss = value.numel() == 1 ? value.item<float>() : double.NaN;
+        ChildProcess.Report(("extra", peak - before), ("before", before), ("peak", peak), ("loss", loss));
+        return 0;
+    }
+
+    /// <summary>One step: the forward, and the backward of a loss (the method check has none).</summary>
+    private static Tensor Step(MemoryCase c, MemoryInputs inputs)
+    {
+        Tensor value = c.Compute!(inputs);
+        if (c.Loss != MemoryLoss.Check)
+        {
+            value.backward();
+        }
+        return value;
+    }
+
+    private static Tensor KdFunctional(MemoryInputs i)
+    {
+        using var scope = NewDisposeScope();
+        var student = nn.functional.log_softmax(i.Student / Temperature, -1);
+        var teacher = nn.functional.log_softmax(i.Teacher.detach() / Temperature, -1);
+        var loss = nn.functional.kl_div(student, teacher, reduction: nn.Reduction.Sum, log_target: true) * (Temperature * Temperature / i.Shape.Positions);
+        return scope.MoveToOuter(loss);
+    }
+
+    private static Tensor KdLean(MemoryInputs i)
+    {
+        Tensor student;
+        using (Tensor scaled = i.Student / Temperature)
+        {
+            student = nn.functional.log_softmax(scaled, -1);
+        }
+        Tensor teacher;
+        using (Tensor scaled = i.Teacher.detach() / Temperature)
+        {
+            teacher = nn.functional.log_softmax(scaled, -1);
+        }
+        using Tensor sum = nn.functional.kl_div(student, teacher, reduction: nn.Reduction.Sum, log_target: true);
+        student.Dispose();
+        teacher.Dispose();
+        return sum * (Temperature * Temperature / i.Shape.Positions);
+    }
+
+    private static Tensor CrossEntropyFunctional(MemoryInputs i)
+    {
+        using var scope = NewDisposeScope();
+        var loss = nn.functional.cross_entropy(i.Student.reshape(-1, i.Shape.Vocabulary), i.Labels.reshape(-1));
+        return scope.MoveToOuter(loss);
+    }
+
+    private static Tensor FullGenerated(MemoryInputs i)
+    {
+        var loss = new DistillationLoss { Alpha = 0.5, Temperature = Temperature };
+        using DistillationLossResult result = loss.Compute(i.Student, i.Teacher, i.Labels, i.StudentFeatures!, i.TeacherFeatures!);
+        return result.Total.alias();
+    }
+
+    private static string Describe(MemoryLoss loss) => loss switch
+    {
+        MemoryLoss.Check => "method check",
+        MemoryLoss.Kd => "KD, T = 2",
+        MemoryLoss.CrossEntropy => "cross-entropy",
+        MemoryLoss.Full => "full distillation loss",
+        _ => throw new ArgumentOutOfRangeException(nameof(loss), loss, "no description for this loss."),
+    };
+
+    /// <summary>A count given as an option or a child's argument: a positive integer, or an error naming <paramref name="what"/>.</summary>
+    internal static int ParsePositive(string text, string what) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int count) && count > 0
+            ? count
+            : throw new ArgumentException($"'{text}' is not a valid {what}: expected a positive integer.");
+
+    /// <summary>The load averages over 1, 5 and 15 minutes (/proc/loadavg), for the table's caption.</summary>
+    internal static string Load() => string.Join(" / ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+}
+
+/// <summary>Where the PyTorch scripts of benchmarks/pytorch are, and which Python runs them.</summary>
+internal static class PythonScript
+{
+    /// <summary>
+    /// <c>LOSSDSL_PYTHON</c> if set, else Debian's /usr/bin/python3 (where <c>python3-torch</c>
+    /// installs PyTorch), else <c>python3</c> from the path.
+    /// </summary>
+    public static string Interpreter() =>
+        Environment.GetEnvironmentVariable("LOSSDSL_PYTHON")
+        ?? (File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
+
+    /// <summary>The script's path, found by walking up from the benchmark's output folder to the repository.</summary>
+    public static string Path(string name)
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            string candidate = System.IO.Path.Combine(folder.FullName, "benchmarks", "pytorch", name);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        throw new FileNotFoundException($"benchmarks/pytorch/{name} is not above {AppContext.BaseDirectory}: run the benchmark from its repository.");
+    }
+}
