@@ -12,7 +12,13 @@ namespace Distillation;
 
 public static class Program
 {
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Main(string[] args)
+    {
+        // Before the first tensor: glibc keeps each step's buffers instead of returning them to the
+        // system and faulting them in again on the next step (README.md, "Performance").
+        _ = NativeAllocator.Pin();
+        return Run(args, Console.Out, Console.Error);
+    }
 
     /// <summary>The whole run; exit code 0 on success, 2 for a bad option (reported before any training).</summary>
     public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)

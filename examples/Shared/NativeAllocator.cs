@@ -21,11 +21,19 @@ internal static class NativeAllocator
     /// <summary>glibc's <c>M_MMAP_THRESHOLD</c>.</summary>
     private const int MmapThresholdOption = -3;
 
-    /// <summary>Blocks at least this large are mapped on their own: glibc's largest allowed value on 64-bit systems (32 MiB).</summary>
-    public const int MmapThreshold = 32 * 1024 * 1024;
+    /// <summary>
+    /// Blocks at least this large are mapped on their own (1 GiB); smaller ones come from the heap
+    /// and are reused. glibc's own dynamic threshold stops at 32 MiB, which one float32 logits
+    /// tensor of 8 × 128 × 8192 already exceeds: below 1 GiB, such buffers were mapped and faulted
+    /// in anew on every step (benchmarks/README.md, "The allocator").
+    /// </summary>
+    public const int MmapThreshold = 1024 * 1024 * 1024;
 
-    /// <summary>Free memory at the top of the heap kept for reuse before glibc trims it (512 MiB).</summary>
-    public const int TrimThreshold = 512 * 1024 * 1024;
+    /// <summary>The mmap threshold used where glibc refuses <see cref="MmapThreshold"/>: its largest dynamic threshold on 64-bit systems (32 MiB).</summary>
+    private const int CappedMmapThreshold = 32 * 1024 * 1024;
+
+    /// <summary>Free memory at the top of the heap kept for reuse before glibc trims it (1 GiB).</summary>
+    public const int TrimThreshold = 1024 * 1024 * 1024;
 
     /// <summary>
     /// Fixes glibc's thresholds (<see cref="MmapThreshold"/>, <see cref="TrimThreshold"/>) unless
@@ -45,12 +53,18 @@ internal static class NativeAllocator
         }
         try
         {
-            // mallopt returns 1 on success and 0 when glibc refuses the value.
-            if (mallopt(MmapThresholdOption, MmapThreshold) == 1 && mallopt(TrimThresholdOption, TrimThreshold) == 1)
+            // mallopt returns 1 on success and 0 when glibc refuses the value (then nothing changed).
+            int mmapThreshold = mallopt(MmapThresholdOption, MmapThreshold) == 1 ? MmapThreshold
+                : mallopt(MmapThresholdOption, CappedMmapThreshold) == 1 ? CappedMmapThreshold
+                : 0;
+            if (mmapThreshold == 0)
             {
-                return $"glibc thresholds pinned (mmap {MmapThreshold >> 20} MiB, trim {TrimThreshold >> 20} MiB)";
+                return "glibc refused the thresholds: allocator left as it is";
             }
-            return "glibc refused the thresholds: allocator left as it is";
+            string mmap = $"mmap {mmapThreshold >> 20} MiB{(mmapThreshold == MmapThreshold ? "" : ", the most this glibc accepts")}";
+            return mallopt(TrimThresholdOption, TrimThreshold) == 1
+                ? $"glibc thresholds pinned ({mmap}, trim {TrimThreshold >> 20} MiB)"
+                : $"glibc mmap threshold pinned ({mmap}); it refused the trim threshold";
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {

@@ -156,7 +156,7 @@ public static class AllocatorEffect
         int calls = PeakMemory.ParsePositive(arguments[3], "call count");
         // Before the first tensor, as the examples do.
         string pinned = setting == AllocatorSetting.Mallopt ? NativeAllocator.Pin() : "";
-        if (setting == AllocatorSetting.Mallopt && !pinned.StartsWith("glibc thresholds pinned", StringComparison.Ordinal))
+        if (setting == AllocatorSetting.Mallopt && !pinned.StartsWith($"glibc thresholds pinned (mmap {NativeAllocator.MmapThreshold >> 20} MiB,", StringComparison.Ordinal))
         {
             throw new InvalidOperationException($"NativeAllocator.Pin did not pin: {pinned}");
         }
