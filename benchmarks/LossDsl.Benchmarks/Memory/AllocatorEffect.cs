@@ -64,7 +64,9 @@ public static class AllocatorEffect
         int threads = 1;
         for (int i = 0; i < options.Count; i++)
         {
-            string value = i + 1 < options.Count ? options[i + 1] : throw new ArgumentException($"{options[i]} needs a value.");
+            string value = options[i].StartsWith("--", StringComparison.Ordinal) && i + 1 < options.Count
+                ? options[i + 1]
+                : throw new ArgumentException($"'{options[i]}' is not an option followed by its value.");
             switch (options[i])
             {
                 case "--shape":
@@ -154,11 +156,19 @@ public static class AllocatorEffect
         var history = Enum.Parse<ProcessHistory>(arguments[1]);
         var shape = LogitsShape.Parse(arguments[2]);
         int calls = PeakMemory.ParsePositive(arguments[3], "call count");
-        // Before the first tensor, as the examples do.
-        string pinned = setting == AllocatorSetting.Mallopt ? NativeAllocator.Pin() : "";
-        if (setting == AllocatorSetting.Mallopt && !pinned.StartsWith($"glibc thresholds pinned (mmap {NativeAllocator.MmapThreshold >> 20} MiB,", StringComparison.Ordinal))
+        bool variables = ChildProcess.AllocatorVariables.Any(name => System.Environment.GetEnvironmentVariable(name) is not null);
+        if (variables != (setting == AllocatorSetting.Environment))
         {
-            throw new InvalidOperationException($"NativeAllocator.Pin did not pin: {pinned}");
+            throw new InvalidOperationException($"the child for {setting} was started {(variables ? "with" : "without")} glibc's variables.");
+        }
+        if (setting == AllocatorSetting.Mallopt)
+        {
+            // Before the first tensor, as the examples do.
+            string pinned = NativeAllocator.Pin();
+            if (!pinned.StartsWith($"glibc thresholds pinned (mmap {NativeAllocator.MmapThreshold >> 20} MiB,", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"NativeAllocator.Pin did not pin: {pinned}");
+            }
         }
         torch.set_num_threads(PeakMemory.ParsePositive(arguments[4], "thread count"));
 

@@ -77,7 +77,9 @@ public static class PeakMemory
         string only = "";
         for (int i = 0; i < options.Count; i++)
         {
-            string value = i + 1 < options.Count ? options[i + 1] : throw new ArgumentException($"{options[i]} needs a value.");
+            string value = options[i].StartsWith("--", StringComparison.Ordinal) && i + 1 < options.Count
+                ? options[i + 1]
+                : throw new ArgumentException($"'{options[i]}' is not an option followed by its value.");
             switch (options[i])
             {
                 case "--shape":
