@@ -10,6 +10,9 @@ public static class Program
     /// dotnet run -c Release -- census                           (native tensors per call and alive after 10,000 calls)
     /// dotnet run -c Release -- census gradients                 (the same for balancing by gradients only)
     /// dotnet run -c Release -- agree                            (the hot path's and balancing by gradients' implementations compute the same values)
+    /// dotnet run -c Release -- terms                            (each term alone: LossDsl, TorchSharp's functionals, PyTorch eager)
+    /// dotnet run -c Release -- eager                            (the full regime: generated, expert, PyTorch eager)
+    ///   both take [--rounds R] [--iterations N] [--warmup W] [--threads T]
     /// </summary>
     public static int Main(string[] args)
     {
@@ -23,6 +26,18 @@ public static class Program
         if (args.Length > 0 && args[0] == "census")
         {
             Console.Write(args.Length > 1 && args[1] == "gradients" ? TensorCensus.RunGradients() : TensorCensus.Run());
+            return 0;
+        }
+        if (args.Length > 0 && args[0] is "terms" or "eager")
+        {
+            bool terms = args[0] == "terms";
+            var options = Eager.EagerRun.Parse(args, terms ? Eager.TermBenchmark.Defaults : Eager.FullRegimeBenchmark.Defaults, out string error);
+            if (options is null)
+            {
+                Console.Error.WriteLine($"{args[0]}: {error}");
+                return 2;
+            }
+            Console.Write(terms ? Eager.TermBenchmark.Run(options) : Eager.FullRegimeBenchmark.Run(options));
             return 0;
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
