@@ -137,11 +137,16 @@ public sealed class PyTorchEager : IDisposable
 
     private string Errors()
     {
-        _process.WaitForExit(2000);
+        if (_process.WaitForExit(2000))
+        {
+            // Only the overload without a timeout waits for the last lines of standard error to arrive.
+            _process.WaitForExit();
+        }
         lock (_errors)
         {
+            // A Python failure ends with its exception, on the last line.
             string text = _errors.ToString().Trim();
-            return text.Length == 0 ? "It wrote nothing to standard error." : "Its standard error ends: " + text[Math.Max(0, text.Length - 600)..];
+            return text.Length == 0 ? "It wrote nothing to standard error." : "Its standard error ends: " + text[(text.LastIndexOf('\n') + 1)..];
         }
     }
 
