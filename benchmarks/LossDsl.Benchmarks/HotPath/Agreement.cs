@@ -16,7 +16,9 @@ namespace LossDsl.Benchmarks.HotPath;
 /// the expert's four values must equal the generated loss's bit for bit, and the interpreter's
 /// must be within a few units in the last place of the magnitudes they are computed from (it does
 /// not fuse, so it rounds in other places: a cancelling Kd is exactly 0 there). The naive loss's
-/// total is shown, not checked: it has neither guard.
+/// total is shown, not checked: it has neither guard. In the full regime, where the expert's terms
+/// are TorchSharp's fused functionals rather than Losses, its values and gradients must be within a
+/// tolerance of the generated loss's (<see cref="FullRegimeUlps"/>).
 /// Run with: dotnet run -c Release (project benchmarks/LossDsl.Benchmarks) -- agree
 /// </summary>
 public static class Agreement
