@@ -12,6 +12,9 @@ public static class Program
     /// dotnet run -c Release -- agree                            (the hot path's and balancing by gradients' implementations compute the same values)
     /// dotnet run -c Release -- memory                           (peak memory of one forward+backward per implementation, each in a child process)
     /// dotnet run -c Release -- allocator                        (time and page faults per call under glibc's default, mallopt and the environment variables)
+    /// dotnet run -c Release -- terms                            (each term alone: LossDsl, TorchSharp's functionals, PyTorch eager)
+    /// dotnet run -c Release -- eager                            (the full regime: generated, expert, PyTorch eager)
+    ///   both take [--rounds R] [--iterations N] [--warmup W] [--threads T]
     /// </summary>
     public static int Main(string[] args)
     {
@@ -47,6 +50,18 @@ public static class Program
         if (args.Length > 0 && args[0] == "census")
         {
             Console.Write(args.Length > 1 && args[1] == "gradients" ? TensorCensus.RunGradients() : TensorCensus.Run());
+            return 0;
+        }
+        if (args.Length > 0 && args[0] is "terms" or "eager")
+        {
+            bool terms = args[0] == "terms";
+            var options = Eager.EagerRun.Parse(args, terms ? Eager.TermBenchmark.Defaults : Eager.FullRegimeBenchmark.Defaults, out string error);
+            if (options is null)
+            {
+                Console.Error.WriteLine($"{args[0]}: {error}");
+                return 2;
+            }
+            Console.Write(terms ? Eager.TermBenchmark.Run(options) : Eager.FullRegimeBenchmark.Run(options));
             return 0;
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

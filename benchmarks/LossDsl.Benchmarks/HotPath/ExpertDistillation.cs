@@ -28,7 +28,10 @@ public sealed class ExpertResult(Tensor total, Tensor kd, Tensor featureScale, T
 }
 
 /// <summary>
-/// PR 4220 by hand, as a careful TorchSharp engineer writes it: the scales are computed under
+/// PR 4220 by hand, as a careful TorchSharp engineer writes it. The terms are TorchSharp's fused
+/// functionals (cross_entropy, kl_div on log-probabilities with a log target, cosine_similarity),
+/// not LossDsl's Losses, so that the full regime compares the generated loss with what a user
+/// without LossDsl would run. The scales are computed under
 /// no_grad from magnitudes (no autograd graph, no extra detach handles), clamped into the dtype's
 /// positive normal range and guarded on the device with in-place ops on a fresh ratio, the
 /// balanced sums fused into addcmul, every intermediate in a dispose scope, and no host
@@ -45,9 +48,9 @@ public static class ExpertDistillation
     public static ExpertResult Compute(Tensor studentLogits, Tensor teacherLogits, Tensor labels, Tensor studentFeatures, Tensor teacherFeatures, double alpha, double temperature)
     {
         using var scope = NewDisposeScope();
-        Tensor hard = Losses.CrossEntropy(studentLogits, labels);
-        Tensor soft = Losses.SoftTargetKl(studentLogits, teacherLogits, temperature);
-        Tensor feature = Losses.CosineDistance(studentFeatures, teacherFeatures);
+        Tensor hard = CrossEntropy(studentLogits, labels);
+        Tensor soft = SoftTargetKl(studentLogits, teacherLogits, temperature);
+        Tensor feature = CosineDistance(studentFeatures, teacherFeatures);
         var (total, kd, featureScale, kdScale) = Balance(hard, soft, feature, alpha);
         var result = new ExpertResult(total, kd, featureScale, kdScale, hard, soft, feature);
         scope.MoveToOuter(total, kd, featureScale);
@@ -65,6 +68,28 @@ public static class ExpertDistillation
         scope.MoveToOuter(kdScale);
         return result;
     }
+
+    /// <summary>Cross-entropy averaged over positions: the fused op, positions as rows (it wants the classes in dimension 1).</summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor labels)
+        => nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), labels.reshape(-1));
+
+    /// <summary>
+    /// KL(teacher_T ‖ student_T) × T², averaged over positions, as Losses.SoftTargetKl defines it:
+    /// kl_div on log-probabilities with a log target, summed and divided by the positions (PyTorch's
+    /// reduction "batchmean" over position rows, which TorchSharp's kl_div does not offer).
+    /// </summary>
+    public static Tensor SoftTargetKl(Tensor studentLogits, Tensor teacherLogits, double temperature)
+    {
+        long classes = studentLogits.shape[^1];
+        Tensor studentLogProbs = nn.functional.log_softmax(studentLogits.reshape(-1, classes) / temperature, -1);
+        Tensor teacherLogProbs = nn.functional.log_softmax(teacherLogits.detach().reshape(-1, classes) / temperature, -1);
+        Tensor divergence = nn.functional.kl_div(studentLogProbs, teacherLogProbs, log_target: true, reduction: nn.Reduction.Sum);
+        return divergence * (temperature * temperature / studentLogProbs.shape[0]);
+    }
+
+    /// <summary>The mean over positions of 1 − cos(a, b) along the last dimension, eps 1e-8 (as Losses.CosineDistance).</summary>
+    public static Tensor CosineDistance(Tensor a, Tensor b)
+        => 1 - nn.functional.cosine_similarity(a, b, dim: -1, eps: 1e-8).mean();
 
     private static (Tensor Total, Tensor Kd, Tensor FeatureScale, Tensor KdScale) Balance(Tensor hard, Tensor soft, Tensor feature, double alpha)
     {
