@@ -16,8 +16,14 @@ namespace LossDsl;
 /// </remarks>
 public readonly struct Chunking : IEquatable<Chunking>
 {
-    /// <summary>The number of elements (rows × classes) <see cref="Auto"/> puts in one chunk at most: 2^20.</summary>
-    public const long AutoChunkElements = 1L << 20;
+    /// <summary>
+    /// Inputs with more elements (rows × classes) than this, 2^22 (16 MB of float32), take the chunked path under
+    /// <see cref="Auto"/>; smaller ones the plain autograd path, which measured faster there.
+    /// </summary>
+    internal const long AutoThresholdElements = 1L << 22;
+
+    /// <summary>The number of elements (rows × classes) <see cref="Auto"/> puts in one chunk at most: 2^20 (4 MB of float32).</summary>
+    internal const long AutoChunkElements = 1L << 20;
 
     // 0: Auto (so default(Chunking) is Auto); -1: Off; > 0: rows per chunk.
     private readonly long rows;
@@ -25,8 +31,8 @@ public readonly struct Chunking : IEquatable<Chunking>
     private Chunking(long rows) => this.rows = rows;
 
     /// <summary>
-    /// The default (equal to <c>default(Chunking)</c>): the chunked path with chunks of at most
-    /// <see cref="AutoChunkElements"/> elements (at least one row each), so an input of up to that size is one chunk.
+    /// The default (equal to <c>default(Chunking)</c>): inputs of more than 2^22 elements (rows × classes) take the
+    /// chunked path, in chunks of at most 2^20 elements (at least one row each); smaller ones the plain autograd path.
     /// </summary>
     public static Chunking Auto => default;
 
@@ -46,17 +52,21 @@ public readonly struct Chunking : IEquatable<Chunking>
     }
 
     /// <summary>Whether this is <see cref="Off"/>.</summary>
-    public bool IsOff => rows < 0;
+    internal bool IsOff => rows < 0;
 
     /// <summary>Whether this is <see cref="Auto"/>.</summary>
-    public bool IsAuto => rows == 0;
+    internal bool IsAuto => rows == 0;
+
+    /// <summary>Whether an input of <paramref name="rows"/> × <paramref name="classes"/> takes the chunked path.</summary>
+    internal bool Chunks(long rows, long classes) =>
+        !IsOff && (!IsAuto || (double)rows * classes > AutoThresholdElements);
 
     /// <summary>
     /// The rows per chunk for an input of <paramref name="classes"/> classes: the set count, or under
     /// <see cref="Auto"/> as many as fit in <see cref="AutoChunkElements"/> (at least one).
     /// </summary>
     /// <exception cref="InvalidOperationException">This is <see cref="Off"/>.</exception>
-    public long RowsPerChunk(long classes)
+    internal long RowsPerChunk(long classes)
     {
         if (IsOff)
         {

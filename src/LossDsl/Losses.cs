@@ -149,12 +149,10 @@ public static partial class Losses
             computeType = ComputeType(computeType, weight.dtype);
         }
         var classWeight = weight?.detach().to(computeType);
-        if (indexLabels && !chunking.IsOff)
+        if (indexLabels && chunking.Chunks(Count(positionShape), classes))
         {
             return scope.MoveToOuter(ChunkedCrossEntropy(logits, labels, ignoreIndex, mask, labelSmoothing, classWeight, computeType, chunking));
         }
-        var logProbs = nn.functional.log_softmax(logits.to(computeType), -1);
-
         Tensor perPosition;
         Tensor? dropped = null;
         Tensor? positionWeight = null;
@@ -162,22 +160,20 @@ public static partial class Losses
         {
             var index = labels.to(ScalarType.Int64);
             dropped = index.eq(ignoreIndex);
-            // Ignored positions gather class 0 (any valid index would do) and are dropped below.
-            var safeIndex = index.masked_fill(dropped, 0);
-            perPosition = logProbs.gather(-1, safeIndex.unsqueeze(-1)).squeeze(-1).neg();
+            // The fused op gives each position its (1 − ε) w_y nll + ε / C Σ_c w_c (−log p_c), zero where ignored.
+            long rows = Count(positionShape);
+            perPosition = nn.functional.cross_entropy(
+                logits.to(computeType).reshape(rows, classes), index.reshape(rows), classWeight, ignoreIndex, nn.Reduction.None, labelSmoothing)
+                .reshape(positionShape);
             if (classWeight is not null)
             {
-                positionWeight = classWeight.gather(0, safeIndex.flatten()).reshape(safeIndex.shape);
-                perPosition = perPosition * positionWeight;
-            }
-            if (labelSmoothing > 0)
-            {
-                var smoothing = classWeight is null ? logProbs.sum(-1).neg() : (logProbs * classWeight).sum(-1).neg();
-                perPosition = perPosition * (1 - labelSmoothing) + smoothing * (labelSmoothing / classes);
+                // Ignored positions read class 0's weight (any valid index would do) and are dropped below.
+                positionWeight = classWeight.gather(0, index.masked_fill(dropped, 0).flatten()).reshape(positionShape);
             }
         }
         else
         {
+            var logProbs = nn.functional.log_softmax(logits.to(computeType), -1);
             var target = labels.to(computeType);
             if (labelSmoothing > 0)
             {
@@ -250,9 +246,9 @@ public static partial class Losses
 
         using var scope = NewDisposeScope();
         ScalarType computeType = ComputeType(studentLogits.dtype, teacherLogits.dtype);
-        if (!chunking.IsOff)
+        long classes = studentLogits.shape[^1];
+        if (chunking.Chunks(Count(studentLogits.shape[..^1]), classes))
         {
-            long classes = studentLogits.shape[^1];
             var rows = new RowTensors(
                 AsRows(studentLogits), AsRows(teacherLogits), Labels: null, Dropped: null, ClassWeight: null,
                 InverseCount(dropped: null, Count(studentLogits.shape[..^1]), computeType, studentLogits.device));
@@ -464,9 +460,9 @@ public static partial class Losses
             var maskDropped = mask.eq(0);
             dropped = dropped is null ? maskDropped : dropped.bitwise_or(maskDropped);
         }
-        if (!chunking.IsOff)
+        long classes = studentLogits.shape[^1];
+        if (chunking.Chunks(positions, classes))
         {
-            long classes = studentLogits.shape[^1];
             var rows = new RowTensors(
                 AsRows(studentLogits), AsRows(teacherLogits), Labels: null, dropped?.reshape(positions), ClassWeight: null,
                 InverseCount(dropped, positions, computeType, studentLogits.device));
