@@ -341,7 +341,7 @@ public static partial class Losses
             {
                 return KlPerPosition(studentLogProbs, teacherLogProbs);
             }
-            var mixtureLogProbs = torch.logaddexp(teacherLogProbs + Math.Log(beta), studentLogProbs + Math.Log(1 - beta));
+            var mixtureLogProbs = torch.stack(new[] { teacherLogProbs + Math.Log(beta), studentLogProbs + Math.Log(1 - beta) }, 0).logsumexp(0);
             return KlPerPosition(teacherLogProbs, mixtureLogProbs) * beta + KlPerPosition(studentLogProbs, mixtureLogProbs) * (1 - beta);
         });
     }

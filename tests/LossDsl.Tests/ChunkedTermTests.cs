@@ -1,5 +1,7 @@
 using System;
+using System.IO;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using LossDsl.Testing;
 using TorchSharp;
 using Xunit;
@@ -195,8 +197,14 @@ public class ChunkedTermTests
         Assert.Equal(0, afterSteps);
     }
 
+    /// <summary>
+    /// Every term but <c>JensenShannon</c> with 0 &lt; β &lt; 1, whose mixture uses <c>logsumexp</c>: libtorch 2.10 has
+    /// no meta kernel for the <c>abs</c> inside it. <see cref="TermSources_ReadNoTensorDataOnTheHost"/> covers that one.
+    /// </summary>
+    public static TheoryData<string> MetaTerms => new(TermNames.Where(name => name != "JensenShannon"));
+
     [Theory]
-    [MemberData(nameof(Terms))]
+    [MemberData(nameof(MetaTerms))]
     public void Term_ReadsNoTensorDataOnTheHost(string term)
     {
         // Meta tensors have shapes and dtypes but no data: any read on the host (item, ToArray, data<T>, a tensor's
@@ -223,6 +231,26 @@ public class ChunkedTermTests
             }
         }
     }
+
+    [Fact]
+    public void TermSources_ReadNoTensorDataOnTheHost()
+    {
+        // The static half of the check: no term's source calls a host read of tensor data.
+        string folder = Path.Combine(Path.GetDirectoryName(SourcePath())!, "..", "..", "src", "LossDsl");
+        string[] reads = { ".item<", ".ToArray(", ".data<", "ToScalar(", ".cpu(", "ToDouble(", "ToSingle(", "ToBoolean(", "ToInt64(" };
+        var files = Directory.GetFiles(folder, "Losses*.cs");
+        Assert.Contains(files, file => file.EndsWith("Losses.Chunked.cs"));
+        foreach (string file in files)
+        {
+            string text = File.ReadAllText(file);
+            foreach (string read in reads)
+            {
+                Assert.False(text.Contains(read, StringComparison.Ordinal), $"{Path.GetFileName(file)} calls {read}");
+            }
+        }
+    }
+
+    private static string SourcePath([CallerFilePath] string path = "") => path;
 
     [Fact]
     public void MetaDevice_ThrowsOnAHostRead()
