@@ -18,7 +18,7 @@ namespace LossDsl;
 /// semantics follow PyTorch's, and each term is checked against fixtures that PyTorch 1.13 wrote
 /// (<c>tests/reference/make_fixtures.py</c>).
 /// </remarks>
-public static class Losses
+public static partial class Losses
 {
     /// <summary>
     /// Cross-entropy between <paramref name="logits"/> and <paramref name="labels"/>, averaged over
@@ -53,6 +53,12 @@ public static class Losses
     /// rather than by their count. With probability labels class c's term is scaled by w_c and the
     /// mean divides by the kept count. Treated as a constant (no gradient reaches it).
     /// </param>
+    /// <param name="chunking">
+    /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>) class-index
+    /// labels take the chunked path, which computes the loss and the gradient of <paramref name="logits"/> chunk by
+    /// chunk with a custom backward, so memory stays near one gradient; <see cref="Chunking.Off"/> is plain
+    /// autograd. Probability labels always take the unchunked path.
+    /// </param>
     /// <returns>
     /// The sum of per-position losses over kept positions divided by the kept count, or by the sum of
     /// the kept labels' class weights when <paramref name="weight"/> is given with class-index labels:
@@ -63,7 +69,8 @@ public static class Losses
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="labelSmoothing"/> is not in [0, 1].</exception>
     /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
     public static Tensor CrossEntropy(
-        Tensor logits, Tensor labels, long ignoreIndex = -100, Tensor? mask = null, double labelSmoothing = 0, Tensor? weight = null)
+        Tensor logits, Tensor labels, long ignoreIndex = -100, Tensor? mask = null, double labelSmoothing = 0, Tensor? weight = null,
+        Chunking chunking = default)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(labels);
@@ -141,9 +148,11 @@ public static class Losses
         {
             computeType = ComputeType(computeType, weight.dtype);
         }
-        var logProbs = nn.functional.log_softmax(logits.to(computeType), -1);
         var classWeight = weight?.detach().to(computeType);
-
+        if (indexLabels && chunking.Chunks(Count(positionShape), classes))
+        {
+            return scope.MoveToOuter(ChunkedCrossEntropy(logits, labels, ignoreIndex, mask, labelSmoothing, classWeight, computeType, chunking));
+        }
         Tensor perPosition;
         Tensor? dropped = null;
         Tensor? positionWeight = null;
@@ -151,22 +160,20 @@ public static class Losses
         {
             var index = labels.to(ScalarType.Int64);
             dropped = index.eq(ignoreIndex);
-            // Ignored positions gather class 0 (any valid index would do) and are dropped below.
-            var safeIndex = index.masked_fill(dropped, 0);
-            perPosition = logProbs.gather(-1, safeIndex.unsqueeze(-1)).squeeze(-1).neg();
+            // The fused op gives each position its (1 − ε) w_y nll + ε / C Σ_c w_c (−log p_c), zero where ignored.
+            long rows = Count(positionShape);
+            perPosition = nn.functional.cross_entropy(
+                logits.to(computeType).reshape(rows, classes), index.reshape(rows), classWeight, ignoreIndex, nn.Reduction.None, labelSmoothing)
+                .reshape(positionShape);
             if (classWeight is not null)
             {
-                positionWeight = classWeight.gather(0, safeIndex.flatten()).reshape(safeIndex.shape);
-                perPosition = perPosition * positionWeight;
-            }
-            if (labelSmoothing > 0)
-            {
-                var smoothing = classWeight is null ? logProbs.sum(-1).neg() : (logProbs * classWeight).sum(-1).neg();
-                perPosition = perPosition * (1 - labelSmoothing) + smoothing * (labelSmoothing / classes);
+                // Ignored positions read class 0's weight (any valid index would do) and are dropped below.
+                positionWeight = classWeight.gather(0, index.masked_fill(dropped, 0).flatten()).reshape(positionShape);
             }
         }
         else
         {
+            var logProbs = nn.functional.log_softmax(logits.to(computeType), -1);
             var target = labels.to(computeType);
             if (labelSmoothing > 0)
             {
@@ -220,6 +227,11 @@ public static class Losses
     /// gradient reaches the teacher.
     /// </param>
     /// <param name="temperature">Softening temperature T; finite and greater than zero.</param>
+    /// <param name="chunking">
+    /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>) chunk by chunk,
+    /// the gradient of the student logits computed in the forward pass with a custom backward, so memory stays near
+    /// one gradient; <see cref="Chunking.Off"/> is plain autograd. Both give the same value and gradient.
+    /// </param>
     /// <returns>
     /// Mean over positions of Σ p_t (log p_t − log p_s), times T². Computed in log space; classes
     /// whose teacher probability is zero contribute zero even where the student's log probability
@@ -228,12 +240,21 @@ public static class Losses
     /// <exception cref="ArgumentNullException">A logits tensor is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is not finite and positive.</exception>
     /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
-    public static Tensor SoftTargetKl(Tensor studentLogits, Tensor teacherLogits, double temperature)
+    public static Tensor SoftTargetKl(Tensor studentLogits, Tensor teacherLogits, double temperature, Chunking chunking = default)
     {
         RequireDistillationInputs(studentLogits, teacherLogits, temperature);
 
         using var scope = NewDisposeScope();
         ScalarType computeType = ComputeType(studentLogits.dtype, teacherLogits.dtype);
+        long classes = studentLogits.shape[^1];
+        if (chunking.Chunks(Count(studentLogits.shape[..^1]), classes))
+        {
+            var rows = new RowTensors(
+                AsRows(studentLogits), AsRows(teacherLogits), Labels: null, Dropped: null, ClassWeight: null,
+                InverseCount(dropped: null, Count(studentLogits.shape[..^1]), computeType, studentLogits.device));
+            return scope.MoveToOuter(RunChunked(
+                studentLogits, new SoftTargetKlRows(computeType, chunking.RowsPerChunk(classes), temperature), rows));
+        }
         var studentLogProbs = nn.functional.log_softmax(studentLogits.to(computeType) / temperature, -1);
         var teacherLogProbs = nn.functional.log_softmax(teacherLogits.detach().to(computeType) / temperature, -1);
         var teacherProbs = teacherLogProbs.exp();
@@ -259,6 +280,11 @@ public static class Losses
     /// </param>
     /// <param name="ignoreIndex">The label value of positions to leave out.</param>
     /// <param name="mask">Optional tensor of shape [...]; positions where it is zero or false are left out.</param>
+    /// <param name="chunking">
+    /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>) chunk by chunk,
+    /// the gradient of the student logits computed in the forward pass with a custom backward, so memory stays near
+    /// one gradient; <see cref="Chunking.Off"/> is plain autograd. Both give the same value and gradient.
+    /// </param>
     /// <returns>
     /// The sum over kept positions of Σ q_s (log q_s − log p_t), times T², divided by the kept
     /// count; zero when nothing is kept. float32, or float64 when an input is float64.
@@ -267,8 +293,9 @@ public static class Losses
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is not finite and positive.</exception>
     /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
     public static Tensor ReverseKl(
-        Tensor studentLogits, Tensor teacherLogits, double temperature = 1.0, Tensor? labels = null, long ignoreIndex = -100, Tensor? mask = null) =>
-        DistillationMean(studentLogits, teacherLogits, temperature, labels, ignoreIndex, mask,
+        Tensor studentLogits, Tensor teacherLogits, double temperature = 1.0, Tensor? labels = null, long ignoreIndex = -100, Tensor? mask = null,
+        Chunking chunking = default) =>
+        DistillationMean(studentLogits, teacherLogits, temperature, labels, ignoreIndex, mask, chunking,
             (studentLogProbs, teacherLogProbs) => KlPerPosition(studentLogProbs, teacherLogProbs));
 
     /// <summary>
@@ -284,6 +311,11 @@ public static class Losses
     /// <param name="labels">Optional class indices of shape [...]; positions labelled <paramref name="ignoreIndex"/> are left out.</param>
     /// <param name="ignoreIndex">The label value of positions to leave out.</param>
     /// <param name="mask">Optional tensor of shape [...]; positions where it is zero or false are left out.</param>
+    /// <param name="chunking">
+    /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>) chunk by chunk,
+    /// the gradient of the student logits computed in the forward pass with a custom backward, so memory stays near
+    /// one gradient; <see cref="Chunking.Off"/> is plain autograd. Both give the same value and gradient.
+    /// </param>
     /// <returns>
     /// The mean over kept positions, times T²; zero when nothing is kept. log M is computed with
     /// log-sum-exp, so confident distributions lose no precision. float32, or float64 when an input is float64.
@@ -293,13 +325,13 @@ public static class Losses
     /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
     public static Tensor JensenShannon(
         Tensor studentLogits, Tensor teacherLogits, double beta = 0.5, double temperature = 1.0, Tensor? labels = null,
-        long ignoreIndex = -100, Tensor? mask = null)
+        long ignoreIndex = -100, Tensor? mask = null, Chunking chunking = default)
     {
         if (!(beta >= 0 && beta <= 1))
         {
             throw new ArgumentOutOfRangeException(nameof(beta), beta, $"beta must be between 0 and 1, but it is {beta}.");
         }
-        return DistillationMean(studentLogits, teacherLogits, temperature, labels, ignoreIndex, mask, (studentLogProbs, teacherLogProbs) =>
+        return DistillationMean(studentLogits, teacherLogits, temperature, labels, ignoreIndex, mask, chunking, (studentLogProbs, teacherLogProbs) =>
         {
             if (beta == 0)
             {
@@ -328,13 +360,18 @@ public static class Losses
     /// <param name="labels">Optional class indices of shape [...]; positions labelled <paramref name="ignoreIndex"/> are left out.</param>
     /// <param name="ignoreIndex">The label value of positions to leave out.</param>
     /// <param name="mask">Optional tensor of shape [...]; positions where it is zero or false are left out.</param>
+    /// <param name="chunking">
+    /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>) chunk by chunk,
+    /// the gradient of the student logits computed in the forward pass with a custom backward, so memory stays near
+    /// one gradient; <see cref="Chunking.Off"/> is plain autograd. Both give the same value and gradient.
+    /// </param>
     /// <returns>The mean over kept positions, times T²; zero when nothing is kept. float32, or float64 when an input is float64.</returns>
     /// <exception cref="ArgumentNullException">A logits tensor is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> or <paramref name="temperature"/> is out of range.</exception>
     /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
     public static Tensor TopKKl(
         Tensor studentLogits, Tensor teacherLogits, int k, double temperature = 1.0, Tensor? labels = null, long ignoreIndex = -100,
-        Tensor? mask = null)
+        Tensor? mask = null, Chunking chunking = default)
     {
         ArgumentNullException.ThrowIfNull(studentLogits);
         ArgumentNullException.ThrowIfNull(teacherLogits);
@@ -344,7 +381,7 @@ public static class Losses
             throw new ArgumentOutOfRangeException(
                 nameof(k), k, $"k must be between 1 and the class count of student logits {FormatShape(studentLogits.shape)}, but it is {k}.");
         }
-        return DistillationMean(studentLogits, teacherLogits, temperature, labels, ignoreIndex, mask, (studentLogProbs, teacherLogProbs) =>
+        return DistillationMean(studentLogits, teacherLogits, temperature, labels, ignoreIndex, mask, chunking, (studentLogProbs, teacherLogProbs) =>
         {
             var top = teacherLogProbs.topk(k, dim: -1).indexes;
             var teacherTopLogProbs = nn.functional.log_softmax(teacherLogProbs.gather(-1, top), -1);
@@ -386,7 +423,7 @@ public static class Losses
     /// to the student's and the teacher's log probabilities, and averages over kept positions × T².
     /// </summary>
     private static Tensor DistillationMean(
-        Tensor studentLogits, Tensor teacherLogits, double temperature, Tensor? labels, long ignoreIndex, Tensor? mask,
+        Tensor studentLogits, Tensor teacherLogits, double temperature, Tensor? labels, long ignoreIndex, Tensor? mask, Chunking chunking,
         Func<Tensor, Tensor, Tensor> perPosition)
     {
         RequireDistillationInputs(studentLogits, teacherLogits, temperature);
@@ -416,10 +453,6 @@ public static class Losses
 
         using var scope = NewDisposeScope();
         ScalarType computeType = ComputeType(studentLogits.dtype, teacherLogits.dtype);
-        var studentLogProbs = nn.functional.log_softmax(studentLogits.to(computeType) / temperature, -1);
-        var teacherLogProbs = nn.functional.log_softmax(teacherLogits.detach().to(computeType) / temperature, -1);
-        var perValue = perPosition(studentLogProbs, teacherLogProbs);
-        double scale = temperature * temperature;
         long positions = Count(positionShape);
         Tensor? dropped = labels?.eq(ignoreIndex);
         if (mask is not null)
@@ -427,6 +460,19 @@ public static class Losses
             var maskDropped = mask.eq(0);
             dropped = dropped is null ? maskDropped : dropped.bitwise_or(maskDropped);
         }
+        long classes = studentLogits.shape[^1];
+        if (chunking.Chunks(positions, classes))
+        {
+            var rows = new RowTensors(
+                AsRows(studentLogits), AsRows(teacherLogits), Labels: null, dropped?.reshape(positions), ClassWeight: null,
+                InverseCount(dropped, positions, computeType, studentLogits.device));
+            return scope.MoveToOuter(RunChunked(
+                studentLogits, new DivergenceRows(computeType, chunking.RowsPerChunk(classes), temperature, perPosition), rows));
+        }
+        var studentLogProbs = nn.functional.log_softmax(studentLogits.to(computeType) / temperature, -1);
+        var teacherLogProbs = nn.functional.log_softmax(teacherLogits.detach().to(computeType) / temperature, -1);
+        var perValue = perPosition(studentLogProbs, teacherLogProbs);
+        double scale = temperature * temperature;
         Tensor loss;
         if (dropped is null)
         {
@@ -728,6 +774,56 @@ public static class Losses
             loss = perValue.masked_fill(dropped, 0).sum() / kept;
         }
         return scope.MoveToOuter(loss);
+    }
+
+    /// <summary>
+    /// <see cref="CrossEntropy"/> with class-index labels on the chunked path: the rows left out (ignore index or
+    /// mask), the labels with ignored ones replaced by 0, and the denominator, all computed once from the labels.
+    /// </summary>
+    private static Tensor ChunkedCrossEntropy(
+        Tensor logits, Tensor labels, long ignoreIndex, Tensor? mask, double labelSmoothing, Tensor? classWeight, ScalarType computeType,
+        Chunking chunking)
+    {
+        long positions = Count(logits.shape[..^1]);
+        var index = labels.to(ScalarType.Int64).reshape(positions);
+        var dropped = index.eq(ignoreIndex);
+        if (mask is not null)
+        {
+            dropped.bitwise_or_(mask.reshape(positions).eq(0));
+        }
+        // Left-out rows read class 0 (any valid index would do); their loss and gradient are zeroed.
+        var safeIndex = index.masked_fill(dropped, 0);
+        Tensor inverse;
+        if (classWeight is null)
+        {
+            inverse = InverseCount(dropped, positions, computeType, logits.device);
+        }
+        else
+        {
+            // PyTorch's weighted mean: divided by the kept labels' class weights; zero where they sum to zero.
+            var weightSum = classWeight.gather(0, safeIndex).masked_fill_(dropped, 0).sum();
+            inverse = weightSum.reciprocal().masked_fill_(weightSum.eq(0), 0);
+        }
+        var rows = new RowTensors(AsRows(logits), Teacher: null, safeIndex, dropped, classWeight, inverse);
+        long classes = logits.shape[^1];
+        return RunChunked(logits, new CrossEntropyRows(computeType, chunking.RowsPerChunk(classes), labelSmoothing), rows);
+    }
+
+    /// <summary>A detached [N, C] view (or copy) of logits of shape [..., C].</summary>
+    private static Tensor AsRows(Tensor logits) => logits.detach().reshape(Count(logits.shape[..^1]), logits.shape[^1]);
+
+    /// <summary>
+    /// 1 / the number of kept rows as a 0-dim tensor of <paramref name="computeType"/>, zero when nothing is kept;
+    /// counted on the device when <paramref name="dropped"/> is given.
+    /// </summary>
+    private static Tensor InverseCount(Tensor? dropped, long positions, ScalarType computeType, Device device)
+    {
+        if (dropped is null)
+        {
+            return torch.tensor(1.0 / Math.Max(positions, 1L), dtype: computeType, device: device);
+        }
+        var kept = dropped.sum().neg_().add_(positions).to(computeType);
+        return kept.reciprocal().masked_fill_(kept.eq(0), 0);
     }
 
     // ---- Validation and dtype helpers: metadata only, never a host synchronisation. ----

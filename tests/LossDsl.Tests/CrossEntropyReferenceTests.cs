@@ -19,7 +19,18 @@ public class CrossEntropyReferenceTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void CrossEntropy_MatchesPyTorch(string id)
+    public void CrossEntropy_MatchesPyTorch(string id) => Check(id, Chunking.Auto);
+
+    /// <summary>The same cases on the chunked path (class-index labels; probability labels stay unchunked), in chunks of one and two rows.</summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void CrossEntropy_Chunked_MatchesPyTorch(string id)
+    {
+        Check(id, Chunking.Rows(1));
+        Check(id, Chunking.Rows(2));
+    }
+
+    private static void Check(string id, Chunking chunking)
     {
         using var scope = NewDisposeScope();
         var c = PyTorchReference.Get(File, id);
@@ -27,7 +38,7 @@ public class CrossEntropyReferenceTests
 
         var loss = Losses.CrossEntropy(
             logits, c.Input("labels"), ignoreIndex: (long)c.Param("ignoreIndex", -100), mask: c.Optional("mask"),
-            labelSmoothing: c.Param("labelSmoothing", 0), weight: c.Optional("weight"));
+            labelSmoothing: c.Param("labelSmoothing", 0), weight: c.Optional("weight"), chunking: chunking);
 
         PyTorchReference.AssertMatches(c, loss, new Dictionary<string, Tensor> { ["logits"] = logits });
     }

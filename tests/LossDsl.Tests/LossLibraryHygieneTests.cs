@@ -18,6 +18,8 @@ public class LossLibraryHygieneTests
     {
         "CrossEntropy", "CrossEntropyProbabilities", "Mse", "L1", "SmoothL1", "Huber", "BinaryCrossEntropyWithLogits", "Focal",
         "ReverseKl", "JensenShannon", "TopKKl",
+        // The chunked path (Chunking.Rows) of the class-dimension terms.
+        "CrossEntropyChunked", "SoftTargetKlChunked", "ReverseKlChunked", "JensenShannonChunked", "TopKKlChunked",
     };
 
     [Theory]
@@ -84,6 +86,12 @@ public class LossLibraryHygieneTests
         "ReverseKl" => Losses.ReverseKl(t.X, t.Y, 2.0, t.Labels, mask: t.PositionMask),
         "JensenShannon" => Losses.JensenShannon(t.X, t.Y, 0.3, 2.0, t.Labels, mask: t.PositionMask),
         "TopKKl" => Losses.TopKKl(t.X, t.Y, 3, 2.0, t.Labels, mask: t.PositionMask),
+        "CrossEntropyChunked" => Losses.CrossEntropy(
+            t.X, t.Labels, mask: t.PositionMask, labelSmoothing: 0.1, weight: t.ClassWeight, chunking: Chunking.Rows(5)),
+        "SoftTargetKlChunked" => Losses.SoftTargetKl(t.X, t.Y, 2.0, Chunking.Rows(5)),
+        "ReverseKlChunked" => Losses.ReverseKl(t.X, t.Y, 2.0, t.Labels, mask: t.PositionMask, chunking: Chunking.Rows(5)),
+        "JensenShannonChunked" => Losses.JensenShannon(t.X, t.Y, 0.3, 2.0, t.Labels, mask: t.PositionMask, chunking: Chunking.Rows(5)),
+        "TopKKlChunked" => Losses.TopKKl(t.X, t.Y, 3, 2.0, t.Labels, mask: t.PositionMask, chunking: Chunking.Rows(5)),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not a term of this test"),
     };
 }

@@ -308,16 +308,20 @@ public class LossesTests
     [InlineData(105, new long[] { 2, 2, 2, 9 }, 8.0)]
     public void SoftTargetKl_MatchesReference(int seed, long[] shape, double temperature)
     {
-        using var scope = NewDisposeScope();
-        var rng = new Random(seed);
-        var student = RandomTensor(rng, shape, scale: 3);
-        var teacher = RandomTensor(rng, shape, scale: 3);
+        // The default path, then the chunked one in chunks of one and of three rows.
+        foreach (var chunking in new[] { Chunking.Auto, Chunking.Rows(1), Chunking.Rows(3) })
+        {
+            using var scope = NewDisposeScope();
+            var rng = new Random(seed);
+            var student = RandomTensor(rng, shape, scale: 3);
+            var teacher = RandomTensor(rng, shape, scale: 3);
 
-        var loss = Losses.SoftTargetKl(student, teacher, temperature);
+            var loss = Losses.SoftTargetKl(student, teacher, temperature, chunking);
 
-        Assert.Equal(0, loss.Dimensions);
-        Assert.Equal(ScalarType.Float64, loss.dtype);
-        AssertClose(RefKl(Read(student), Read(teacher), Classes(shape), temperature), loss.item<double>(), Float64Tolerance);
+            Assert.Equal(0, loss.Dimensions);
+            Assert.Equal(ScalarType.Float64, loss.dtype);
+            AssertClose(RefKl(Read(student), Read(teacher), Classes(shape), temperature), loss.item<double>(), Float64Tolerance);
+        }
     }
 
     [Fact]
@@ -337,9 +341,11 @@ public class LossesTests
     }
 
     [Theory]
-    [InlineData(1.0)]
-    [InlineData(3.0)]
-    public void SoftTargetKl_GradientFlowsToStudentOnly(double temperature)
+    [InlineData(1.0, false)]
+    [InlineData(3.0, false)]
+    [InlineData(1.0, true)]
+    [InlineData(3.0, true)]
+    public void SoftTargetKl_GradientFlowsToStudentOnly(double temperature, bool chunked)
     {
         using var scope = NewDisposeScope();
         var rng = new Random(111);
@@ -347,7 +353,7 @@ public class LossesTests
         var student = RandomTensor(rng, shape, scale: 2, requiresGrad: true);
         var teacher = RandomTensor(rng, shape, scale: 2, requiresGrad: true);
 
-        var loss = Losses.SoftTargetKl(student, teacher, temperature);
+        var loss = Losses.SoftTargetKl(student, teacher, temperature, chunked ? Chunking.Rows(3) : Chunking.Off);
         Assert.True(loss.requires_grad);
         loss.backward();
 
@@ -368,16 +374,19 @@ public class LossesTests
         }
     }
 
-    [Fact]
-    public void SoftTargetKl_MinusInfinityInBothLogits_StaysFinite()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SoftTargetKl_MinusInfinityInBothLogits_StaysFinite(bool chunked)
     {
         using var scope = NewDisposeScope();
+        var chunking = chunked ? Chunking.Rows(1) : Chunking.Off;
         double ninf = double.NegativeInfinity;
         // Class 0 is masked out (logit -inf) in both models: p_t = 0 and log p_s = -inf there.
         var student = tensor(new[] { ninf, 1.0, 0.5, 2.0, ninf, -1.0, 0.0, 0.3 }, new long[] { 2, 4 }).requires_grad_(true);
         var teacher = tensor(new[] { ninf, 0.2, 1.5, -0.4, ninf, 0.7, 0.1, -2.0 }, new long[] { 2, 4 });
 
-        var loss = Losses.SoftTargetKl(student, teacher, 2.0);
+        var loss = Losses.SoftTargetKl(student, teacher, 2.0, chunking);
         loss.backward();
 
         Assert.True(double.IsFinite(loss.item<double>()));

@@ -1,0 +1,95 @@
+using System;
+
+namespace LossDsl;
+
+/// <summary>
+/// How a term over a class dimension (<see cref="Losses.CrossEntropy"/>, <see cref="Losses.SoftTargetKl"/>,
+/// <see cref="Losses.ReverseKl"/>, <see cref="Losses.JensenShannon"/>, <see cref="Losses.TopKKl"/>) processes its rows
+/// (positions): in chunks, each producing its part of the loss and of the student's gradient, or all at once through
+/// plain autograd.
+/// </summary>
+/// <remarks>
+/// The chunked path computes the value and, when a gradient is needed, the gradient of the student logits in the
+/// forward pass, chunk by chunk, into one buffer of the student's shape; its custom backward hands that buffer
+/// over. Nothing class-sized is kept per chunk beyond that buffer, so peak memory stays near one gradient. See
+/// <c>docs/language.md</c>, "Large vocabularies: chunking".
+/// </remarks>
+public readonly struct Chunking : IEquatable<Chunking>
+{
+    /// <summary>
+    /// Inputs with more elements (rows × classes) than this, 2^22 (16 MB of float32), take the chunked path under
+    /// <see cref="Auto"/>; smaller ones the plain autograd path, which measured faster there.
+    /// </summary>
+    internal const long AutoThresholdElements = 1L << 22;
+
+    /// <summary>The number of elements (rows × classes) <see cref="Auto"/> puts in one chunk at most: 2^20 (4 MB of float32).</summary>
+    internal const long AutoChunkElements = 1L << 20;
+
+    // 0: Auto (so default(Chunking) is Auto); -1: Off; > 0: rows per chunk.
+    private readonly long rows;
+
+    private Chunking(long rows) => this.rows = rows;
+
+    /// <summary>
+    /// The default (equal to <c>default(Chunking)</c>): inputs of more than 2^22 elements (rows × classes) take the
+    /// chunked path, in chunks of at most 2^20 elements (at least one row each); smaller ones the plain autograd path.
+    /// </summary>
+    public static Chunking Auto => default;
+
+    /// <summary>The plain autograd path: the term's unchunked math, differentiated by autograd.</summary>
+    public static Chunking Off { get; } = new(-1);
+
+    /// <summary>The chunked path with <paramref name="rows"/> rows (positions) per chunk.</summary>
+    /// <param name="rows">Rows per chunk, at least 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rows"/> is less than 1.</exception>
+    public static Chunking Rows(long rows)
+    {
+        if (rows < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rows), rows, $"a chunk must have at least one row, but rows is {rows}.");
+        }
+        return new Chunking(rows);
+    }
+
+    /// <summary>Whether this is <see cref="Off"/>.</summary>
+    internal bool IsOff => rows < 0;
+
+    /// <summary>Whether this is <see cref="Auto"/>.</summary>
+    internal bool IsAuto => rows == 0;
+
+    /// <summary>Whether an input of <paramref name="rows"/> × <paramref name="classes"/> takes the chunked path.</summary>
+    internal bool Chunks(long rows, long classes) =>
+        !IsOff && (!IsAuto || (double)rows * classes > AutoThresholdElements);
+
+    /// <summary>
+    /// The rows per chunk for an input of <paramref name="classes"/> classes: the set count, or under
+    /// <see cref="Auto"/> as many as fit in <see cref="AutoChunkElements"/> (at least one).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This is <see cref="Off"/>.</exception>
+    internal long RowsPerChunk(long classes)
+    {
+        if (IsOff)
+        {
+            throw new InvalidOperationException("Chunking.Off has no chunk size.");
+        }
+        return IsAuto ? Math.Max(1L, AutoChunkElements / Math.Max(classes, 1L)) : rows;
+    }
+
+    /// <inheritdoc/>
+    public bool Equals(Chunking other) => rows == other.rows;
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => obj is Chunking other && Equals(other);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => rows.GetHashCode();
+
+    /// <summary>Whether two settings are the same.</summary>
+    public static bool operator ==(Chunking left, Chunking right) => left.Equals(right);
+
+    /// <summary>Whether two settings differ.</summary>
+    public static bool operator !=(Chunking left, Chunking right) => !left.Equals(right);
+
+    /// <inheritdoc/>
+    public override string ToString() => IsAuto ? "Auto" : IsOff ? "Off" : $"Rows({rows})";
+}

@@ -1,0 +1,304 @@
+using System;
+using System.Collections.Generic;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LossDsl;
+
+public static partial class Losses
+{
+    /// <summary>
+    /// The chunked path of a term over a class dimension. The caller has flattened the inputs to rows and computed
+    /// <c>inverse</c> (1 / the denominator, zero when nothing is kept) in its own dispose scope, which must stay open
+    /// until this returns: the custom function saves those tensors for its backward after its forward has returned.
+    /// Without a gradient (grad mode off, or a student that does not require grad) the value is computed chunk by
+    /// chunk and nothing else; otherwise <see cref="ChunkedTerm"/> computes the value and the student's gradient in
+    /// its forward.
+    /// </summary>
+    /// <returns>The loss, 0-dim, in <see cref="RowTerm.ComputeType"/>, in the caller's dispose scope.</returns>
+    private static Tensor RunChunked(Tensor student, RowTerm term, RowTensors tensors)
+    {
+        if (torch.is_grad_enabled() && student.requires_grad)
+        {
+            return ChunkedTerm.apply(student, term, tensors);
+        }
+        return term.Loss(tensors, gradient: null);
+    }
+
+    /// <summary>
+    /// The tensors a chunked term reads, as rows: the student [N, C] (its own dtype), the teacher [N, C] or
+    /// probability labels, class-index labels [N] (int64, ignored ones replaced by 0), the rows left out [N] (bool),
+    /// class weights [C] in the compute type, and <see cref="Inverse"/>, the 0-dim factor 1 / denominator (zero when
+    /// nothing is kept). Optional ones are null.
+    /// </summary>
+    internal sealed record RowTensors(Tensor Student, Tensor? Teacher, Tensor? Labels, Tensor? Dropped, Tensor? ClassWeight, Tensor Inverse)
+    {
+        /// <summary>In a fixed order, for <c>save_for_backward</c>.</summary>
+        public List<Tensor> ToList() => new() { Student, Teacher!, Labels!, Dropped!, ClassWeight!, Inverse };
+
+        /// <summary>The inverse of <see cref="ToList"/>.</summary>
+        public static RowTensors FromList(IReadOnlyList<Tensor> saved) =>
+            new(saved[0], saved[1], saved[2], saved[3], saved[4], saved[5]);
+    }
+
+    /// <summary>
+    /// One term's per-chunk math. <see cref="Chunk"/> returns the chunk's numerator (the per-position losses summed
+    /// over its kept rows, weights and T² applied) and, given a gradient slice, writes the gradient of that
+    /// numerator with respect to the chunk's student rows, times <see cref="RowTensors.Inverse"/>, into it. Holds no
+    /// tensor: the custom backward passes the saved ones back in.
+    /// </summary>
+    internal abstract class RowTerm
+    {
+        protected RowTerm(ScalarType computeType, long rowsPerChunk)
+        {
+            ComputeType = computeType;
+            RowsPerChunk = rowsPerChunk;
+        }
+
+        /// <summary>float32, or float64 when an input is float64.</summary>
+        public ScalarType ComputeType { get; }
+
+        /// <summary>Rows (positions) per chunk, at least 1.</summary>
+        public long RowsPerChunk { get; }
+
+        /// <summary>
+        /// Σ numerators × inverse over all chunks (zero when nothing is kept), writing the scaled gradient of every
+        /// chunk into <paramref name="gradient"/> ([N, C], the student's dtype) when it is given.
+        /// </summary>
+        public Tensor Loss(RowTensors t, Tensor? gradient)
+        {
+            long rows = t.Student.shape[0];
+            var total = torch.zeros(Array.Empty<long>(), dtype: ComputeType, device: t.Student.device);
+            for (long start = 0; start < rows; start += RowsPerChunk)
+            {
+                long length = Math.Min(RowsPerChunk, rows - start);
+                using var chunkScope = NewDisposeScope();
+                var numerator = Chunk(t, start, length, gradient?.narrow(0, start, length));
+                total.add_(numerator);
+            }
+            // masked_fill: with an empty denominator the numerator may be inf or NaN (a zero-weight label's -inf).
+            return total.mul_(t.Inverse).masked_fill_(t.Inverse.eq(0), 0);
+        }
+
+        /// <summary>The numerator of rows [start, start + length) and, into <paramref name="gradient"/>, its scaled gradient.</summary>
+        protected abstract Tensor Chunk(RowTensors t, long start, long length, Tensor? gradient);
+
+        /// <summary>Rows [start, start + length) of a [N, ...] tensor, or null.</summary>
+        protected static Tensor? Rows(Tensor? value, long start, long length) => value?.narrow(0, start, length);
+
+        /// <summary>
+        /// Sums <paramref name="perRow"/> over the kept rows (masked_fill, not a product: a dropped row's loss may be
+        /// inf or NaN).
+        /// </summary>
+        protected static Tensor KeptSum(Tensor perRow, Tensor? dropped) =>
+            dropped is null ? perRow.sum() : perRow.masked_fill(dropped, 0).sum();
+    }
+
+    /// <summary>
+    /// <see cref="SoftTargetKl"/>'s rows: T² Σ p_t (log p_t − log q_s) per row, and the closed-form gradient
+    /// T (q_s − p_t) with respect to the student's logits.
+    /// </summary>
+    private sealed class SoftTargetKlRows : RowTerm
+    {
+        private readonly double temperature;
+
+        public SoftTargetKlRows(ScalarType computeType, long rowsPerChunk, double temperature)
+            : base(computeType, rowsPerChunk) => this.temperature = temperature;
+
+        protected override Tensor Chunk(RowTensors t, long start, long length, Tensor? gradient)
+        {
+            var studentLogProbs = nn.functional.log_softmax(torch.div(Rows(t.Student, start, length)!.to(ComputeType), temperature), -1);
+            var teacherLogProbs = nn.functional.log_softmax(torch.div(Rows(t.Teacher, start, length)!.to(ComputeType), temperature), -1);
+            var teacherProbs = teacherLogProbs.exp();
+            // Where p_t is 0 the term is 0; without the fill, (-inf) - (-inf) or 0 × inf would make it NaN. The chunk
+            // is small, so the guard's passes stay in cache.
+            var terms = teacherLogProbs.sub_(studentLogProbs).mul_(teacherProbs).masked_fill_(teacherProbs.eq(0), 0);
+            var numerator = terms.sum().mul_(temperature * temperature);
+            if (gradient is not null)
+            {
+                // d/dz_s T² KL = T (q_s − p_t); q_s overwrites the student's log probabilities, which are no longer needed.
+                var studentProbs = studentLogProbs.exp_();
+                gradient.copy_(studentProbs.sub_(teacherProbs).mul_(t.Inverse * temperature));
+            }
+            return numerator;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="CrossEntropy"/>'s rows with class-index labels: (1 − ε) w_y (−log p_y) + ε / C Σ_c w_c (−log p_c)
+    /// per kept row, and the closed-form gradient (1 − ε) w_y (p − e_y) + (ε / C)(W p − w), W = Σ_c w_c (w = 1 and
+    /// W = C without class weights).
+    /// </summary>
+    private sealed class CrossEntropyRows : RowTerm
+    {
+        private readonly double smoothing;
+
+        public CrossEntropyRows(ScalarType computeType, long rowsPerChunk, double smoothing)
+            : base(computeType, rowsPerChunk) => this.smoothing = smoothing;
+
+        protected override Tensor Chunk(RowTensors t, long start, long length, Tensor? gradient)
+        {
+            var logProbs = nn.functional.log_softmax(Rows(t.Student, start, length)!.to(ComputeType), -1);
+            long classes = logProbs.shape[^1];
+            var labels = Rows(t.Labels, start, length)!.unsqueeze(-1);
+            var dropped = Rows(t.Dropped, start, length);
+            // (1 − ε) w_y per row: the weight of the label's negative log likelihood.
+            var labelWeight = t.ClassWeight is null
+                ? torch.full(new[] { length, 1L }, 1 - smoothing, dtype: ComputeType, device: logProbs.device)
+                : t.ClassWeight.gather(0, labels.flatten()).unsqueeze(-1).mul_(1 - smoothing);
+            var perRow = logProbs.gather(-1, labels).mul_(labelWeight).neg_();
+            if (smoothing > 0)
+            {
+                var smoothed = t.ClassWeight is null ? logProbs.sum(-1, keepdim: true) : logProbs.matmul(t.ClassWeight).unsqueeze(-1);
+                perRow.sub_(smoothed.mul_(smoothing / classes));
+            }
+            var numerator = KeptSum(perRow.squeeze(-1), dropped);
+            if (gradient is not null)
+            {
+                var probs = logProbs.exp_();
+                double weightTotal = smoothing / classes;
+                Tensor rowScale;
+                if (smoothing == 0)
+                {
+                    rowScale = labelWeight;
+                }
+                else if (t.ClassWeight is null)
+                {
+                    rowScale = labelWeight + weightTotal * classes;
+                }
+                else
+                {
+                    rowScale = labelWeight + t.ClassWeight.sum().mul_(weightTotal);
+                }
+                var chunkGradient = probs.mul_(rowScale).scatter_add_(-1, labels, labelWeight.neg());
+                if (smoothing > 0)
+                {
+                    if (t.ClassWeight is null)
+                    {
+                        chunkGradient.sub_(weightTotal);
+                    }
+                    else
+                    {
+                        chunkGradient.sub_(t.ClassWeight * weightTotal);
+                    }
+                }
+                if (dropped is not null)
+                {
+                    chunkGradient.masked_fill_(dropped.unsqueeze(-1), 0);
+                }
+                gradient.copy_(chunkGradient.mul_(t.Inverse));
+            }
+            return numerator;
+        }
+    }
+
+    /// <summary>
+    /// A distillation divergence's rows by its own unchunked math (its per-position function on the student's
+    /// and the teacher's softened log probabilities), T² applied; the gradient of a chunk is autograd's, taken on
+    /// a detached copy of the chunk, so the per-element math is exactly the unchunked term's.
+    /// </summary>
+    private sealed class DivergenceRows : RowTerm
+    {
+        private readonly double temperature;
+        private readonly Func<Tensor, Tensor, Tensor> perPosition;
+
+        public DivergenceRows(ScalarType computeType, long rowsPerChunk, double temperature, Func<Tensor, Tensor, Tensor> perPosition)
+            : base(computeType, rowsPerChunk)
+        {
+            this.temperature = temperature;
+            this.perPosition = perPosition;
+        }
+
+        protected override Tensor Chunk(RowTensors t, long start, long length, Tensor? gradient)
+        {
+            var studentRows = Rows(t.Student, start, length)!.detach();
+            if (gradient is not null)
+            {
+                studentRows.requires_grad_(true);
+            }
+            var teacherLogProbs = nn.functional.log_softmax(Rows(t.Teacher, start, length)!.to(ComputeType) / temperature, -1);
+            var dropped = Rows(t.Dropped, start, length);
+            using var gradMode = torch.set_grad_enabled(gradient is not null);
+            var studentLogProbs = nn.functional.log_softmax(studentRows.to(ComputeType) / temperature, -1);
+            var numerator = KeptSum(perPosition(studentLogProbs, teacherLogProbs), dropped) * (temperature * temperature);
+            if (gradient is not null)
+            {
+                var chunkGradient = torch.autograd.grad(new[] { numerator }, new[] { studentRows })[0];
+                if (dropped is not null)
+                {
+                    // A dropped row's divergence may be inf or NaN; its gradient is zero, as in the unchunked term.
+                    chunkGradient.masked_fill_(dropped.unsqueeze(-1), 0);
+                }
+                gradient.copy_(chunkGradient.mul_(t.Inverse));
+                return numerator.detach();
+            }
+            return numerator;
+        }
+    }
+
+    /// <summary>
+    /// The custom autograd function of the chunked terms. Its forward computes the loss and, chunk by chunk, the
+    /// gradient of the loss with respect to the student's logits into one buffer, which it saves. Backward's
+    /// contract: the first call hands that buffer over, scaled in place by the output's gradient (so one backward
+    /// pass never holds a second gradient-sized tensor); a later call (after <c>retain_graph</c>) finds it handed
+    /// over and recomputes the gradient chunk by chunk from the saved inputs. Every saved tensor is held by
+    /// libtorch's saved variables and freed with the graph; the tensors backward creates live in the dispose scope
+    /// of the code that runs the backward pass.
+    /// </summary>
+    private sealed class ChunkedTerm : torch.autograd.SingleTensorFunction<ChunkedTerm>
+    {
+        /// <inheritdoc/>
+        public override string Name => "LossDsl.ChunkedTerm";
+
+        /// <summary>Arguments: the student logits (the differentiable input), the <see cref="RowTerm"/>, the <see cref="RowTensors"/>.</summary>
+        public override Tensor forward(torch.autograd.AutogradContext ctx, params object[] vars)
+        {
+            var student = (Tensor)vars[0];
+            var term = (RowTerm)vars[1];
+            var tensors = (RowTensors)vars[2];
+            var gradient = torch.empty_like(tensors.Student);
+            var loss = term.Loss(tensors, gradient);
+            var saved = tensors.ToList();
+            // Saved through a second tensor on the same storage with its own version counter, so that backward
+            // may scale the buffer in place and a second backward can still unpack the other saved tensors.
+            saved.Add(torch.empty(0, dtype: gradient.dtype, device: gradient.device).set_(gradient));
+            ctx.save_for_backward(saved);
+            ctx.save_data("state", new ChunkedState(term, student.shape));
+            return loss;
+        }
+
+        /// <inheritdoc/>
+        public override List<Tensor> backward(torch.autograd.AutogradContext ctx, Tensor grad_output)
+        {
+            var state = (ChunkedState)ctx.get_data("state");
+            using var scope = NewDisposeScope();
+            var saved = ctx.get_saved_variables();
+            Tensor gradient;
+            if (!state.HandedOver)
+            {
+                state.HandedOver = true;
+                var buffer = saved[^1];
+                gradient = torch.empty(0, dtype: buffer.dtype, device: buffer.device).set_(buffer);
+            }
+            else
+            {
+                var tensors = RowTensors.FromList(saved);
+                gradient = torch.empty_like(tensors.Student);
+                state.Term.Loss(tensors, gradient);
+            }
+            var result = gradient.mul_(grad_output).view(state.StudentShape);
+            return new List<Tensor> { scope.MoveToOuter(result), null!, null! };
+        }
+    }
+
+    /// <summary>What <see cref="ChunkedTerm"/>'s backward needs besides the saved tensors.</summary>
+    private sealed class ChunkedState(RowTerm term, long[] studentShape)
+    {
+        public RowTerm Term { get; } = term;
+
+        public long[] StudentShape { get; } = studentShape;
+
+        /// <summary>Whether a backward pass has handed the forward's gradient buffer over.</summary>
+        public bool HandedOver { get; set; }
+    }
+}

@@ -1,0 +1,367 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using LossDsl.Testing;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace LossDsl.Tests;
+
+/// <summary>
+/// The chunked path of the class-dimension terms (<see cref="Chunking"/>) against the plain autograd path
+/// (<see cref="Chunking.Off"/>): equal values and student gradients for every term and option on odd shapes (a class
+/// count that divides nothing, row counts that the chunk does not divide, one row, 1-dim logits, left-out and
+/// all-left-out rows, half precision), no gradient to the teacher, two backward passes over a retained graph, a
+/// forward without a gradient, no tensor left alive, and no read of tensor data on the host (on the meta device).
+/// </summary>
+public class ChunkedTermTests
+{
+    private const long Classes = 13;
+
+    private static readonly string[] TermNames =
+    {
+        "CrossEntropy", "CrossEntropyIgnoreMask", "CrossEntropyWeightSmoothing", "CrossEntropySmoothing", "CrossEntropyInt32",
+        "SoftTargetKl", "ReverseKl", "ReverseKlLabelsMask", "JensenShannon", "JensenShannonBetaZero", "JensenShannonBetaOne",
+        "TopKKl", "TopKKlMask",
+    };
+
+    public static TheoryData<string> Terms => new(TermNames);
+
+    public static TheoryData<string, long> TermsAndChunks()
+    {
+        var data = new TheoryData<string, long>();
+        foreach (var term in TermNames)
+        {
+            foreach (long rows in new long[] { 1, 4, 1000 })
+            {
+                data.Add(term, rows);
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(TermsAndChunks))]
+    public void Chunked_Float64_MatchesUnchunked(string term, long rowsPerChunk) =>
+        AssertChunkedMatches(term, new long[] { 3, 7, Classes }, ScalarType.Float64, Chunking.Rows(rowsPerChunk), 1e-12);
+
+    [Theory]
+    [MemberData(nameof(TermsAndChunks))]
+    public void Chunked_Float32_MatchesUnchunked(string term, long rowsPerChunk) =>
+        AssertChunkedMatches(term, new long[] { 3, 7, Classes }, ScalarType.Float32, Chunking.Rows(rowsPerChunk), 1e-6);
+
+    [Theory]
+    [MemberData(nameof(Terms))]
+    public void Chunked_OneRowAnd1DimLogits_MatchUnchunked(string term)
+    {
+        AssertChunkedMatches(term, new long[] { 1, Classes }, ScalarType.Float64, Chunking.Rows(2), 1e-12);
+        AssertChunkedMatches(term, new long[] { Classes }, ScalarType.Float64, Chunking.Rows(1), 1e-12);
+    }
+
+    [Theory]
+    [MemberData(nameof(Terms))]
+    public void Chunked_Auto_MatchesUnchunked(string term) =>
+        AssertChunkedMatches(term, new long[] { 2, 5, Classes }, ScalarType.Float32, Chunking.Auto, 1e-6);
+
+    [Theory]
+    [InlineData("CrossEntropy")]
+    [InlineData("SoftTargetKl")]
+    [InlineData("ReverseKl")]
+    public void Auto_AboveItsThreshold_MatchesUnchunked(string term) =>
+        // 9 × 466,034 elements: just above 2^22, so Auto chunks (9 chunks of 2 rows at most 2^20 elements, the last of 1 row).
+        AssertChunkedMatches(term, new long[] { 9, 466_034 }, ScalarType.Float64, Chunking.Auto, 1e-12);
+
+    [Theory]
+    [InlineData(ScalarType.Float16)]
+    [InlineData(ScalarType.BFloat16)]
+    public void Chunked_HalfPrecision_MatchesUnchunked_GradientInTheInputDtype(ScalarType type)
+    {
+        foreach (var term in TermNames)
+        {
+            using var scope = NewDisposeScope();
+            var inputs = Inputs(new long[] { 3, 7, Classes }, type, seed: 17);
+            var (offValue, offGradient) = ValueAndGradient(term, inputs, Chunking.Off);
+            var (value, gradient) = ValueAndGradient(term, inputs, Chunking.Rows(4));
+
+            Assert.Equal(ScalarType.Float32, value.dtype);
+            Assert.Equal(type, gradient.dtype);
+            RelativeTolerance.AssertClose(offValue.to(ScalarType.Float64).item<double>(), value, 1e-6, term);
+            // Each gradient is rounded once to the input dtype; the unrounded ones agree to 1e-6.
+            AssertGradientsClose(offGradient, gradient, type == ScalarType.Float16 ? 1e-3 : 8e-3, term);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Terms))]
+    public void Chunked_EveryRowLeftOut_IsZeroWithZeroGradient(string term)
+    {
+        if (!term.Contains("Mask") && !term.StartsWith("CrossEntropy"))
+        {
+            return; // only the terms with a mask can leave every row out
+        }
+        using var scope = NewDisposeScope();
+        var inputs = Inputs(new long[] { 3, 7, Classes }, ScalarType.Float64, seed: 5) with
+        {
+            PositionMask = torch.zeros(new long[] { 3, 7 }, ScalarType.Bool),
+        };
+        foreach (var chunking in new[] { Chunking.Rows(4), Chunking.Off })
+        {
+            var (value, gradient) = ValueAndGradient(term.StartsWith("CrossEntropy") ? "CrossEntropyIgnoreMask" : term, inputs, chunking);
+            Assert.Equal(0.0, value.item<double>());
+            Assert.Equal(0.0, gradient.abs().max().item<double>());
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Terms))]
+    public void Chunked_NoGradientReachesTheTeacherOrTheClassWeights(string term)
+    {
+        using var scope = NewDisposeScope();
+        var inputs = Inputs(new long[] { 3, 7, Classes }, ScalarType.Float64, seed: 9);
+        var teacher = inputs.Teacher.requires_grad_(true);
+        var classWeight = inputs.ClassWeight.requires_grad_(true);
+        var student = inputs.Student.requires_grad_(true);
+
+        var loss = Call(term, inputs with { Student = student, Teacher = teacher, ClassWeight = classWeight }, Chunking.Rows(4));
+        var gradients = torch.autograd.grad(new[] { loss }, new[] { student, teacher, classWeight }, allow_unused: true);
+
+        Assert.NotNull(gradients[0]);
+        Assert.True(gradients[1] is null || gradients[1].IsInvalid, $"{term}: a gradient reached the teacher");
+        Assert.True(gradients[2] is null || gradients[2].IsInvalid, $"{term}: a gradient reached the class weights");
+    }
+
+    [Theory]
+    [MemberData(nameof(Terms))]
+    public void Chunked_TwoBackwardPassesOverARetainedGraph_GiveTheUnchunkedGradient(string term)
+    {
+        using var scope = NewDisposeScope();
+        var inputs = Inputs(new long[] { 3, 7, Classes }, ScalarType.Float64, seed: 23);
+        var (_, expected) = ValueAndGradient(term, inputs, Chunking.Off);
+        var student = inputs.Student.detach().clone().requires_grad_(true);
+
+        var loss = Call(term, inputs with { Student = student }, Chunking.Rows(4));
+        // As Balance(..., by: Gradient(P)) does: a gradient with the graph retained, then the caller's backward().
+        var first = torch.autograd.grad(new[] { loss * 2.5 }, new[] { student }, retain_graph: true)[0];
+        loss.backward();
+        var second = student.grad!;
+
+        AssertGradientsClose(expected * 2.5, first, 1e-12, term + " (first pass)");
+        AssertGradientsClose(expected, second, 1e-12, term + " (second pass)");
+    }
+
+    [Theory]
+    [MemberData(nameof(Terms))]
+    public void Chunked_WithoutAGradient_ComputesTheValueOnly(string term)
+    {
+        using var scope = NewDisposeScope();
+        var inputs = Inputs(new long[] { 3, 7, Classes }, ScalarType.Float64, seed: 29);
+        double expected = Call(term, inputs, Chunking.Off).item<double>();
+
+        Tensor underNoGrad;
+        using (torch.no_grad())
+        {
+            underNoGrad = Call(term, inputs with { Student = inputs.Student.requires_grad_(true) }, Chunking.Rows(4));
+        }
+        var withoutRequiresGrad = Call(term, inputs with { Student = inputs.Student.detach() }, Chunking.Rows(4));
+
+        Assert.False(underNoGrad.requires_grad);
+        Assert.False(withoutRequiresGrad.requires_grad);
+        RelativeTolerance.AssertClose(expected, underNoGrad, 1e-12, term);
+        RelativeTolerance.AssertClose(expected, withoutRequiresGrad, 1e-12, term);
+    }
+
+    [Theory]
+    [MemberData(nameof(Terms))]
+    public void Chunked_LeavesNoTensorAlive(string term)
+    {
+        using var outer = NewDisposeScope(); // a leaked tensor lands here: counted, then freed when the test ends
+        var inputs = Inputs(new long[] { 3, 7, Classes }, ScalarType.Float32, seed: 31);
+        var student = inputs.Student.requires_grad_(true);
+
+        // The forward alone, its gradient buffer included, is freed with the result.
+        long forwardOnly = LiveTensors.AddedBy(20, () => Call(term, inputs with { Student = student }, Chunking.Rows(4)));
+        // With a backward pass (both of them over a retained graph), nothing outlives the step's dispose scope.
+        long before = LiveTensors.Count;
+        for (int step = 0; step < 20; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            var loss = Call(term, inputs with { Student = student }, Chunking.Rows(4));
+            torch.autograd.grad(new[] { loss }, new[] { student }, retain_graph: true);
+            loss.backward();
+        }
+        long afterSteps = LiveTensors.Count - before;
+
+        Assert.Equal(0, forwardOnly);
+        Assert.Equal(0, afterSteps);
+    }
+
+    /// <summary>
+    /// Every term but <c>JensenShannon</c> with 0 &lt; β &lt; 1, whose mixture uses <c>logsumexp</c>: libtorch 2.10 has
+    /// no meta kernel for the <c>abs</c> inside it. <see cref="TermSources_ReadNoTensorDataOnTheHost"/> covers that one.
+    /// </summary>
+    public static TheoryData<string> MetaTerms => new(TermNames.Where(name => name != "JensenShannon"));
+
+    [Theory]
+    [MemberData(nameof(MetaTerms))]
+    public void Term_ReadsNoTensorDataOnTheHost(string term)
+    {
+        // Meta tensors have shapes and dtypes but no data: any read on the host (item, ToArray, data<T>, a tensor's
+        // bool) throws. Both paths, with and without a gradient, forward and backward.
+        foreach (var chunking in new[] { Chunking.Rows(4), Chunking.Off })
+        {
+            foreach (bool gradient in new[] { true, false })
+            {
+                using var scope = NewDisposeScope();
+                var inputs = MetaInputs(new long[] { 3, 7, Classes });
+                var student = inputs.Student.requires_grad_(gradient);
+
+                var loss = Call(term, inputs with { Student = student }, chunking);
+                if (gradient)
+                {
+                    var first = torch.autograd.grad(new[] { loss }, new[] { student }, retain_graph: true)[0];
+                    loss.backward();
+                    Assert.Equal(student.shape, first.shape);
+                    Assert.Equal(student.shape, student.grad!.shape);
+                }
+
+                Assert.Equal(DeviceType.META, loss.device_type);
+                Assert.Equal(0, loss.Dimensions);
+            }
+        }
+    }
+
+    [Fact]
+    public void TermSources_ReadNoTensorDataOnTheHost()
+    {
+        // The static half of the check: no term's source calls a host read of tensor data.
+        string folder = Path.Combine(Path.GetDirectoryName(SourcePath())!, "..", "..", "src", "LossDsl");
+        string[] reads = { ".item<", ".ToArray(", ".data<", "ToScalar(", ".cpu(", "ToDouble(", "ToSingle(", "ToBoolean(", "ToInt64(" };
+        var files = Directory.GetFiles(folder, "Losses*.cs");
+        Assert.Contains(files, file => file.EndsWith("Losses.Chunked.cs"));
+        foreach (string file in files)
+        {
+            string text = File.ReadAllText(file);
+            foreach (string read in reads)
+            {
+                Assert.False(text.Contains(read, StringComparison.Ordinal), $"{Path.GetFileName(file)} calls {read}");
+            }
+        }
+    }
+
+    private static string SourcePath([CallerFilePath] string path = "") => path;
+
+    [Fact]
+    public void MetaDevice_ThrowsOnAHostRead()
+    {
+        // The check above is only as good as this: a host read of a meta tensor fails.
+        using var scope = NewDisposeScope();
+        var loss = Losses.SoftTargetKl(MetaInputs(new long[] { 2, 5 }).Student, MetaInputs(new long[] { 2, 5 }).Teacher, 2.0, Chunking.Rows(1));
+        Assert.ThrowsAny<Exception>(() => loss.item<float>());
+    }
+
+    [Fact]
+    public void Chunking_Values()
+    {
+        Assert.Equal(Chunking.Auto, default);
+        Assert.NotEqual(Chunking.Auto, Chunking.Off);
+        Assert.Equal(Chunking.Rows(3), Chunking.Rows(3));
+        Assert.NotEqual(Chunking.Rows(3), Chunking.Rows(4));
+        Assert.True(Chunking.Rows(2) != Chunking.Off);
+        Assert.Equal("Auto Off Rows(7)", $"{Chunking.Auto} {Chunking.Off} {Chunking.Rows(7)}");
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Chunking.Rows(0));
+        Assert.Equal("rows", error.ParamName);
+        Assert.Contains("0", error.Message);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /// <param name="Labels">Class indices with one ignored (-100) position where there are more than two.</param>
+    /// <param name="AllLabels">The same with the ignored one replaced by class 0.</param>
+    /// <param name="Labels32">Labels as int32.</param>
+    private sealed record TermInputs(
+        Tensor Student, Tensor Teacher, Tensor Labels, Tensor AllLabels, Tensor Labels32, Tensor PositionMask, Tensor ClassWeight);
+
+    private static TermInputs Inputs(long[] shape, ScalarType type, int seed)
+    {
+        var generator = new torch.Generator((ulong)seed);
+        long[] positionShape = shape[..^1];
+        long positions = positionShape.Aggregate(1L, (a, b) => a * b);
+        var student = (torch.randn(shape, generator: generator) * 3).to(type);
+        var teacher = (torch.randn(shape, generator: generator) * 3).to(type);
+        var labels = torch.randint(0, shape[^1], positionShape, generator: generator);
+        var mask = torch.tensor(Enumerable.Range(0, (int)positions).Select(i => i % 5 != 3).ToArray()).reshape(positionShape);
+        if (positions > 2)
+        {
+            // One ignored label, on a position the mask keeps.
+            labels.view(-1)[1] = torch.tensor(-100L);
+        }
+        var classWeight = (torch.rand(new[] { shape[^1] }, generator: generator) + 0.5).to(type);
+        return new TermInputs(student, teacher, labels, labels.clamp_min(0), labels.to(ScalarType.Int32), mask, classWeight);
+    }
+
+    private static TermInputs MetaInputs(long[] shape)
+    {
+        long[] positionShape = shape[..^1];
+        return new TermInputs(
+            torch.empty(shape, device: torch.META), torch.empty(shape, device: torch.META),
+            torch.empty(positionShape, ScalarType.Int64, device: torch.META), torch.empty(positionShape, ScalarType.Int64, device: torch.META),
+            torch.empty(positionShape, ScalarType.Int32, device: torch.META), torch.empty(positionShape, ScalarType.Bool, device: torch.META),
+            torch.empty(new[] { shape[^1] }, device: torch.META));
+    }
+
+    private static Tensor Call(string term, TermInputs t, Chunking chunking) => term switch
+    {
+        "CrossEntropy" => Losses.CrossEntropy(t.Student, t.AllLabels, chunking: chunking),
+        "CrossEntropyIgnoreMask" => Losses.CrossEntropy(t.Student, t.Labels, mask: t.PositionMask, chunking: chunking),
+        "CrossEntropyWeightSmoothing" => Losses.CrossEntropy(
+            t.Student, t.Labels, mask: t.PositionMask, labelSmoothing: 0.15, weight: t.ClassWeight, chunking: chunking),
+        "CrossEntropySmoothing" => Losses.CrossEntropy(t.Student, t.Labels, labelSmoothing: 0.3, chunking: chunking),
+        "CrossEntropyInt32" => Losses.CrossEntropy(t.Student, t.Labels32, ignoreIndex: -100, chunking: chunking),
+        "SoftTargetKl" => Losses.SoftTargetKl(t.Student, t.Teacher, 2.0, chunking),
+        "ReverseKl" => Losses.ReverseKl(t.Student, t.Teacher, 1.5, chunking: chunking),
+        "ReverseKlLabelsMask" => Losses.ReverseKl(t.Student, t.Teacher, 2.0, t.Labels, mask: t.PositionMask, chunking: chunking),
+        "JensenShannon" => Losses.JensenShannon(t.Student, t.Teacher, 0.3, 2.0, t.Labels, mask: t.PositionMask, chunking: chunking),
+        "JensenShannonBetaZero" => Losses.JensenShannon(t.Student, t.Teacher, 0, 1.0, chunking: chunking),
+        "JensenShannonBetaOne" => Losses.JensenShannon(t.Student, t.Teacher, 1, 3.0, chunking: chunking),
+        "TopKKl" => Losses.TopKKl(t.Student, t.Teacher, 4, 2.0, chunking: chunking),
+        "TopKKlMask" => Losses.TopKKl(t.Student, t.Teacher, 3, 1.0, t.Labels, mask: t.PositionMask, chunking: chunking),
+        _ => throw new ArgumentOutOfRangeException(nameof(term), term, "not a term of this test"),
+    };
+
+    /// <summary>The loss and its gradient with respect to a fresh leaf copy of the student.</summary>
+    private static (Tensor Value, Tensor Gradient) ValueAndGradient(string term, TermInputs inputs, Chunking chunking)
+    {
+        var student = inputs.Student.detach().clone().requires_grad_(true);
+        var loss = Call(term, inputs with { Student = student }, chunking);
+        var gradient = torch.autograd.grad(new[] { loss }, new[] { student })[0];
+        return (loss.detach(), gradient);
+    }
+
+    private static void AssertChunkedMatches(string term, long[] shape, ScalarType type, Chunking chunking, double tolerance)
+    {
+        using var scope = NewDisposeScope();
+        var inputs = Inputs(shape, type, seed: 3);
+        var (offValue, offGradient) = ValueAndGradient(term, inputs, Chunking.Off);
+        var (value, gradient) = ValueAndGradient(term, inputs, chunking);
+
+        Assert.Equal(offValue.dtype, value.dtype);
+        Assert.Equal(type, gradient.dtype);
+        Assert.Equal(inputs.Student.shape, gradient.shape);
+        RelativeTolerance.AssertClose(offValue.to(ScalarType.Float64).item<double>(), value, tolerance, $"{term} {chunking}");
+        AssertGradientsClose(offGradient, gradient, tolerance, $"{term} {chunking}");
+    }
+
+    /// <summary>Element by element, to within <paramref name="tolerance"/> × the largest expected magnitude.</summary>
+    private static void AssertGradientsClose(Tensor expected, Tensor actual, double tolerance, string context)
+    {
+        Assert.Equal(expected.shape, actual.shape);
+        var want = expected.to(ScalarType.Float64);
+        var got = actual.to(ScalarType.Float64);
+        double scale = want.abs().max().item<double>();
+        Assert.True(scale > 0, $"{context}: the reference gradient is zero");
+        double error = (got - want).abs().max().item<double>();
+        Assert.True(error <= tolerance * scale, $"{context}: gradient error {error:E2} > {tolerance:E0} × {scale:E2}");
+    }
+}
