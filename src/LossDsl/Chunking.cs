@@ -22,8 +22,12 @@ public readonly struct Chunking : IEquatable<Chunking>
     /// </summary>
     internal const long AutoThresholdElements = 1L << 22;
 
-    /// <summary>The number of elements (rows × classes) <see cref="Auto"/> puts in one chunk at most: 2^20 (4 MB of float32).</summary>
-    internal const long AutoChunkElements = 1L << 20;
+    /// <summary>
+    /// The number of elements (rows × classes) <see cref="Auto"/> puts in one chunk at most: 2^18 (1 MB of float32). With
+    /// 2^20, glibc's default allocator kept more of the chunks' freed temporaries than one chunk needs (peak 0.66x the
+    /// two logits at 4x512x32768 against 0.52x; benchmarks/README.md, "Peak memory").
+    /// </summary>
+    internal const long AutoChunkElements = 1L << 18;
 
     // 0: Auto (so default(Chunking) is Auto); -1: Off; > 0: rows per chunk.
     private readonly long rows;
