@@ -59,11 +59,14 @@ internal static class DeclarationReader
 
     /// <summary>
     /// The [Term] methods of the type and its bases, each with what is wrong with its declaration
-    /// (reported once, at the declaration, by <see cref="LossGenerator"/>).
+    /// (reported once, at the declaration, by <see cref="LossGenerator"/>); <paramref name="locations"/>
+    /// says where each term declared in the type itself is, for the diagnostics about it.
     /// </summary>
-    public static Dictionary<string, TermInfo> Terms(INamedTypeSymbol type, Compilation compilation)
+    public static EquatableMap<TermInfo> Terms(INamedTypeSymbol type, Compilation compilation, out Dictionary<string, LocationInfo?> locations)
     {
         var terms = new Dictionary<string, TermInfo>();
+        var order = new List<KeyValuePair<string, TermInfo>>();
+        locations = new Dictionary<string, LocationInfo?>();
         foreach (IMethodSymbol method in Members(type, compilation).OfType<IMethodSymbol>())
         {
             if (method.MethodKind != MethodKind.Ordinary || terms.ContainsKey(method.Name) ||
@@ -77,14 +80,18 @@ internal static class DeclarationReader
                 method.IsGenericMethod ? "must not be generic" :
                 method.Parameters.FirstOrDefault(p => p.RefKind != RefKind.None) is IParameterSymbol byRef ? $"must take its parameters by value, but '{byRef.Name}' is {RefKindText(byRef.RefKind).Trim()}" :
                 unreachable;
-            var syntax = method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() as MethodDeclarationSyntax;
-            terms[method.Name] = new TermInfo(
+            bool declaredHere = SymbolEqualityComparer.Default.Equals(method.ContainingType, type);
+            if (declaredHere)
+            {
+                var syntax = method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() as MethodDeclarationSyntax;
+                locations[method.Name] = LocationInfo.From(syntax?.Identifier.GetLocation());
+            }
+            var term = new TermInfo(
                 method.Name,
                 method.IsStatic,
                 problem,
-                method.Parameters.Select(Parameter).ToList(),
-                LocationInfo.From(syntax?.Identifier.GetLocation()),
-                SymbolEqualityComparer.Default.Equals(method.ContainingType, type),
+                method.Parameters.Select(Parameter).ToEquatableArray(),
+                declaredHere,
                 receiver ?? Receiver.This)
             {
                 Obsolete = ObsoleteOf(method),
@@ -92,27 +99,36 @@ internal static class DeclarationReader
                 IsList = IsTensorList(method.ReturnType),
                 IsNamedList = IsNamedTensorList(method.ReturnType),
             };
+            terms[method.Name] = term;
+            order.Add(new KeyValuePair<string, TermInfo>(method.Name, term));
         }
-        return terms;
+        return new EquatableMap<TermInfo>(order);
     }
 
     /// <summary>Everything around one [Loss] method.</summary>
-    public static LossDeclaration Declaration(INamedTypeSymbol type, IMethodSymbol method, IReadOnlyDictionary<string, TermInfo> terms, string? prefix, Compilation compilation)
+    public static LossDeclaration Declaration(INamedTypeSymbol type, IMethodSymbol method, EquatableMap<TermInfo> terms, string? prefix, Compilation compilation)
     {
         var members = new Dictionary<string, MemberInfo>();
+        var memberOrder = new List<string>();
         var otherMethods = new HashSet<string>();
+        var otherMethodOrder = new List<string>();
         foreach (ISymbol member in Members(type, compilation))
         {
             switch (member)
             {
                 case IMethodSymbol m when m.MethodKind == MethodKind.Ordinary && !terms.ContainsKey(m.Name):
-                    otherMethods.Add(m.Name);
+                    if (otherMethods.Add(m.Name))
+                    {
+                        otherMethodOrder.Add(m.Name);
+                    }
                     break;
                 case IFieldSymbol f when !members.ContainsKey(f.Name):
                     members[f.Name] = Member(type, f, f.Type, f.IsStatic || f.IsConst, compilation, ObsoleteOf(f));
+                    memberOrder.Add(f.Name);
                     break;
                 case IPropertySymbol p when !p.IsIndexer && p.GetMethod is not null && !members.ContainsKey(p.Name):
                     members[p.Name] = Member(type, p, p.Type, p.IsStatic, compilation, ObsoleteOf(p) ?? ObsoleteOf(p.GetMethod)) with { IsReadOnly = p.IsStatic || p.GetMethod.IsReadOnly };
+                    memberOrder.Add(p.Name);
                     break;
             }
         }
@@ -123,7 +139,8 @@ internal static class DeclarationReader
         {
             inObsoleteContext = ObsoleteOf(current) is not null;
         }
-        return new LossDeclaration(type.Name, method.Name, method.IsStatic, valueTypeKind, method.Parameters.Select(Parameter).ToList(), terms, members, otherMethods, prefix)
+        return new LossDeclaration(type.Name, method.Name, method.IsStatic, valueTypeKind, method.Parameters.Select(Parameter).ToEquatableArray(), terms,
+            new EquatableMap<MemberInfo>(memberOrder.Select(name => new KeyValuePair<string, MemberInfo>(name, members[name]))), otherMethodOrder.ToEquatableArray(), prefix)
         {
             InObsoleteContext = inObsoleteContext,
             IsReadOnly = method.IsReadOnly && !method.IsStatic,
