@@ -82,13 +82,15 @@ public sealed partial class LossGenerator
         private readonly List<DiagnosticInfo> _typeDiagnostics = new();
         private readonly string _hintName = DeclarationReader.HintName(type);
         private readonly string _typeKey = DeclarationReader.TypeKey(type);
+        private readonly string _namespace = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
+        private readonly TypeNames _typeNames = new();
         // The return type cannot be written in generated code (LD0013): nothing implements the method.
         private bool _signatureUnwritable;
 
         public LossMethodInput Read(string? foreignAttribute)
         {
             bool typeTakesCode = CheckType();
-            EquatableMap<TermInfo> terms = DeclarationReader.Terms(type, compilation, out Dictionary<string, LocationInfo?> termLocations);
+            EquatableMap<TermInfo> terms = DeclarationReader.Terms(type, compilation, _typeNames, out Dictionary<string, LocationInfo?> termLocations);
             foreach (TermInfo term in terms.Values.Where(t => t.Problem is not null && t.DeclaredInLossType))
             {
                 _typeDiagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTerm, termLocations[term.Name], term.Name, term.Problem!));
@@ -119,7 +121,7 @@ public sealed partial class LossGenerator
                 (spec, formula) = ReadMethod(terms);
             }
 
-            var model = new LossMethodModel(_typeKey, _hintName, Namespace(), DeclarationReader.ContainingTypes(type).ToEquatableArray(), typeTakesCode, spec, copy is not null);
+            var model = new LossMethodModel(_typeKey, _hintName, _namespace, DeclarationReader.ContainingTypes(type).ToEquatableArray(), typeTakesCode, spec, copy is not null);
             // The formula step fills in the method, its diagnostics, the terms it uses and whether it bound.
             var report = new LossMethodReport(
                 _typeKey, type.Name, method.Name,
@@ -131,7 +133,6 @@ public sealed partial class LossGenerator
             return new LossMethodInput(new LossMethodResult(model, report), formula);
         }
 
-        private string Namespace() => type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
 
         /// <summary>Whether code can be generated into the type (and its containers); reports why not.</summary>
         private bool CheckType()
@@ -167,7 +168,7 @@ public sealed partial class LossGenerator
         {
             IMethodSymbol? implementation = (method.PartialDefinitionPart ?? method).PartialImplementationPart;
             if (implementation is null || !implementation.GetAttributes().Any(a =>
-                    a.AttributeClass?.ToDisplayString() == "System.CodeDom.Compiler.GeneratedCodeAttribute"
+                    DeclarationReader.IsNamed(a.AttributeClass, "System.CodeDom.Compiler", "GeneratedCodeAttribute")
                     && a.ConstructorArguments.Length > 0 && a.ConstructorArguments[0].Value as string == "LossDsl"))
             {
                 return null;
@@ -207,7 +208,7 @@ public sealed partial class LossGenerator
                 if (named.Key == "MetricsPrefix") prefix = named.Value.Value as string;
                 if (named.Key == "CheckFinite") checkFinite = named.Value.Value is true;
             }
-            LossDeclaration declaration = DeclarationReader.Declaration(type, method, terms, prefix, compilation) with { ResultTypeName = result?.Name };
+            LossDeclaration declaration = DeclarationReader.Declaration(type, method, terms, prefix, compilation, _typeNames) with { ResultTypeName = result?.Name };
             // Whether the names a formula with state takes are free is decided here, where the symbols are.
             string stateName = method.Name + "State", stateField = "__lossDsl" + method.Name + "State";
             var input = new FormulaInput(
@@ -268,7 +269,7 @@ public sealed partial class LossGenerator
             else if (refKind.Length == 0 && method.ReturnType.TypeKind == TypeKind.Error && syntax.ReturnType is IdentifierNameSyntax identifier && method.ReturnType.ContainingType is null)
             {
                 string resultName = Naming.Identifier(identifier.Identifier.ValueText);
-                returnType = "global::" + (Namespace().Length == 0 ? "" : Namespace() + ".") + resultName;
+                returnType = "global::" + (_namespace.Length == 0 ? "" : _namespace + ".") + resultName;
                 if (DeclarationReader.ResultNameProblem(type, identifier.Identifier.ValueText, compilation) is string problem)
                 {
                     Report(DiagnosticDescriptors.ResultTypeNameUnusable, syntax.ReturnType.GetLocation(), method.Name, identifier.Identifier.ValueText, problem);
@@ -298,7 +299,7 @@ public sealed partial class LossGenerator
                 // The modifiers as written (this, scoped, params, ref, ...): both parts of a partial method repeat them.
                 method.Parameters.Select((p, i) => new ParameterSpec(
                     string.Concat(syntax.ParameterList.Parameters.ElementAtOrDefault(i)?.Modifiers.Select(m => m.Text + " ") ?? Array.Empty<string>()),
-                    p.Type.ToDisplayString(DeclarationReader.SignatureFormat),
+                    _typeNames.Of(p.Type, DeclarationReader.SignatureFormat),
                     Naming.Identifier(p.Name))).ToEquatableArray(),
                 syntax.ConstraintClauses.Select(c => c.ToString()).ToEquatableArray(),
                 (method.PartialDefinitionPart ?? method).GetDocumentationCommentId() ?? "",

@@ -13,7 +13,6 @@ namespace LossDsl.Generators.Parsing;
 internal static class DeclarationReader
 {
     public const string LossAttributeName = "LossDsl.LossAttribute";
-    public const string TermAttributeName = "LossDsl.TermAttribute";
 
     /// <summary>Parameter types as the generated signature writes them: fully qualified, nullable annotations kept.</summary>
     public static readonly SymbolDisplayFormat SignatureFormat = SymbolDisplayFormat.FullyQualifiedFormat
@@ -55,14 +54,37 @@ internal static class DeclarationReader
     }
 
     public static AttributeData? LossAttributeOf(IMethodSymbol method)
-        => method.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == LossAttributeName);
+        => method.GetAttributes().FirstOrDefault(a => IsNamed(a.AttributeClass, "LossDsl", "LossAttribute"));
+
+    /// <summary>
+    /// Whether <paramref name="type"/> is the non-generic, non-nested type <paramref name="name"/> of
+    /// namespace <paramref name="ns"/> (dotted): compared by name, since formatting a type is slow
+    /// and the transform runs on every edit.
+    /// </summary>
+    public static bool IsNamed(INamedTypeSymbol? type, string ns, string name)
+    {
+        if (type is null || type.Name != name || type.Arity != 0 || type.ContainingType is not null)
+        {
+            return false;
+        }
+        INamespaceSymbol? current = type.ContainingNamespace;
+        foreach (string part in ns.Split('.').Reverse())
+        {
+            if (current is null || current.IsGlobalNamespace || current.Name != part)
+            {
+                return false;
+            }
+            current = current.ContainingNamespace;
+        }
+        return current is { IsGlobalNamespace: true };
+    }
 
     /// <summary>
     /// The [Term] methods of the type and its bases, each with what is wrong with its declaration
     /// (reported once, at the declaration, by <see cref="LossGenerator"/>); <paramref name="locations"/>
     /// says where each term declared in the type itself is, for the diagnostics about it.
     /// </summary>
-    public static EquatableMap<TermInfo> Terms(INamedTypeSymbol type, Compilation compilation, out Dictionary<string, LocationInfo?> locations)
+    public static EquatableMap<TermInfo> Terms(INamedTypeSymbol type, Compilation compilation, TypeNames names, out Dictionary<string, LocationInfo?> locations)
     {
         var terms = new Dictionary<string, TermInfo>();
         var order = new List<KeyValuePair<string, TermInfo>>();
@@ -70,7 +92,7 @@ internal static class DeclarationReader
         foreach (IMethodSymbol method in Members(type, compilation).OfType<IMethodSymbol>())
         {
             if (method.MethodKind != MethodKind.Ordinary || terms.ContainsKey(method.Name) ||
-                !method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == TermAttributeName))
+                !method.GetAttributes().Any(a => IsNamed(a.AttributeClass, "LossDsl", "TermAttribute")))
             {
                 continue;
             }
@@ -90,7 +112,7 @@ internal static class DeclarationReader
                 method.Name,
                 method.IsStatic,
                 problem,
-                method.Parameters.Select(Parameter).ToEquatableArray(),
+                method.Parameters.Select(p => Parameter(p, names)).ToEquatableArray(),
                 declaredHere,
                 receiver ?? Receiver.This)
             {
@@ -106,7 +128,7 @@ internal static class DeclarationReader
     }
 
     /// <summary>Everything around one [Loss] method.</summary>
-    public static LossDeclaration Declaration(INamedTypeSymbol type, IMethodSymbol method, EquatableMap<TermInfo> terms, string? prefix, Compilation compilation)
+    public static LossDeclaration Declaration(INamedTypeSymbol type, IMethodSymbol method, EquatableMap<TermInfo> terms, string? prefix, Compilation compilation, TypeNames names)
     {
         var members = new Dictionary<string, MemberInfo>();
         var memberOrder = new List<string>();
@@ -139,7 +161,7 @@ internal static class DeclarationReader
         {
             inObsoleteContext = ObsoleteOf(current) is not null;
         }
-        return new LossDeclaration(type.Name, method.Name, method.IsStatic, valueTypeKind, method.Parameters.Select(Parameter).ToEquatableArray(), terms,
+        return new LossDeclaration(type.Name, method.Name, method.IsStatic, valueTypeKind, method.Parameters.Select(p => Parameter(p, names)).ToEquatableArray(), terms,
             new EquatableMap<MemberInfo>(memberOrder.Select(name => new KeyValuePair<string, MemberInfo>(name, members[name]))), otherMethodOrder.ToEquatableArray(), prefix)
         {
             InObsoleteContext = inObsoleteContext,
@@ -150,7 +172,7 @@ internal static class DeclarationReader
     /// <summary>The symbol's <c>[System.Obsolete]</c>: its message, whether a use is an error, its diagnostic ID.</summary>
     private static ObsoleteInfo? ObsoleteOf(ISymbol? symbol)
     {
-        AttributeData? obsolete = symbol?.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "System.ObsoleteAttribute");
+        AttributeData? obsolete = symbol?.GetAttributes().FirstOrDefault(a => IsNamed(a.AttributeClass, "System", "ObsoleteAttribute"));
         if (obsolete is null)
         {
             return null;
@@ -178,13 +200,13 @@ internal static class DeclarationReader
         }
     }
 
-    public static ParameterInfo Parameter(IParameterSymbol p)
+    public static ParameterInfo Parameter(IParameterSymbol p, TypeNames names)
     {
         // As the compiler's flow analysis sees it: an oblivious parameter (nullable disabled) neither warns nor is warned about.
         bool allowNull = p.GetAttributes().Any(a => a.AttributeClass is { Name: "AllowNullAttribute", ContainingNamespace: { Name: "CodeAnalysis" } });
         bool mayBeNull = !p.Type.IsValueType && (p.Type.NullableAnnotation == NullableAnnotation.Annotated || allowNull);
         bool acceptsNull = p.Type.NullableAnnotation != NullableAnnotation.NotAnnotated || allowNull;
-        return new(p.Name, p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), p.Type.ToDisplayString(), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double,
+        return new(p.Name, names.Of(p.Type, SymbolDisplayFormat.FullyQualifiedFormat), names.Of(p.Type, SymbolDisplayFormat.CSharpErrorMessageFormat), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double,
             mayBeNull, acceptsNull, p.IsOptional || p.HasExplicitDefaultValue || p.IsParams)
         {
             Shape = ShapeOf(p.Type),
@@ -418,5 +440,28 @@ internal static class DeclarationReader
             parts.Push(ns.Name);
         }
         return parts;
+    }
+}
+
+/// <summary>
+/// Types formatted once per [Loss] method read: formatting is slow, the transform runs on every
+/// edit, and the parameters of a loss and its terms name the same few types over and over.
+/// </summary>
+internal sealed class TypeNames
+{
+    private readonly Dictionary<SymbolDisplayFormat, Dictionary<ITypeSymbol, string>> _names = new();
+
+    /// <summary><paramref name="type"/> as <paramref name="format"/> writes it (nullable annotations distinguish types here).</summary>
+    public string Of(ITypeSymbol type, SymbolDisplayFormat format)
+    {
+        if (!_names.TryGetValue(format, out Dictionary<ITypeSymbol, string>? names))
+        {
+            _names[format] = names = new Dictionary<ITypeSymbol, string>(SymbolEqualityComparer.IncludeNullability);
+        }
+        if (!names.TryGetValue(type, out string? name))
+        {
+            names[type] = name = type.ToDisplayString(format);
+        }
+        return name;
     }
 }
