@@ -5,7 +5,6 @@ using System.Threading;
 using LossDsl.Generators.Checking;
 using LossDsl.Generators.Diagnostics;
 using LossDsl.Generators.Formula;
-using LossDsl.Generators.Lowering;
 using LossDsl.Generators.Model;
 using LossDsl.Generators.Parsing;
 using LossDsl.Generators.Text;
