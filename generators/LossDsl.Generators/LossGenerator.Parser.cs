@@ -5,7 +5,6 @@ using System.Threading;
 using LossDsl.Generators.Checking;
 using LossDsl.Generators.Diagnostics;
 using LossDsl.Generators.Formula;
-using LossDsl.Generators.Lowering;
 using LossDsl.Generators.Model;
 using LossDsl.Generators.Parsing;
 using LossDsl.Generators.Text;
@@ -16,11 +15,12 @@ using Microsoft.CodeAnalysis.Text;
 
 namespace LossDsl.Generators;
 
-// Syntax and symbols → one LossMethodResult per [Loss] method: the declaration is checked, the
-// formula parsed, checked and lowered. The only place that touches Roslyn's semantic model.
+// Syntax and symbols → one LossMethodInput per [Loss] method: the declaration is checked, and
+// what compiling the formula needs is read into plain values (LossGenerator.Formula.cs compiles
+// it in a step of its own). The only place that touches Roslyn's semantic model.
 public sealed partial class LossGenerator
 {
-    internal static LossMethodResult? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    internal static LossMethodInput? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
         if (context.Attributes.IsEmpty)
         {
@@ -42,7 +42,7 @@ public sealed partial class LossGenerator
     /// the attribute, and nothing to generate. Its formula may be the one meant to use the type's
     /// terms, so the report counts as unbound (no LD0203 for the type while it stands).
     /// </summary>
-    private static LossMethodResult? NotAMethod(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    private static LossMethodInput? NotAMethod(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
         SyntaxNode node = context.TargetNode;
         if (node.FirstAncestorOrSelf<TypeDeclarationSyntax>() is not TypeDeclarationSyntax typeSyntax
@@ -70,7 +70,7 @@ public sealed partial class LossGenerator
         var model = new LossMethodModel(typeKey, DeclarationReader.HintName(type), ns, DeclarationReader.ContainingTypes(type).ToEquatableArray(), TypeTakesCode: false, Method: null);
         var report = new LossMethodReport(typeKey, type.Name, name, new[] { diagnostic }.ToEquatableArray(), EquatableArray<DiagnosticInfo>.Empty,
             EquatableArray<TermDeclaration>.Empty, EquatableArray<string>.Empty, Bound: false, ResultTypeFullName: null, ResultTypeLocation: null);
-        return new LossMethodResult(model, report);
+        return new LossMethodInput(new LossMethodResult(model, report), Formula: null);
     }
 
     /// <summary>Reads one [Loss] method; collects its diagnostics as it goes.</summary>
@@ -81,23 +81,25 @@ public sealed partial class LossGenerator
         private readonly List<DiagnosticInfo> _typeDiagnostics = new();
         private readonly string _hintName = DeclarationReader.HintName(type);
         private readonly string _typeKey = DeclarationReader.TypeKey(type);
+        private readonly string _namespace = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
+        private readonly TypeNames _typeNames = new();
         // The return type cannot be written in generated code (LD0013): nothing implements the method.
         private bool _signatureUnwritable;
 
-        public LossMethodResult Read(string? foreignAttribute)
+        public LossMethodInput Read(string? foreignAttribute)
         {
             bool typeTakesCode = CheckType();
-            Dictionary<string, TermInfo> terms = DeclarationReader.Terms(type, compilation);
+            EquatableMap<TermInfo> terms = DeclarationReader.Terms(type, compilation, _typeNames, out Dictionary<string, LocationInfo?> termLocations);
             foreach (TermInfo term in terms.Values.Where(t => t.Problem is not null && t.DeclaredInLossType))
             {
-                _typeDiagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTerm, term.Location, term.Name, term.Problem!));
+                _typeDiagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTerm, termLocations[term.Name], term.Name, term.Problem!));
             }
-            var declaredTerms = terms.Values.Where(t => t.DeclaredInLossType && t.Problem is null).Select(t => new TermDeclaration(t.Name, t.Location)).ToEquatableArray();
+            var declaredTerms = terms.Values.Where(t => t.DeclaredInLossType && t.Problem is null).Select(t => new TermDeclaration(t.Name, termLocations[t.Name])).ToEquatableArray();
 
             // A compiled copy of earlier generated code implements the method already: nothing to read.
             string? copy = CompiledCopy();
             LossMethodSpec? spec = null;
-            CheckedFormula? check = null;
+            PendingFormula? formula = null;
             if (copy is not null)
             {
                 typeTakesCode = false;
@@ -109,23 +111,27 @@ public sealed partial class LossGenerator
                 _typeDiagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GeneratedCodeCompiled, LocationInfo.From(at),
                     copy, type.Name, System.IO.Path.GetFileName(root)));
             }
+            else if (foreignAttribute is not null)
+            {
+                spec = ForeignAttributeStub(foreignAttribute);
+            }
             else
             {
-                (spec, check) = foreignAttribute is null ? ReadMethod(terms) : (ForeignAttributeStub(foreignAttribute), null);
+                (spec, formula) = ReadMethod(terms);
             }
 
-            var model = new LossMethodModel(_typeKey, _hintName, Namespace(), DeclarationReader.ContainingTypes(type).ToEquatableArray(), typeTakesCode, spec, copy is not null);
+            var model = new LossMethodModel(_typeKey, _hintName, _namespace, DeclarationReader.ContainingTypes(type).ToEquatableArray(), typeTakesCode, spec, copy is not null);
+            // The formula step fills in the method, its diagnostics, the terms it uses and whether it bound.
             var report = new LossMethodReport(
                 _typeKey, type.Name, method.Name,
                 _diagnostics.ToEquatableArray(), _typeDiagnostics.ToEquatableArray(), declaredTerms,
-                (check?.UsedTerms ?? Array.Empty<string>()).OrderBy(t => t, StringComparer.Ordinal).ToEquatableArray(),
-                Bound: check is { Failed: false },
-                spec?.Result?.FullName,
+                EquatableArray<string>.Empty,
+                Bound: false,
+                (spec?.Result ?? formula?.Input.Result)?.FullName,
                 LocationInfo.From(syntax.ReturnType.GetLocation()));
-            return new LossMethodResult(model, report);
+            return new LossMethodInput(new LossMethodResult(model, report), formula);
         }
 
-        private string Namespace() => type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
 
         /// <summary>Whether code can be generated into the type (and its containers); reports why not.</summary>
         private bool CheckType()
@@ -161,7 +167,7 @@ public sealed partial class LossGenerator
         {
             IMethodSymbol? implementation = (method.PartialDefinitionPart ?? method).PartialImplementationPart;
             if (implementation is null || !implementation.GetAttributes().Any(a =>
-                    a.AttributeClass?.ToDisplayString() == "System.CodeDom.Compiler.GeneratedCodeAttribute"
+                    DeclarationReader.IsNamed(a.AttributeClass, "System.CodeDom.Compiler", "GeneratedCodeAttribute")
                     && a.ConstructorArguments.Length > 0 && a.ConstructorArguments[0].Value as string == "LossDsl"))
             {
                 return null;
@@ -169,7 +175,11 @@ public sealed partial class LossGenerator
             return implementation.DeclaringSyntaxReferences.FirstOrDefault()?.SyntaxTree.FilePath;
         }
 
-        private (LossMethodSpec? Spec, CheckedFormula? Check) ReadMethod(Dictionary<string, TermInfo> terms)
+        /// <summary>
+        /// The method's declaration, checked: either a spec decided here (none when the user
+        /// implements the method, a stub when the attribute has errors), or the formula to compile.
+        /// </summary>
+        private (LossMethodSpec? Spec, PendingFormula? Formula) ReadMethod(EquatableMap<TermInfo> terms)
         {
             // A method with a body (or no 'partial', or an implementation part of the user's own) is
             // implemented by the user: nothing to generate.
@@ -179,14 +189,14 @@ public sealed partial class LossGenerator
                 Report(DiagnosticDescriptors.LossMethodNotPartial, syntax.Identifier.GetLocation(), method.Name);
                 return (null, null);
             }
-            bool valid = CheckSignature(out ResultTypeSpec? result, out MethodSignatureSpec signature);
-            valid &= CheckGeneratedName(method.Name + "Explanation", "its explanation text", checkOverloads: true);
+            CheckSignature(out ResultTypeSpec? result, out MethodSignatureSpec signature);
+            CheckGeneratedName(method.Name + "Explanation", "its explanation text", checkOverloads: true);
 
             // Malformed attribute arguments are the compiler's to report; the method gets a stub.
             if (attribute.ConstructorArguments.Length != 1 || attribute.ConstructorArguments[0].Kind == TypedConstantKind.Error
                 || attribute.NamedArguments.Any(n => n.Value.Kind == TypedConstantKind.Error))
             {
-                return (Stub(signature, result, Array.Empty<BindingSyntax>(), "its [Loss] attribute has errors"), null);
+                return (Stub(signature, result, "its [Loss] attribute has errors"), null);
             }
 
             string formula = attribute.ConstructorArguments[0].Value as string ?? "";
@@ -197,52 +207,15 @@ public sealed partial class LossGenerator
                 if (named.Key == "MetricsPrefix") prefix = named.Value.Value as string;
                 if (named.Key == "CheckFinite") checkFinite = named.Value.Value is true;
             }
-            StringLiteralMap map = FormulaMap();
-            SyntaxTree tree = syntax.SyntaxTree;
-            LocationInfo Locate(FormulaSpan span)
-            {
-                TextSpan source = map.Map(span.Start, span.Length);
-                return new LocationInfo(tree.FilePath, source, tree.GetLineSpan(source, cancellationToken).Span);
-            }
-
-            var (parsed, syntaxErrors) = FormulaParser.Parse(formula);
-            foreach (FormulaError error in syntaxErrors)
-            {
-                _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.FormulaSyntax, Locate(error.Span), error.Message));
-            }
-            if (syntaxErrors.Count == 0 && parsed.Bindings.Count == 0)
-            {
-                _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.EmptyFormula, Locate(new FormulaSpan(0, formula.Length)), method.Name));
-            }
-            if (_diagnostics.Count > 0)
-            {
-                return (Stub(signature, result, parsed.Bindings, null), null);
-            }
-
-            LossDeclaration declaration = DeclarationReader.Declaration(type, method, terms, prefix, compilation) with { ResultTypeName = result?.Name };
-            CheckedFormula check = Checker.Check(declaration, parsed, formula);
-            if (check.UsesState)
-            {
-                valid &= CheckGeneratedName(method.Name + "State", "its state", checkOverloads: false)
-                    && CheckGeneratedName("__lossDsl" + method.Name + "State", "its state", checkOverloads: false);
-            }
-            foreach (CheckError error in check.Errors)
-            {
-                _diagnostics.Add(new DiagnosticInfo(error.Descriptor, Locate(error.Span), error.Arguments.ToEquatableArray()));
-            }
-            if (check.Failed || !valid)
-            {
-                bool reported = _diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
-                return (Stub(signature, result, parsed.Bindings, reported ? null : "a [Term] method it uses has errors", check), check);
-            }
-
-            foreach (IParameterSymbol parameter in method.Parameters.Where(p => !check.UsedParameters.Contains(p.Name)))
-            {
-                var parameterSyntax = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as ParameterSyntax;
-                Report(DiagnosticDescriptors.UnusedParameter, parameterSyntax?.Identifier.GetLocation(), parameter.Name, method.Name);
-            }
-            PlanBody plan = Lowerer.Lower(declaration, check, checkFinite);
-            return (new LossMethodSpec(method.Name, signature, result, plan, Implemented), check);
+            LossDeclaration declaration = DeclarationReader.Declaration(type, method, terms, prefix, compilation, _typeNames) with { ResultTypeName = result?.Name };
+            // Whether the names a formula with state takes are free is decided here, where the symbols are.
+            string stateName = method.Name + "State", stateField = "__lossDsl" + method.Name + "State";
+            var input = new FormulaInput(
+                formula, checkFinite, declaration, signature, result, Implemented,
+                _diagnostics.Count > 0, ErrorMessages(_diagnostics).ToEquatableArray(),
+                new GeneratedName(stateName, GeneratedNameHolder(stateName, checkOverloads: false)),
+                new GeneratedName(stateField, GeneratedNameHolder(stateField, checkOverloads: false)));
+            return (null, new PendingFormula(input, Positions()));
         }
 
         /// <summary>A stub for a method whose [Loss] is some other attribute (a missing <c>using LossDsl;</c>).</summary>
@@ -258,40 +231,16 @@ public sealed partial class LossGenerator
             AttributeSyntax? written = syntax.AttributeLists.SelectMany(l => l.Attributes).FirstOrDefault(a => DeclarationReader.MayNameLossAttribute(a.Name));
             Report(DiagnosticDescriptors.ForeignLossAttribute, written?.Name.GetLocation() ?? syntax.Identifier.GetLocation(),
                 written?.Name.ToString() ?? "Loss", method.Name, foreignAttribute);
-            return Stub(signature, result, Array.Empty<BindingSyntax>(), null);
+            return Stub(signature, result, reason: null);
         }
 
         /// <summary>C# forbids an implementation of a value-returning partial method declared without accessibility (CS8796).</summary>
         private bool Implemented
             => !_signatureUnwritable && syntax.Modifiers.Any(m => m.IsKind(SyntaxKind.PublicKeyword) || m.IsKind(SyntaxKind.InternalKeyword) || m.IsKind(SyntaxKind.PrivateKeyword) || m.IsKind(SyntaxKind.ProtectedKeyword));
 
-        /// <summary>
-        /// A method that throws, and its result with a throwing property per binding. Where the checker
-        /// got to a binding (<paramref name="check"/>), a number binding is a double property as in the
-        /// real result, or none when it is a literal, and a list binding a list property.
-        /// </summary>
-        private LossMethodSpec Stub(MethodSignatureSpec signature, ResultTypeSpec? result, IReadOnlyList<BindingSyntax> bindings, string? reason, CheckedFormula? check = null)
-        {
-            var errors = _diagnostics.Where(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error).Select(d => $"{d.Id}: {d.Message}").ToList();
-            string why = reason ?? (errors.Count == 0 ? "its declaration has errors" : "of " + string.Join("; ", errors.Take(3)) + (errors.Count > 3 ? $"; and {errors.Count - 3} more" : ""));
-            string message = $"LossDsl did not implement [Loss] method '{type.Name}.{method.Name}' because {why}. Fix the compile-time errors and rebuild.";
-            var names = new HashSet<string>(ReservedResultNames.Append(result?.Name.TrimStart('@') ?? ""), StringComparer.Ordinal);
-            // A number binding whose value failed (a schedule with a bad length) is computed in the real result.
-            var numbers = (check?.Bindings ?? Array.Empty<BoundBinding>()).Where(b => BoundError.IntendedKind(b.Value) == ValueKind.Number).GroupBy(b => b.Name)
-                .ToDictionary(g => g.Key, g => g.First().Value is not BoundNumber number || number.Value.Constant is null);
-            // A binding the checker found to be a list keeps its list type, so code that reads it compiles.
-            var lists = new HashSet<string>((check?.Bindings ?? Array.Empty<BoundBinding>()).Where(b => BoundError.IntendedKind(b.Value) == ValueKind.List).Select(b => b.Name), StringComparer.Ordinal);
-            var members = bindings
-                .Where(b => !numbers.TryGetValue(b.Name, out bool computed) || computed)
-                .Select(b => (Property: Naming.Pascal(b.Name), Role: numbers.ContainsKey(b.Name) ? MemberRole.Number : MemberRole.Binding, IsList: lists.Contains(b.Name)))
-                .Where(m => names.Add(m.Property))
-                .Select(m => new ResultMemberSpec(Naming.Identifier(m.Property), new Local("", m.Property), "", m.Role, m.Property)
-                {
-                    List = m.IsList ? new ListElements(new Local("", m.Property), Unbind: false) : null,
-                })
-                .ToEquatableArray();
-            return new LossMethodSpec(method.Name, signature, result, new StubBody(message, members), Implemented);
-        }
+        /// <summary>A stub for a method whose declaration or attribute has errors (there are no bindings to give its result).</summary>
+        private LossMethodSpec Stub(MethodSignatureSpec signature, ResultTypeSpec? result, string? reason)
+            => LossGenerator.Stub(type.Name, method.Name, signature, result, Implemented, ErrorMessages(_diagnostics).ToList(), Array.Empty<BindingSyntax>(), reason);
 
         /// <summary>Checks the [Loss] method's declaration; false when only a stub can be generated for it.</summary>
         private bool CheckSignature(out ResultTypeSpec? result, out MethodSignatureSpec signature)
@@ -319,7 +268,7 @@ public sealed partial class LossGenerator
             else if (refKind.Length == 0 && method.ReturnType.TypeKind == TypeKind.Error && syntax.ReturnType is IdentifierNameSyntax identifier && method.ReturnType.ContainingType is null)
             {
                 string resultName = Naming.Identifier(identifier.Identifier.ValueText);
-                returnType = "global::" + (Namespace().Length == 0 ? "" : Namespace() + ".") + resultName;
+                returnType = "global::" + (_namespace.Length == 0 ? "" : _namespace + ".") + resultName;
                 if (DeclarationReader.ResultNameProblem(type, identifier.Identifier.ValueText, compilation) is string problem)
                 {
                     Report(DiagnosticDescriptors.ResultTypeNameUnusable, syntax.ReturnType.GetLocation(), method.Name, identifier.Identifier.ValueText, problem);
@@ -349,7 +298,7 @@ public sealed partial class LossGenerator
                 // The modifiers as written (this, scoped, params, ref, ...): both parts of a partial method repeat them.
                 method.Parameters.Select((p, i) => new ParameterSpec(
                     string.Concat(syntax.ParameterList.Parameters.ElementAtOrDefault(i)?.Modifiers.Select(m => m.Text + " ") ?? Array.Empty<string>()),
-                    p.Type.ToDisplayString(DeclarationReader.SignatureFormat),
+                    _typeNames.Of(p.Type, DeclarationReader.SignatureFormat),
                     Naming.Identifier(p.Name))).ToEquatableArray(),
                 syntax.ConstraintClauses.Select(c => c.ToString()).ToEquatableArray(),
                 (method.PartialDefinitionPart ?? method).GetDocumentationCommentId() ?? "",
@@ -358,7 +307,16 @@ public sealed partial class LossGenerator
         }
 
         /// <summary>The member LossDsl adds for a [Loss] method must not exist already (or be another overload's).</summary>
-        private bool CheckGeneratedName(string name, string purpose, bool checkOverloads)
+        private void CheckGeneratedName(string name, string purpose, bool checkOverloads)
+        {
+            if (GeneratedNameHolder(name, checkOverloads) is string holder)
+            {
+                Report(DiagnosticDescriptors.GeneratedNameTaken, syntax.Identifier.GetLocation(), method.Name, name, purpose, holder);
+            }
+        }
+
+        /// <summary>What already holds the name of a member LossDsl would add, described for LD0005; null when the name is free.</summary>
+        private string? GeneratedNameHolder(string name, bool checkOverloads)
         {
             // The first [Loss] overload owns the name; later ones would clash with it.
             IMethodSymbol self = method.PartialDefinitionPart ?? method;
@@ -366,18 +324,12 @@ public sealed partial class LossGenerator
                 .Where(m => m.PartialDefinitionPart is null && DeclarationReader.LossAttributeOf(m) is not null)
                 .TakeWhile(m => !SymbolEqualityComparer.Default.Equals(m, self))
                 .Any();
-            string? holder =
+            return
                 overloaded ? $"another [Loss] method named '{method.Name}'" :
                 MemberHolder(name) is INamedTypeSymbol owner ? $"'{owner.Name}'" :
                 type.Name == name ? $"the type '{type.Name}' itself" :
                 type.TypeParameters.Any(t => t.Name == name) ? $"a type parameter of '{type.Name}'" :
                 null;
-            if (holder is null)
-            {
-                return true;
-            }
-            Report(DiagnosticDescriptors.GeneratedNameTaken, syntax.Identifier.GetLocation(), method.Name, name, purpose, holder);
-            return false;
         }
 
         /// <summary>
@@ -397,25 +349,47 @@ public sealed partial class LossGenerator
             return null;
         }
 
-        /// <summary>The map from the formula's characters to the source: the attribute's own syntax, found from its data.</summary>
-        private StringLiteralMap FormulaMap()
+        /// <summary>
+        /// Where the formula's diagnostics point: the attribute's own syntax, found from its data
+        /// (the string literal, character by character, when the formula is one), and the method's
+        /// name and parameters.
+        /// </summary>
+        private FormulaPositions Positions()
         {
+            string? literal = null;
+            string value = "";
+            TextSpan span;
             if (attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is not AttributeSyntax applied)
             {
-                return StringLiteralMap.Whole(syntax.Identifier.Span);
+                span = syntax.Identifier.Span;
             }
-            AttributeArgumentSyntax? argument = applied.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals is null && a.NameColon is null)
-                ?? applied.ArgumentList?.Arguments.FirstOrDefault(a => a.NameColon is not null);
-            if (argument is null)
+            else if ((applied.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals is null && a.NameColon is null)
+                      ?? applied.ArgumentList?.Arguments.FirstOrDefault(a => a.NameColon is not null)) is not AttributeArgumentSyntax argument)
             {
-                return StringLiteralMap.Whole(applied.Span);
+                span = applied.Span;
             }
-            if (argument.Expression is LiteralExpressionSyntax literal && literal.IsKind(SyntaxKind.StringLiteralExpression))
+            else if (argument.Expression is LiteralExpressionSyntax literalExpression && literalExpression.IsKind(SyntaxKind.StringLiteralExpression))
             {
-                return StringLiteralMap.Create(literal.Token.Text, literal.Token.SpanStart, literal.Token.ValueText);
+                literal = literalExpression.Token.Text;
+                value = literalExpression.Token.ValueText;
+                span = literalExpression.Token.Span;
             }
-            return StringLiteralMap.Whole(argument.Expression.Span);
+            else
+            {
+                span = argument.Expression.Span;
+            }
+            TextLineCollection lines = syntax.SyntaxTree.GetText(cancellationToken).Lines;
+            int first = lines.GetLineFromPosition(span.Start).LineNumber, last = lines.GetLineFromPosition(span.End).LineNumber;
+            return new FormulaPositions(
+                syntax.SyntaxTree.FilePath, literal, value, span, first,
+                Enumerable.Range(first, last - first + 1).Select(line => lines[line].Start).ToEquatableArray(),
+                LocationInfo.From(syntax.Identifier.GetLocation()),
+                method.Parameters.Select(p => new ParameterPosition(LocationInfo.From(
+                    (p.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as ParameterSyntax)?.Identifier.GetLocation()))).ToEquatableArray());
         }
+
+        private static IEnumerable<string> ErrorMessages(IEnumerable<DiagnosticInfo> diagnostics)
+            => diagnostics.Where(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error).Select(d => $"{d.Id}: {d.Message}");
 
         private void Report(DiagnosticDescriptor descriptor, Location? location, params string[] arguments)
             => _diagnostics.Add(DiagnosticInfo.Create(descriptor, LocationInfo.From(location), arguments));

@@ -134,7 +134,7 @@ public sealed partial class LossGenerator
     }
 
     /// <summary>A [Loss] attribute that binds to something other than LossDsl's: a stub and LD0011, when LossDsl is referenced.</summary>
-    internal static LossMethodResult? ParseForeign(GeneratorSyntaxContext context, CancellationToken cancellationToken)
+    internal static LossMethodInput? ParseForeign(GeneratorSyntaxContext context, CancellationToken cancellationToken)
     {
         var attribute = (AttributeSyntax)context.Node;
         // Most attributes named Loss are LossDsl's: answer those with one symbol lookup.

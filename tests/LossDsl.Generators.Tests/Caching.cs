@@ -15,8 +15,8 @@ public static class Caching
     public static readonly string[] TrackedSteps = TrackingNames.All;
 
     // The driver records a step only when it has run on something: Methods when a [Loss] attribute
-    // is LossDsl's, ForeignMethods when one looks like it but is not, and the emission steps only
-    // when there is something to emit.
+    // is LossDsl's, ForeignMethods when one looks like it but is not (either way FormulaInputs and
+    // Formulas), and the emission steps only when there is something to emit.
 
     private static readonly Type[] s_forbidden = { typeof(ISymbol), typeof(SyntaxNode), typeof(Compilation), typeof(Location), typeof(SemanticModel), typeof(SyntaxTree) };
 
@@ -34,6 +34,11 @@ public static class Caching
             Assert.True(tracked.ContainsKey(name), $"the pipeline no longer tracks the step '{name}'");
         }
         Assert.True(tracked.ContainsKey(TrackingNames.Methods) || tracked.ContainsKey(TrackingNames.ForeignMethods), "the pipeline no longer tracks the step that reads [Loss] methods");
+        // Every [Loss] method read goes through the formula step, which must stay tracked.
+        foreach (string name in new[] { TrackingNames.FormulaInputs, TrackingNames.Formulas })
+        {
+            Assert.True(tracked.ContainsKey(name), $"the pipeline no longer tracks the step '{name}'");
+        }
         return TrackedSteps.Where(tracked.ContainsKey).ToDictionary(n => n, n => tracked[n].ToArray());
     }
 

@@ -108,6 +108,134 @@ public class CachingScenarioTests
         Assert.Equal(Line(before, "LD0203") + 3, Line(run, "LD0203"));
     }
 
+    /// <summary>Two losses whose formulas read a member and call terms that take the [Loss] method's parameters.</summary>
+    private static string Parameterized(string name, string formula, string member = "public double Alpha { get; set; } = 0.5;", string soft = "Soft(Tensor x)") => GeneratorHarness.Usings + $$"""
+        namespace Sample;
+
+        public partial class {{name}}
+        {
+            {{member}}
+            [Term] Tensor Hard(Tensor x, Tensor y) => (x - y).abs().mean();
+            [Term] Tensor {{soft}} => x.abs().mean();
+
+            [Loss("{{formula}}")]
+            public partial Tensor Compute(Tensor x, Tensor y);
+        }
+        """;
+
+    [Fact]
+    public void AnUnrelatedEditCompilesNoFormulaAgain()
+    {
+        CSharpCompilation first = GeneratorHarness.Compilation(
+            Parameterized("First", "Total = Hard + Alpha * Soft"), Parameterized("Second", "Total = Hard * 2 + Soft"), Unrelated);
+        var (_, driver) = GeneratorHarness.Run(first, GeneratorHarness.Driver());
+
+        SyntaxTree helpers = first.SyntaxTrees.Last();
+        CSharpCompilation edited = first.ReplaceSyntaxTree(helpers, helpers.WithChangedText(Microsoft.CodeAnalysis.Text.SourceText.From(Unrelated.Replace("x * 2", "x + x"))));
+        var (run, _) = GeneratorHarness.Run(edited, driver);
+
+        // The transform read both methods again, and what their formulas see compared equal...
+        var inputs = Step(run, TrackingNames.FormulaInputs);
+        Assert.Equal(2, inputs.Length);
+        Assert.All(inputs, o => Assert.Contains(o.Reason, new[] { IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged }));
+        // ...so neither formula was parsed, checked or lowered again: Cached, not re-run (Unchanged).
+        var formulas = Step(run, TrackingNames.Formulas);
+        Assert.Equal(2, formulas.Length);
+        Assert.All(formulas, o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+    }
+
+    [Theory]
+    [InlineData("formula")]
+    [InlineData("a term's signature")]
+    [InlineData("a member's type")]
+    public void AnEditThatTheFormulaSeesCompilesItAgain(string edit)
+    {
+        string before = Parameterized("Second", "Total = Hard + Alpha * Soft");
+        string after = edit switch
+        {
+            "formula" => Parameterized("Second", "Total = Hard + Alpha * Soft * 3"),
+            "a term's signature" => Parameterized("Second", "Total = Hard + Alpha * Soft", soft: "Soft(Tensor y, Tensor x)"),
+            "a member's type" => Parameterized("Second", "Total = Hard + Alpha * Soft", member: "public Tensor Alpha { get; set; } = torch.tensor(0.5);"),
+            _ => throw new System.ArgumentOutOfRangeException(nameof(edit)),
+        };
+        CSharpCompilation first = GeneratorHarness.Compilation(Parameterized("First", "Total = Hard + Alpha * Soft"), before);
+        var (original, driver) = GeneratorHarness.Run(first, GeneratorHarness.Driver());
+
+        SyntaxTree second = first.SyntaxTrees.Last();
+        var (run, _) = GeneratorHarness.Run(first.ReplaceSyntaxTree(second, CSharpSyntaxTree.ParseText(after, GeneratorHarness.ParseOptions, second.FilePath)), driver);
+
+        Assert.Empty(run.Errors);
+        // The edited method's formula is compiled again and gives another plan; the other one is not touched.
+        var formulas = Step(run, TrackingNames.Formulas);
+        Assert.Equal(2, formulas.Length);
+        Assert.Equal(IncrementalStepRunReason.Cached, formulas[0].Reason);
+        Assert.Equal(IncrementalStepRunReason.Modified, formulas[1].Reason);
+        const string hint = "Sample.Second.LossDsl.g.cs";
+        Assert.NotEqual(original.Sources[hint], run.Sources[hint]);
+        Assert.Equal(original.Sources["Sample.First.LossDsl.g.cs"], run.Sources["Sample.First.LossDsl.g.cs"]);
+        Assert.Single(Outputs(run), o => o.Reason == IncrementalStepRunReason.Modified && Hint(o.Value) == hint);
+    }
+
+    [Fact]
+    public void AnEditAboveAFormulaWithAnErrorMovesTheErrorWithoutCompilingItAgain()
+    {
+        string source = Parameterized("First", "Total = Hard + Sfot");
+        CSharpCompilation first = GeneratorHarness.Compilation(source);
+        var (before, driver) = GeneratorHarness.Run(first, GeneratorHarness.Driver());
+
+        SyntaxTree tree = first.SyntaxTrees.Single();
+        string moved = source.Replace("namespace Sample;", "namespace Sample;\n\n// a comment added above the loss\n");
+        var (run, _) = GeneratorHarness.Run(first.ReplaceSyntaxTree(tree, CSharpSyntaxTree.ParseText(moved, GeneratorHarness.ParseOptions, tree.FilePath)), driver);
+
+        Assert.All(Step(run, TrackingNames.Formulas), o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+        Diagnostic Error(GeneratorRun r) => r.GeneratorDiagnostics.Single(d => d.Id == "LD0103");
+        Assert.Equal("Sfot", before.Underlined(Error(before)));
+        Assert.Equal("Sfot", run.Underlined(Error(run)));
+        Assert.Equal(Error(before).Location.GetLineSpan().StartLinePosition.Line + 3, Error(run).Location.GetLineSpan().StartLinePosition.Line);
+    }
+
+    [Theory]
+    [InlineData("\n")]
+    [InlineData("\r\n")]
+    public void FormulaDiagnosticsCarryTheLineSpansOfTheirSource(string newline)
+    {
+        // Errors on the third line of a raw string formula (the first is its quotes), and an unused parameter of a formula without errors.
+        string source = (GeneratorHarness.Usings + """""
+            namespace Sample;
+
+            public partial class Lines
+            {
+                [Term] Tensor Hard(Tensor x) => x.mean();
+
+                [Loss(""""
+                    Kd = Hard
+                    Total = Hadr + Kd * Sfot
+                    """")]
+                public partial Tensor Compute(Tensor x, Tensor unused);
+
+                [Loss(""""
+                    Total = Hard
+                    """")]
+                public partial Tensor Other(Tensor x, Tensor unused);
+            }
+            """"").Replace("\r\n", "\n").Replace("\n", newline);
+        CSharpCompilation input = GeneratorHarness.Compilation(source);
+        var (run, _) = GeneratorHarness.Run(input, GeneratorHarness.Driver());
+
+        var reports = Caching.Steps(run.Result)[TrackingNames.Reports].SelectMany(s => s.Outputs)
+            .SelectMany(o => (LossDsl.Generators.Model.EquatableArray<LossDsl.Generators.Model.LossMethodReport>)o.Value).ToList();
+        var located = reports.SelectMany(r => r.Diagnostics).Where(d => d.Location is not null).ToList();
+        Assert.Contains(located, d => d.Id == "LD0103");
+        Assert.Contains(located, d => d.Id == "LD0204");
+        SyntaxTree tree = input.SyntaxTrees.Single();
+        Assert.All(located, d => Assert.Equal(tree.GetLineSpan(d.Location!.Span).Span, d.Location.LineSpan));
+        Assert.Equal(new[] { "Hadr", "Sfot", "unused" }, run.GeneratorDiagnostics.Select(run.Underlined).OrderBy(t => t, System.StringComparer.Ordinal));
+    }
+
+    /// <summary>The outputs of a tracked step, in the order of the [Loss] methods.</summary>
+    private static (object Value, IncrementalStepRunReason Reason)[] Step(GeneratorRun run, string name)
+        => Caching.Steps(run.Result)[name].SelectMany(s => s.Outputs).ToArray();
+
     /// <summary>The outputs of the last tracked step: one per loss type.</summary>
     private static (object Value, IncrementalStepRunReason Reason)[] Outputs(GeneratorRun run)
         => Caching.Steps(run.Result)[TrackingNames.LossTypes].SelectMany(s => s.Outputs).ToArray();

@@ -1,11 +1,10 @@
-using System.Collections.Generic;
-using LossDsl.Generators.Diagnostics;
 using LossDsl.Generators.Model;
 
 namespace LossDsl.Generators.Checking;
 
 // What the binder needs to know about the declarations around a formula, extracted from the
-// symbols by the parser. These live only inside the transform; they never reach the cache.
+// symbols by the parser: plain values with value equality and no source positions, so that the
+// formula step (parse, check, lower) is skipped when they compare equal after an edit.
 
 internal enum ValueKind
 {
@@ -42,8 +41,7 @@ internal sealed record TermInfo(
     string Name,
     bool IsStatic,
     string? Problem,
-    IReadOnlyList<ParameterInfo> Parameters,
-    LocationInfo? Location,
+    EquatableArray<ParameterInfo> Parameters,
     bool DeclaredInLossType,
     Receiver Receiver)
 {
@@ -86,10 +84,10 @@ internal sealed record LossDeclaration(
     string MethodName,
     bool IsStatic,
     string? ValueTypeKind,
-    IReadOnlyList<ParameterInfo> Parameters,
-    IReadOnlyDictionary<string, TermInfo> Terms,
-    IReadOnlyDictionary<string, MemberInfo> Members,
-    IReadOnlyCollection<string> OtherMethodNames,
+    EquatableArray<ParameterInfo> Parameters,
+    EquatableMap<TermInfo> Terms,
+    EquatableMap<MemberInfo> Members,
+    EquatableArray<string> OtherMethodNames,
     string? MetricsPrefix)
 {
     /// <summary>The result type LossDsl generates, when it does: no property may take its name.</summary>

@@ -13,7 +13,6 @@ namespace LossDsl.Generators.Parsing;
 internal static class DeclarationReader
 {
     public const string LossAttributeName = "LossDsl.LossAttribute";
-    public const string TermAttributeName = "LossDsl.TermAttribute";
 
     /// <summary>Parameter types as the generated signature writes them: fully qualified, nullable annotations kept.</summary>
     public static readonly SymbolDisplayFormat SignatureFormat = SymbolDisplayFormat.FullyQualifiedFormat
@@ -55,19 +54,45 @@ internal static class DeclarationReader
     }
 
     public static AttributeData? LossAttributeOf(IMethodSymbol method)
-        => method.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == LossAttributeName);
+        => method.GetAttributes().FirstOrDefault(a => IsNamed(a.AttributeClass, "LossDsl", "LossAttribute"));
+
+    /// <summary>
+    /// Whether <paramref name="type"/> is the non-generic, non-nested type <paramref name="name"/> of
+    /// namespace <paramref name="ns"/> (dotted): compared by name, since formatting a type is slow
+    /// and the transform runs on every edit.
+    /// </summary>
+    public static bool IsNamed(INamedTypeSymbol? type, string ns, string name)
+    {
+        if (type is null || type.Name != name || type.Arity != 0 || type.ContainingType is not null)
+        {
+            return false;
+        }
+        INamespaceSymbol? current = type.ContainingNamespace;
+        foreach (string part in ns.Split('.').Reverse())
+        {
+            if (current is null || current.IsGlobalNamespace || current.Name != part)
+            {
+                return false;
+            }
+            current = current.ContainingNamespace;
+        }
+        return current is { IsGlobalNamespace: true };
+    }
 
     /// <summary>
     /// The [Term] methods of the type and its bases, each with what is wrong with its declaration
-    /// (reported once, at the declaration, by <see cref="LossGenerator"/>).
+    /// (reported once, at the declaration, by <see cref="LossGenerator"/>); <paramref name="locations"/>
+    /// says where each term declared in the type itself is, for the diagnostics about it.
     /// </summary>
-    public static Dictionary<string, TermInfo> Terms(INamedTypeSymbol type, Compilation compilation)
+    public static EquatableMap<TermInfo> Terms(INamedTypeSymbol type, Compilation compilation, TypeNames names, out Dictionary<string, LocationInfo?> locations)
     {
         var terms = new Dictionary<string, TermInfo>();
+        var order = new List<KeyValuePair<string, TermInfo>>();
+        locations = new Dictionary<string, LocationInfo?>();
         foreach (IMethodSymbol method in Members(type, compilation).OfType<IMethodSymbol>())
         {
             if (method.MethodKind != MethodKind.Ordinary || terms.ContainsKey(method.Name) ||
-                !method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == TermAttributeName))
+                !method.GetAttributes().Any(a => IsNamed(a.AttributeClass, "LossDsl", "TermAttribute")))
             {
                 continue;
             }
@@ -77,14 +102,18 @@ internal static class DeclarationReader
                 method.IsGenericMethod ? "must not be generic" :
                 method.Parameters.FirstOrDefault(p => p.RefKind != RefKind.None) is IParameterSymbol byRef ? $"must take its parameters by value, but '{byRef.Name}' is {RefKindText(byRef.RefKind).Trim()}" :
                 unreachable;
-            var syntax = method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() as MethodDeclarationSyntax;
-            terms[method.Name] = new TermInfo(
+            bool declaredHere = SymbolEqualityComparer.Default.Equals(method.ContainingType, type);
+            if (declaredHere)
+            {
+                var syntax = method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() as MethodDeclarationSyntax;
+                locations[method.Name] = LocationInfo.From(syntax?.Identifier.GetLocation());
+            }
+            var term = new TermInfo(
                 method.Name,
                 method.IsStatic,
                 problem,
-                method.Parameters.Select(Parameter).ToList(),
-                LocationInfo.From(syntax?.Identifier.GetLocation()),
-                SymbolEqualityComparer.Default.Equals(method.ContainingType, type),
+                method.Parameters.Select(p => Parameter(p, names)).ToEquatableArray(),
+                declaredHere,
                 receiver ?? Receiver.This)
             {
                 Obsolete = ObsoleteOf(method),
@@ -92,27 +121,36 @@ internal static class DeclarationReader
                 IsList = IsTensorList(method.ReturnType),
                 IsNamedList = IsNamedTensorList(method.ReturnType),
             };
+            terms[method.Name] = term;
+            order.Add(new KeyValuePair<string, TermInfo>(method.Name, term));
         }
-        return terms;
+        return new EquatableMap<TermInfo>(order);
     }
 
     /// <summary>Everything around one [Loss] method.</summary>
-    public static LossDeclaration Declaration(INamedTypeSymbol type, IMethodSymbol method, IReadOnlyDictionary<string, TermInfo> terms, string? prefix, Compilation compilation)
+    public static LossDeclaration Declaration(INamedTypeSymbol type, IMethodSymbol method, EquatableMap<TermInfo> terms, string? prefix, Compilation compilation, TypeNames names)
     {
         var members = new Dictionary<string, MemberInfo>();
+        var memberOrder = new List<string>();
         var otherMethods = new HashSet<string>();
+        var otherMethodOrder = new List<string>();
         foreach (ISymbol member in Members(type, compilation))
         {
             switch (member)
             {
                 case IMethodSymbol m when m.MethodKind == MethodKind.Ordinary && !terms.ContainsKey(m.Name):
-                    otherMethods.Add(m.Name);
+                    if (otherMethods.Add(m.Name))
+                    {
+                        otherMethodOrder.Add(m.Name);
+                    }
                     break;
                 case IFieldSymbol f when !members.ContainsKey(f.Name):
                     members[f.Name] = Member(type, f, f.Type, f.IsStatic || f.IsConst, compilation, ObsoleteOf(f));
+                    memberOrder.Add(f.Name);
                     break;
                 case IPropertySymbol p when !p.IsIndexer && p.GetMethod is not null && !members.ContainsKey(p.Name):
                     members[p.Name] = Member(type, p, p.Type, p.IsStatic, compilation, ObsoleteOf(p) ?? ObsoleteOf(p.GetMethod)) with { IsReadOnly = p.IsStatic || p.GetMethod.IsReadOnly };
+                    memberOrder.Add(p.Name);
                     break;
             }
         }
@@ -123,7 +161,8 @@ internal static class DeclarationReader
         {
             inObsoleteContext = ObsoleteOf(current) is not null;
         }
-        return new LossDeclaration(type.Name, method.Name, method.IsStatic, valueTypeKind, method.Parameters.Select(Parameter).ToList(), terms, members, otherMethods, prefix)
+        return new LossDeclaration(type.Name, method.Name, method.IsStatic, valueTypeKind, method.Parameters.Select(p => Parameter(p, names)).ToEquatableArray(), terms,
+            new EquatableMap<MemberInfo>(memberOrder.Select(name => new KeyValuePair<string, MemberInfo>(name, members[name]))), otherMethodOrder.ToEquatableArray(), prefix)
         {
             InObsoleteContext = inObsoleteContext,
             IsReadOnly = method.IsReadOnly && !method.IsStatic,
@@ -133,7 +172,7 @@ internal static class DeclarationReader
     /// <summary>The symbol's <c>[System.Obsolete]</c>: its message, whether a use is an error, its diagnostic ID.</summary>
     private static ObsoleteInfo? ObsoleteOf(ISymbol? symbol)
     {
-        AttributeData? obsolete = symbol?.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "System.ObsoleteAttribute");
+        AttributeData? obsolete = symbol?.GetAttributes().FirstOrDefault(a => IsNamed(a.AttributeClass, "System", "ObsoleteAttribute"));
         if (obsolete is null)
         {
             return null;
@@ -161,13 +200,13 @@ internal static class DeclarationReader
         }
     }
 
-    public static ParameterInfo Parameter(IParameterSymbol p)
+    public static ParameterInfo Parameter(IParameterSymbol p, TypeNames names)
     {
         // As the compiler's flow analysis sees it: an oblivious parameter (nullable disabled) neither warns nor is warned about.
         bool allowNull = p.GetAttributes().Any(a => a.AttributeClass is { Name: "AllowNullAttribute", ContainingNamespace: { Name: "CodeAnalysis" } });
         bool mayBeNull = !p.Type.IsValueType && (p.Type.NullableAnnotation == NullableAnnotation.Annotated || allowNull);
         bool acceptsNull = p.Type.NullableAnnotation != NullableAnnotation.NotAnnotated || allowNull;
-        return new(p.Name, p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), p.Type.ToDisplayString(), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double,
+        return new(p.Name, names.Of(p.Type, SymbolDisplayFormat.FullyQualifiedFormat), names.Of(p.Type, SymbolDisplayFormat.CSharpErrorMessageFormat), KindOf(p.Type), p.Type.SpecialType == SpecialType.System_Double,
             mayBeNull, acceptsNull, p.IsOptional || p.HasExplicitDefaultValue || p.IsParams)
         {
             Shape = ShapeOf(p.Type),
@@ -401,5 +440,28 @@ internal static class DeclarationReader
             parts.Push(ns.Name);
         }
         return parts;
+    }
+}
+
+/// <summary>
+/// Types formatted once per [Loss] method read: formatting is slow, the transform runs on every
+/// edit, and the parameters of a loss and its terms name the same few types over and over.
+/// </summary>
+internal sealed class TypeNames
+{
+    private readonly Dictionary<SymbolDisplayFormat, Dictionary<ITypeSymbol, string>> _names = new();
+
+    /// <summary><paramref name="type"/> as <paramref name="format"/> writes it (nullable annotations distinguish types here).</summary>
+    public string Of(ITypeSymbol type, SymbolDisplayFormat format)
+    {
+        if (!_names.TryGetValue(format, out Dictionary<ITypeSymbol, string>? names))
+        {
+            _names[format] = names = new Dictionary<ITypeSymbol, string>(SymbolEqualityComparer.IncludeNullability);
+        }
+        if (!names.TryGetValue(type, out string? name))
+        {
+            names[type] = name = type.ToDisplayString(format);
+        }
+        return name;
     }
 }
