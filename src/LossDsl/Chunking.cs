@@ -23,6 +23,13 @@ public readonly struct Chunking : IEquatable<Chunking>
     internal const long AutoThresholdElements = 1L << 22;
 
     /// <summary>
+    /// <see cref="Losses.SoftTargetKl"/>'s threshold under <see cref="Auto"/>, 2^20 (4 MB of float32): its chunked
+    /// path, with a closed-form gradient, measured faster than the plain one forward+backward at 8x128x4096
+    /// (benchmarks/README.md, "Terms"), where the other terms' chunked paths measured slower.
+    /// </summary>
+    internal const long SoftTargetKlAutoThresholdElements = 1L << 20;
+
+    /// <summary>
     /// The number of elements (rows × classes) <see cref="Auto"/> puts in one chunk at most: 2^18 (1 MB of float32). With
     /// 2^20, glibc's default allocator kept more of the chunks' freed temporaries than one chunk needs (peak 0.66x the
     /// two logits at 4x512x32768 against 0.52x; benchmarks/README.md, "Peak memory").
@@ -35,8 +42,9 @@ public readonly struct Chunking : IEquatable<Chunking>
     private Chunking(long rows) => this.rows = rows;
 
     /// <summary>
-    /// The default (equal to <c>default(Chunking)</c>): inputs of more than 2^22 elements (rows × classes) take the
-    /// chunked path, in chunks of at most 2^20 elements (at least one row each); smaller ones the plain autograd path.
+    /// The default (equal to <c>default(Chunking)</c>): inputs of more than 2^22 elements (rows × classes; 2^20 for
+    /// <see cref="Losses.SoftTargetKl"/>) take the chunked path, in chunks of at most 2^18 elements (at least one row
+    /// each); smaller ones the plain autograd path.
     /// </summary>
     public static Chunking Auto => default;
 
@@ -61,9 +69,12 @@ public readonly struct Chunking : IEquatable<Chunking>
     /// <summary>Whether this is <see cref="Auto"/>.</summary>
     internal bool IsAuto => rows == 0;
 
-    /// <summary>Whether an input of <paramref name="rows"/> × <paramref name="classes"/> takes the chunked path.</summary>
-    internal bool Chunks(long rows, long classes) =>
-        !IsOff && (!IsAuto || (double)rows * classes > AutoThresholdElements);
+    /// <summary>
+    /// Whether an input of <paramref name="rows"/> × <paramref name="classes"/> takes the chunked path, with
+    /// <paramref name="autoThreshold"/> elements as <see cref="Auto"/>'s threshold.
+    /// </summary>
+    internal bool Chunks(long rows, long classes, long autoThreshold = AutoThresholdElements) =>
+        !IsOff && (!IsAuto || (double)rows * classes > autoThreshold);
 
     /// <summary>
     /// The rows per chunk for an input of <paramref name="classes"/> classes: the set count, or under

@@ -247,7 +247,7 @@ public static partial class Losses
         using var scope = NewDisposeScope();
         ScalarType computeType = ComputeType(studentLogits.dtype, teacherLogits.dtype);
         long classes = studentLogits.shape[^1];
-        if (chunking.Chunks(Count(studentLogits.shape[..^1]), classes))
+        if (chunking.Chunks(Count(studentLogits.shape[..^1]), classes, Chunking.SoftTargetKlAutoThresholdElements))
         {
             var rows = new RowTensors(
                 AsRows(studentLogits), AsRows(teacherLogits), Labels: null, Dropped: null, ClassWeight: null,
@@ -538,7 +538,7 @@ public static partial class Losses
     /// <exception cref="ArgumentNullException"><paramref name="a"/> or <paramref name="b"/> is null.</exception>
     /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
     public static Tensor Mse(Tensor a, Tensor b, Tensor? mask = null, Tensor? weight = null) =>
-        ElementwiseMean(a, nameof(a), b, nameof(b), mask, weight, (x, y) => (x - y).square());
+        ElementwiseMean(a, nameof(a), b, nameof(b), mask, weight, (x, y) => nn.functional.mse_loss(x, y, nn.Reduction.None));
 
     /// <summary>
     /// Mean absolute error, as <c>torch.nn.functional.l1_loss</c> with <c>reduction="mean"</c>,
@@ -555,7 +555,7 @@ public static partial class Losses
     /// <exception cref="ArgumentNullException"><paramref name="input"/> or <paramref name="target"/> is null.</exception>
     /// <exception cref="ArgumentException">The shapes, dtypes or devices do not fit together.</exception>
     public static Tensor L1(Tensor input, Tensor target, Tensor? mask = null, Tensor? weight = null) =>
-        ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, (x, y) => (x - y).abs());
+        ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, (x, y) => nn.functional.l1_loss(x, y, nn.Reduction.None));
 
     /// <summary>
     /// Smooth L1 loss, as <c>torch.nn.functional.smooth_l1_loss</c> with <c>reduction="mean"</c>:
@@ -580,14 +580,10 @@ public static partial class Losses
         if (beta == 0)
         {
             // 0.5 d² / β would divide by zero; PyTorch's β = 0 is the L1 loss.
-            return ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, (x, y) => (x - y).abs());
+            return ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, (x, y) => nn.functional.l1_loss(x, y, nn.Reduction.None));
         }
-        return ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, (x, y) =>
-        {
-            var difference = x - y;
-            var size = difference.abs();
-            return torch.where(size.lt(beta), difference.square() * (0.5 / beta), size - 0.5 * beta);
-        });
+        return ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight,
+            (x, y) => nn.functional.smooth_l1_loss(x, y, nn.Reduction.None, beta));
     }
 
     /// <summary>
@@ -610,12 +606,8 @@ public static partial class Losses
         {
             throw new ArgumentOutOfRangeException(nameof(delta), delta, $"delta must be finite and greater than zero, but it is {delta}.");
         }
-        return ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight, (x, y) =>
-        {
-            var difference = x - y;
-            var size = difference.abs();
-            return torch.where(size.lt(delta), difference.square() * 0.5, (size - 0.5 * delta) * delta);
-        });
+        return ElementwiseMean(input, nameof(input), target, nameof(target), mask, weight,
+            (x, y) => nn.functional.huber_loss(x, y, delta, nn.Reduction.None));
     }
 
     /// <summary>
@@ -656,16 +648,10 @@ public static partial class Losses
                     nameof(posWeight));
             }
         }
-        return ElementwiseMean(logits, nameof(logits), targets, nameof(targets), mask, weight, (x, y) =>
-        {
-            // -[p y log σ(x) + (1 - y) log(1 - σ(x))] = p y softplus(-x) + (1 - y) softplus(x).
-            var positive = nn.functional.softplus(x.neg()) * y;
-            if (posWeight is not null)
-            {
-                positive = positive * posWeight.detach().to(x.dtype);
-            }
-            return positive + nn.functional.softplus(x) * y.neg().add(1);
-        }, constant: posWeight);
+        // -[p y log σ(x) + (1 - y) log(1 - σ(x))], by TorchSharp's fused op.
+        return ElementwiseMean(logits, nameof(logits), targets, nameof(targets), mask, weight,
+            (x, y) => nn.functional.binary_cross_entropy_with_logits(x, y, reduction: nn.Reduction.None, pos_weights: posWeight?.detach().to(x.dtype)),
+            constant: posWeight);
     }
 
     /// <summary>
