@@ -30,9 +30,8 @@ public readonly struct Chunking : IEquatable<Chunking>
     internal const long SoftTargetKlAutoThresholdElements = 1L << 20;
 
     /// <summary>
-    /// The number of elements (rows × classes) <see cref="Auto"/> puts in one chunk at most: 2^18 (1 MB of float32). With
-    /// 2^20, glibc's default allocator kept more of the chunks' freed temporaries than one chunk needs (peak 0.66x the
-    /// two logits at 4x512x32768 against 0.52x; benchmarks/README.md, "Peak memory").
+    /// The number of elements (rows × classes) <see cref="Auto"/> puts in one chunk at most: 2^18 (1 MB of float32), so
+    /// that the chunks' temporaries stay small beside the gradient (docs/language.md, "Large vocabularies: chunking").
     /// </summary>
     internal const long AutoChunkElements = 1L << 18;
 
