@@ -160,8 +160,17 @@ public static partial class Losses
         {
             var index = labels.to(ScalarType.Int64);
             dropped = index.eq(ignoreIndex);
-            // The fused op gives each position its (1 − ε) w_y nll + ε / C Σ_c w_c (−log p_c), zero where ignored.
             long rows = Count(positionShape);
+            if (mask is null && classWeight is null)
+            {
+                // Without a mask or class weights the fused op's own mean is LossDsl's: the sum over kept positions
+                // divided by their count; only when nothing is kept it gives NaN, and LossDsl 0 (its gradient is 0
+                // then too). With class weights a zero weight sum would give NaN gradients: the general path below.
+                var mean = nn.functional.cross_entropy(
+                    logits.to(computeType).reshape(rows, classes), index.reshape(rows), weight: null, ignoreIndex, nn.Reduction.Mean, labelSmoothing);
+                return scope.MoveToOuter(mean.masked_fill(dropped.sum().eq(rows), 0));
+            }
+            // The fused op gives each position its (1 − ε) w_y nll + ε / C Σ_c w_c (−log p_c), zero where ignored.
             perPosition = nn.functional.cross_entropy(
                 logits.to(computeType).reshape(rows, classes), index.reshape(rows), classWeight, ignoreIndex, nn.Reduction.None, labelSmoothing)
                 .reshape(positionShape);
