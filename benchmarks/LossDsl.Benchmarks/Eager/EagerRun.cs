@@ -67,26 +67,14 @@ public static class EagerRun
         torch.set_num_threads(options.Threads);
         PyTorchEager? pytorch = PyTorchEager.TryStart(options.Threads, out string whyNot);
         report.Append(CultureInfo.InvariantCulture, $"Command: dotnet run -c Release --project benchmarks/LossDsl.Benchmarks -- {command} --rounds {options.Plan.Rounds} --iterations {options.Plan.Iterations} --warmup {options.Plan.Warmup} --threads {options.Threads}\n");
-        report.Append(CultureInfo.InvariantCulture, $"Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; {Environment.ProcessorCount} cores; load average at the start (1 / 5 / 15 min): {LoadAverage()}\n");
+        report.Append(CultureInfo.InvariantCulture, $"Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; {Environment.ProcessorCount} cores; load average at the start (1 / 5 / 15 min): {Machine.LoadAverage()}\n");
         report.Append(CultureInfo.InvariantCulture, $"TorchSharp: {torch.get_num_threads()} threads, allocator: {allocator}\n");
         report.Append(pytorch is null
             ? $"PyTorch eager: not measured ({whyNot})\n"
-            : $"PyTorch eager ({PyTorchEager.Python} benchmarks/pytorch/eager_time.py): {pytorch.Info}\n");
+            : $"PyTorch eager ({PythonScript.Interpreter()} benchmarks/pytorch/eager_time.py): {pytorch.Info}\n");
         report.Append(CultureInfo.InvariantCulture,
             $"Method: {options.Plan.Warmup} warm-up iterations each, then {options.Plan.Rounds} interleaved rounds of {options.Plan.Iterations} timed iterations per implementation; median time per iteration; ratios: median of the per-round ratios (min–max over rounds)\n\n");
         return pytorch;
-    }
-
-    /// <summary>The load average (1, 5 and 15 minutes) as /proc/loadavg gives it, or "unknown" off Linux.</summary>
-    public static string LoadAverage()
-    {
-        const string path = "/proc/loadavg";
-        if (!File.Exists(path))
-        {
-            return "unknown";
-        }
-        string[] fields = File.ReadAllText(path).Split(' ');
-        return $"{fields[0]} / {fields[1]} / {fields[2]}";
     }
 
     /// <summary>

@@ -45,7 +45,7 @@ public static class FullRegimeBenchmark
             report.Append(CultureInfo.InvariantCulture,
                 $"| {(backward ? "forward+backward" : "forward")} | {rounds.Milliseconds("generated")} | {rounds.Milliseconds("expert")} | {(pytorch is null ? "not measured" : rounds.Milliseconds("PyTorch"))} | {(pytorch is null ? "–" : rounds.RatioCell("generated", "PyTorch"))} | {(pytorch is null ? "–" : rounds.RatioCell("expert", "PyTorch"))} | {rounds.RatioCell("generated", "expert")} |\n");
         }
-        report.Append(CultureInfo.InvariantCulture, $"\nLoad average at the end (1 / 5 / 15 min): {EagerRun.LoadAverage()}\n");
+        report.Append(CultureInfo.InvariantCulture, $"\nLoad average at the end (1 / 5 / 15 min): {Machine.LoadAverage()}\n");
         return report.ToString();
     }
 }

@@ -17,11 +17,6 @@ namespace LossDsl.Benchmarks.Eager;
 /// </summary>
 public sealed class PyTorchEager : IDisposable
 {
-    /// <summary>Debian's python3, whose python3-torch package provides PyTorch 1.13.</summary>
-    public const string Python = "/usr/bin/python3";
-
-    private const string Script = "benchmarks/pytorch/eager_time.py";
-
     private readonly Process _process;
     private readonly StringBuilder _errors;
 
@@ -40,18 +35,18 @@ public sealed class PyTorchEager : IDisposable
     /// </summary>
     public static PyTorchEager? TryStart(int threads, out string whyNot)
     {
-        string? script = FindScript();
-        if (script is null)
+        string script;
+        try
         {
-            whyNot = $"{Script} was not found above {Environment.CurrentDirectory} or {AppContext.BaseDirectory}";
+            script = PythonScript.Path("eager_time.py");
+        }
+        catch (FileNotFoundException e)
+        {
+            whyNot = e.Message;
             return null;
         }
-        if (!File.Exists(Python))
-        {
-            whyNot = $"{Python} does not exist";
-            return null;
-        }
-        var start = new ProcessStartInfo(Python)
+        string python = PythonScript.Interpreter();
+        var start = new ProcessStartInfo(python)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -66,11 +61,11 @@ public sealed class PyTorchEager : IDisposable
         Process process;
         try
         {
-            process = Process.Start(start) ?? throw new InvalidOperationException($"{Python} did not start");
+            process = Process.Start(start) ?? throw new InvalidOperationException($"{python} did not start");
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
-            whyNot = $"{Python} could not be started: {e.Message}";
+            whyNot = $"{python} could not be started: {e.Message}";
             return null;
         }
         process.ErrorDataReceived += (_, line) =>
@@ -122,17 +117,17 @@ public sealed class PyTorchEager : IDisposable
         }
         catch (IOException e)
         {
-            throw new InvalidOperationException($"{Script} stopped answering ('{request}'): {e.Message}. {Errors()}", e);
+            throw new InvalidOperationException($"eager_time.py stopped answering ('{request}'): {e.Message}. {Errors()}", e);
         }
         if (answer is null)
         {
-            throw new InvalidOperationException($"{Script} exited instead of answering '{request}'. {Errors()}");
+            throw new InvalidOperationException($"eager_time.py exited instead of answering '{request}'. {Errors()}");
         }
         if (answer.StartsWith("ok ", StringComparison.Ordinal))
         {
             return answer[3..];
         }
-        throw new InvalidOperationException($"{Script} could not serve '{request}': {answer}");
+        throw new InvalidOperationException($"eager_time.py could not serve '{request}': {answer}");
     }
 
     private string Errors()
@@ -171,21 +166,5 @@ public sealed class PyTorchEager : IDisposable
             _process.WaitForExit();
         }
         _process.Dispose();
-    }
-
-    private static string? FindScript()
-    {
-        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-        {
-            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
-            {
-                string candidate = Path.Combine(directory.FullName, Script);
-                if (File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-        }
-        return null;
     }
 }

@@ -87,7 +87,7 @@ public static class TermBenchmark
                     $"| {term.Name} | {(backward ? "forward+backward" : "forward")} | {rounds.Milliseconds("LossDsl")} | {rounds.Milliseconds("functional")} | {pytorchTime} | {rounds.RatioCell("LossDsl", "functional")} | {lossDslToPyTorch} | {functionalToPyTorch} | {(backward ? "" : functionalDifference)} | {(backward ? "" : pytorchDifference)} |\n");
             }
         }
-        report.Append(CultureInfo.InvariantCulture, $"\nLoad average at the end (1 / 5 / 15 min): {EagerRun.LoadAverage()}\n");
+        report.Append(CultureInfo.InvariantCulture, $"\nLoad average at the end (1 / 5 / 15 min): {Machine.LoadAverage()}\n");
         return report.ToString();
     }
 

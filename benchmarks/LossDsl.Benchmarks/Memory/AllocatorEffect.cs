@@ -98,7 +98,7 @@ public static class AllocatorEffect
             from setting in Enum.GetValues<AllocatorSetting>()
             select (shape, history, setting)).ToArray();
         var results = configurations.ToDictionary(c => c, _ => new List<ChildResult>());
-        string loadBefore = PeakMemory.Load();
+        string loadBefore = Machine.LoadAverage();
         DateTime started = DateTime.UtcNow;
         for (int round = 0; round < rounds; round++)
         {
@@ -121,7 +121,7 @@ public static class AllocatorEffect
         var table = new StringBuilder();
         table.AppendLine(CultureInfo.InvariantCulture,
             $"The full regime (the README's DistillationLoss, forward+backward), {calls} calls after {WarmUpCalls} warm-up calls per process, {rounds} processes per row (interleaved), {threads} libtorch thread(s); " +
-            $"pinned thresholds: mmap {NativeAllocator.MmapThreshold >> 20} MiB, trim {NativeAllocator.TrimThreshold >> 20} MiB; {started:yyyy-MM-dd HH:mm} UTC, load {loadBefore} before, {PeakMemory.Load()} after");
+            $"pinned thresholds: mmap {NativeAllocator.MmapThreshold >> 20} MiB, trim {NativeAllocator.TrimThreshold >> 20} MiB; {started:yyyy-MM-dd HH:mm} UTC, load {loadBefore} before, {Machine.LoadAverage()} after");
         table.AppendLine();
         table.AppendLine("| logits | history | allocator | ms per call (median) | × default | minor faults per call | resident after the calls (MB) | peak resident (MB) |");
         table.AppendLine("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |");

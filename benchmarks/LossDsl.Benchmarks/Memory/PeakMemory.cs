@@ -113,7 +113,7 @@ public static class PeakMemory
         var table = new StringBuilder();
         double logitsBytes = 2.0 * shape.Bytes;
         table.AppendLine(CultureInfo.InvariantCulture,
-            $"Peak memory of one forward+backward, logits {shape} float32 (two tensors of {shape.Bytes / 1e6:F0} MB), {threads} thread(s) in each runtime, median of {repeats} processes per row, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load {Load()}");
+            $"Peak memory of one forward+backward, logits {shape} float32 (two tensors of {shape.Bytes / 1e6:F0} MB), {threads} thread(s) in each runtime, median of {repeats} processes per row, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load {Machine.LoadAverage()}");
         table.AppendLine();
         table.AppendLine("| loss | implementation | extra peak (MB) | × the two logits | range over the processes (×) | loss value |");
         table.AppendLine("| --- | --- | ---: | ---: | ---: | ---: |");
@@ -150,7 +150,7 @@ public static class PeakMemory
                 $"| {Describe(c.Loss)} | {c.Implementation} | {extra / 1e6:F0} | {extra / logitsBytes:F2} | {extras[0] / logitsBytes:F2}–{extras[^1] / logitsBytes:F2} | {(double.IsNaN(loss) ? "—" : loss.ToString("G7", CultureInfo.InvariantCulture))} |");
         }
         table.AppendLine();
-        table.AppendLine($"Load after: {Load()}");
+        table.AppendLine($"Load after: {Machine.LoadAverage()}");
         return table.ToString();
     }
 
@@ -253,33 +253,4 @@ public static class PeakMemory
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int count) && count > 0
             ? count
             : throw new ArgumentException($"'{text}' is not a valid {what}: expected a positive integer.");
-
-    /// <summary>The load averages over 1, 5 and 15 minutes (/proc/loadavg), for the table's caption.</summary>
-    internal static string Load() => string.Join(" / ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-}
-
-/// <summary>Where the PyTorch scripts of benchmarks/pytorch are, and which Python runs them.</summary>
-internal static class PythonScript
-{
-    /// <summary>
-    /// <c>LOSSDSL_PYTHON</c> if set, else Debian's /usr/bin/python3 (where <c>python3-torch</c>
-    /// installs PyTorch), else <c>python3</c> from the path.
-    /// </summary>
-    public static string Interpreter() =>
-        Environment.GetEnvironmentVariable("LOSSDSL_PYTHON")
-        ?? (File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
-
-    /// <summary>The script's path, found by walking up from the benchmark's output folder to the repository.</summary>
-    public static string Path(string name)
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            string candidate = System.IO.Path.Combine(folder.FullName, "benchmarks", "pytorch", name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        throw new FileNotFoundException($"benchmarks/pytorch/{name} is not above {AppContext.BaseDirectory}: run the benchmark from its repository.");
-    }
 }
