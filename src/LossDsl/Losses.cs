@@ -54,8 +54,8 @@ public static partial class Losses
     /// mean divides by the kept count. Treated as a constant (no gradient reaches it).
     /// </param>
     /// <param name="chunking">
-    /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>) class-index
-    /// labels take the chunked path, which computes the loss and the gradient of <paramref name="logits"/> chunk by
+    /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>), above a size,
+    /// class-index labels take the chunked path, which computes the loss and the gradient of <paramref name="logits"/> chunk by
     /// chunk with a custom backward, so memory stays near one gradient; <see cref="Chunking.Off"/> is plain
     /// autograd. Probability labels always take the unchunked path.
     /// </param>
@@ -237,7 +237,7 @@ public static partial class Losses
     /// </param>
     /// <param name="temperature">Softening temperature T; finite and greater than zero.</param>
     /// <param name="chunking">
-    /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>) chunk by chunk,
+    /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>), above a size, chunk by chunk,
     /// the gradient of the student logits computed in the forward pass with a custom backward, so memory stays near
     /// one gradient; <see cref="Chunking.Off"/> is plain autograd. Both give the same value and gradient.
     /// </param>
@@ -290,7 +290,7 @@ public static partial class Losses
     /// <param name="ignoreIndex">The label value of positions to leave out.</param>
     /// <param name="mask">Optional tensor of shape [...]; positions where it is zero or false are left out.</param>
     /// <param name="chunking">
-    /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>) chunk by chunk,
+    /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>), above a size, chunk by chunk,
     /// the gradient of the student logits computed in the forward pass with a custom backward, so memory stays near
     /// one gradient; <see cref="Chunking.Off"/> is plain autograd. Both give the same value and gradient.
     /// </param>
@@ -321,7 +321,7 @@ public static partial class Losses
     /// <param name="ignoreIndex">The label value of positions to leave out.</param>
     /// <param name="mask">Optional tensor of shape [...]; positions where it is zero or false are left out.</param>
     /// <param name="chunking">
-    /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>) chunk by chunk,
+    /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>), above a size, chunk by chunk,
     /// the gradient of the student logits computed in the forward pass with a custom backward, so memory stays near
     /// one gradient; <see cref="Chunking.Off"/> is plain autograd. Both give the same value and gradient.
     /// </param>
@@ -370,7 +370,7 @@ public static partial class Losses
     /// <param name="ignoreIndex">The label value of positions to leave out.</param>
     /// <param name="mask">Optional tensor of shape [...]; positions where it is zero or false are left out.</param>
     /// <param name="chunking">
-    /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>) chunk by chunk,
+    /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>), above a size, chunk by chunk,
     /// the gradient of the student logits computed in the forward pass with a custom backward, so memory stays near
     /// one gradient; <see cref="Chunking.Off"/> is plain autograd. Both give the same value and gradient.
     /// </param>
