@@ -70,7 +70,7 @@ public class ChunkedTermTests
     [InlineData("SoftTargetKl")]
     [InlineData("ReverseKl")]
     public void Auto_AboveItsThreshold_MatchesUnchunked(string term) =>
-        // 9 × 466,034 elements: just above 2^22, so Auto chunks (9 chunks of 2 rows at most 2^20 elements, the last of 1 row).
+        // 9 × 466,034 elements: just above 2^22, so Auto chunks (a row is more than 2^18 elements, so one row per chunk).
         AssertChunkedMatches(term, new long[] { 9, 466_034 }, ScalarType.Float64, Chunking.Auto, 1e-12);
 
     [Theory]
