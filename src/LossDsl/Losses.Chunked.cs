@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -291,14 +292,22 @@ public static partial class Losses
             var tensors = (RowTensors)vars[2];
             var gradient = torch.empty_like(tensors.Student);
             var loss = term.Loss(tensors, gradient);
-            var saved = tensors.ToList();
-            // Saved through a second tensor on the same storage with its own version counter, so that backward
-            // may scale the buffer in place and a second backward can still unpack the other saved tensors.
-            saved.Add(torch.empty(0, dtype: gradient.dtype, device: gradient.device).set_(gradient));
+            // Every tensor is saved through a second tensor on the same storage with its own version counter. The
+            // buffer, so that backward may scale it in place and a second backward can still unpack the rest. The
+            // inputs, because unpacking a saved tensor that the caller has since changed in place throws, and an
+            // exception thrown in a custom backward cannot cross libtorch's frames: it ends the process. So a
+            // changed input costs nothing on the first backward, which hands over the buffer computed from the
+            // values the forward saw; only a second one over a retained graph recomputes from the changed values.
+            var saved = tensors.ToList().Select(tensor => tensor is null ? null! : Decoupled(tensor)).ToList();
+            saved.Add(Decoupled(gradient));
             ctx.save_for_backward(saved);
             ctx.save_data("state", new ChunkedState(term, student.shape));
             return loss;
         }
+
+        /// <summary>A tensor on <paramref name="tensor"/>'s storage, with a version counter of its own.</summary>
+        private static Tensor Decoupled(Tensor tensor) =>
+            torch.empty(0, dtype: tensor.dtype, device: tensor.device).set_(tensor.detach());
 
         /// <inheritdoc/>
         public override List<Tensor> backward(torch.autograd.AutogradContext ctx, Tensor grad_output)
