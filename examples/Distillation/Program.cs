@@ -26,24 +26,13 @@ public static class Program
         RunOptions? options = RunOptions.Parse(args, out string? problem);
         if (options is null)
         {
-            if (problem is null)
-            {
-                output.WriteLine(RunOptions.Help);
-                return 0;
-            }
-            error.WriteLine($"error: {problem}");
-            return 2;
+            return ExampleConsole.HelpOrProblem(problem, RunOptions.Help, output, error);
         }
-
-        Device? device = ExampleConsole.ChooseDevice(options.Device, out problem);
+        Device? device = ExampleConsole.Start(options.Device, options.Threads, options.Progress, output, error, out IAnsiConsole console, out bool live);
         if (device is null)
         {
-            error.WriteLine($"error: {problem}");
             return 2;
         }
-        set_num_threads(options.Threads);
-
-        IAnsiConsole console = ExampleConsole.Create(output, options.Progress, out bool live);
         string seeds = options.Seeds == 1 ? $"seed {options.Seed}" : $"seeds {options.Seed}..{options.Seed + options.Seeds - 1}";
         console.MarkupLine($"LossDsl distillation example: {seeds}, device {device.type.ToString().ToLowerInvariant()}, outputs in [bold]{Markup.Escape(Path.GetFullPath(options.OutputFolder))}[/]");
 
