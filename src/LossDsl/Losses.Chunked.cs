@@ -100,10 +100,51 @@ public static partial class Losses
     }
 
     /// <summary>
+    /// A <see cref="RowTerm"/> whose forward computes the value alone, chunk by chunk, and whose backward computes the
+    /// gradient, chunk by chunk, from the saved inputs (<see cref="GradientChunk"/>): for a term whose gradient costs
+    /// little beside its value, so that a forward pass does no backward work. <see cref="RowTerm.Loss"/> is only ever
+    /// called without a gradient buffer.
+    /// </summary>
+    internal abstract class DeferredRowTerm : RowTerm
+    {
+        protected DeferredRowTerm(ScalarType computeType, long rowsPerChunk)
+            : base(computeType, rowsPerChunk)
+        {
+        }
+
+        /// <summary>
+        /// Writes the gradient of the loss with respect to the student, times <paramref name="incoming"/> (0-dim, the
+        /// gradient of what the loss feeds), into <paramref name="gradient"/> ([N, C], the student's dtype), chunk by
+        /// chunk.
+        /// </summary>
+        public void Gradient(RowTensors t, Tensor gradient, Tensor incoming)
+        {
+            using var factor = t.Inverse.mul(incoming).mul_(GradientScale);
+            long rows = t.Student.shape[0];
+            for (long start = 0; start < rows; start += RowsPerChunk)
+            {
+                long length = Math.Min(RowsPerChunk, rows - start);
+                using var chunkScope = NewDisposeScope();
+                GradientChunk(t, start, length, gradient.narrow(0, start, length), factor);
+            }
+        }
+
+        /// <summary>The constant the gradient's closed form carries (T for <see cref="SoftTargetKl"/>).</summary>
+        protected abstract double GradientScale { get; }
+
+        /// <summary>
+        /// Rows [start, start + length)'s part of <see cref="Gradient"/> into <paramref name="gradient"/> (that slice):
+        /// the closed form without <see cref="GradientScale"/>, times <paramref name="factor"/>, which carries it, the
+        /// inverse of the denominator and the incoming gradient.
+        /// </summary>
+        protected abstract void GradientChunk(RowTensors t, long start, long length, Tensor gradient, Tensor factor);
+    }
+
+    /// <summary>
     /// <see cref="SoftTargetKl"/>'s rows: T² Σ p_t (log p_t − log q_s) per row, and the closed-form gradient
     /// T (q_s − p_t) with respect to the student's logits.
     /// </summary>
-    private sealed class SoftTargetKlRows : RowTerm
+    private sealed class SoftTargetKlRows : DeferredRowTerm
     {
         private readonly double temperature;
 
@@ -112,49 +153,54 @@ public static partial class Losses
 
         protected override Tensor Chunk(RowTensors t, long start, long length, Tensor? gradient)
         {
-            // Few chunk-sized temporaries, for the allocator's sake: with one per operation glibc kept enough freed ones
-            // to add 0.1x to 0.25x the two logits to the peak at 4x512x32768. The student's softened log probabilities
-            // are built in place in the chunk's slice of the gradient buffer, which they then become.
-            var student = Rows(t.Student, start, length)!;
-            bool inBuffer = gradient is not null && gradient.dtype == ComputeType;
-            var studentLogProbs = inBuffer ? gradient!.copy_(student) : student.to(ComputeType, copy: true);
-            LogSoftmaxInPlace(studentLogProbs.div_(temperature));
-            var teacherLogProbs = LogSoftmaxInPlace(torch.div(Rows(t.Teacher, start, length)!.to(ComputeType), temperature));
-            var teacherProbs = teacherLogProbs.exp();
+            // The fused log_softmax kernel, which reads each row while it is in cache, and each temporary disposed as
+            // soon as it is dead: few chunk-sized buffers are alive at once, for the allocator's sake (with one per
+            // operation, glibc kept enough freed ones to add 0.1x to 0.25x the two logits to the peak at 4x512x32768).
+            using var studentLogProbs = SoftenedLogProbs(Rows(t.Student, start, length)!);
+            using var teacherLogProbs = SoftenedLogProbs(Rows(t.Teacher, start, length)!);
+            using var teacherProbs = teacherLogProbs.exp();
             // Where p_t is 0 the term is 0; without the fill, (-inf) - (-inf) or 0 × inf would make it NaN.
-            var terms = teacherLogProbs.sub_(studentLogProbs).mul_(teacherProbs).masked_fill_(teacherProbs.eq(0), 0);
-            var numerator = terms.sum().mul_(temperature * temperature);
-            if (gradient is not null)
+            var terms = teacherLogProbs.sub_(studentLogProbs).mul_(teacherProbs);
+            using (var impossible = teacherProbs.eq(0))
             {
-                // d/dz_s T² KL = T (q_s − p_t), over the student's log probabilities.
-                var scaled = studentLogProbs.exp_().sub_(teacherProbs).mul_(t.Inverse * temperature);
-                if (!inBuffer)
-                {
-                    gradient.copy_(scaled);
-                }
+                terms.masked_fill_(impossible, 0);
             }
-            return numerator;
+            return terms.sum().mul_(temperature * temperature);
         }
-    }
 
-    /// <summary>
-    /// log_softmax along the last dimension, in place, with the fused kernel's arithmetic: x − max − log Σ exp(x − max).
-    /// </summary>
-    private static Tensor LogSoftmaxInPlace(Tensor values)
-    {
-        using (var max = values.amax(new long[] { -1 }, keepdim: true))
+        protected override double GradientScale => temperature;
+
+        protected override void GradientChunk(RowTensors t, long start, long length, Tensor gradient, Tensor factor)
         {
-            values.sub_(max);
+            // d/dz_s T² KL = T (q_s − p_t), with the fused softmax kernel.
+            using var studentProbs = SoftenedProbs(Rows(t.Student, start, length)!);
+            using var teacherProbs = SoftenedProbs(Rows(t.Teacher, start, length)!);
+            gradient.copy_(studentProbs.sub_(teacherProbs).mul_(factor));
         }
-        // Not logsumexp, which has no kernel on the meta device (the tests' proof that nothing is read on the host).
-        Tensor logSum;
-        using (var exponentials = values.exp())
+
+        /// <summary>log_softmax(z / T) along the classes, in <see cref="RowTerm.ComputeType"/>, in a new tensor.</summary>
+        private Tensor SoftenedLogProbs(Tensor logits)
         {
-            logSum = exponentials.sum(-1, keepdim: true).log_();
+            using var softened = Softened(logits);
+            return nn.functional.log_softmax(softened, -1);
         }
-        using (logSum)
+
+        /// <summary>softmax(z / T) along the classes, in <see cref="RowTerm.ComputeType"/>, in a new tensor.</summary>
+        private Tensor SoftenedProbs(Tensor logits)
         {
-            return values.sub_(logSum);
+            using var softened = Softened(logits);
+            return nn.functional.softmax(softened, -1);
+        }
+
+        /// <summary>z / T in <see cref="RowTerm.ComputeType"/>: a new tensor, or an alias of z when T is 1 and z has that type.</summary>
+        private Tensor Softened(Tensor logits)
+        {
+            if (logits.dtype == ComputeType)
+            {
+                return temperature == 1 ? logits.alias() : logits.div(temperature);
+            }
+            var converted = logits.to(ComputeType);
+            return temperature == 1 ? converted : converted.div_(temperature);
         }
     }
 
@@ -290,18 +336,27 @@ public static partial class Losses
             var student = (Tensor)vars[0];
             var term = (RowTerm)vars[1];
             var tensors = (RowTensors)vars[2];
-            var gradient = torch.empty_like(tensors.Student);
+            var gradient = term is DeferredRowTerm ? null : torch.empty_like(tensors.Student);
             var loss = term.Loss(tensors, gradient);
-            // Every tensor is saved through a second tensor on the same storage with its own version counter. The
-            // buffer, so that backward may scale it in place and a second backward can still unpack the rest. The
-            // inputs, because unpacking a saved tensor that the caller has since changed in place throws, and an
-            // exception thrown in a custom backward cannot cross libtorch's frames: it ends the process. So a
-            // changed input costs nothing on the first backward, which hands over the buffer computed from the
-            // values the forward saw; only a second one over a retained graph recomputes from the changed values.
-            var saved = tensors.ToList().Select(tensor => tensor is null ? null! : Decoupled(tensor)).ToList();
-            saved.Add(Decoupled(gradient));
-            ctx.save_for_backward(saved);
-            ctx.save_data("state", new ChunkedState(term, student.shape));
+            if (gradient is null)
+            {
+                // A deferred term saves the inputs themselves: unpacking one that the caller has since changed in
+                // place throws, which tells backward that the forward's gradient cannot be recomputed (see there).
+                ctx.save_for_backward(tensors.ToList());
+            }
+            else
+            {
+                // Every tensor is saved through a second tensor on the same storage with its own version counter. The
+                // buffer, so that backward may scale it in place and a second backward can still unpack the rest. The
+                // inputs, because unpacking a saved tensor that the caller has since changed in place throws, and an
+                // exception thrown in a custom backward cannot cross libtorch's frames: it ends the process. So a
+                // changed input costs nothing on the first backward, which hands over the buffer computed from the
+                // values the forward saw; only a second one over a retained graph recomputes from the changed values.
+                var saved = tensors.ToList().Select(tensor => tensor is null ? null! : Decoupled(tensor)).ToList();
+                saved.Add(Decoupled(gradient));
+                ctx.save_for_backward(saved);
+            }
+            ctx.save_data("state", new ChunkedState(term, student.shape, student.dtype, student.device));
             return loss;
         }
 
@@ -314,8 +369,28 @@ public static partial class Losses
         {
             var state = (ChunkedState)ctx.get_data("state");
             using var scope = NewDisposeScope();
-            var saved = ctx.get_saved_variables();
             Tensor gradient;
+            if (state.Term is DeferredRowTerm deferred)
+            {
+                List<Tensor> inputs;
+                try
+                {
+                    inputs = ctx.get_saved_variables();
+                }
+                catch (System.Runtime.InteropServices.ExternalException)
+                {
+                    // An input changed in place after the forward, so the forward's gradient cannot be recomputed.
+                    // PyTorch raises an error here; an exception cannot leave a custom backward (it would end the
+                    // process), so the gradient is NaN, which no optimizer step can mistake for a gradient.
+                    gradient = torch.full(state.StudentShape, double.NaN, dtype: state.StudentType, device: state.StudentDevice);
+                    return new List<Tensor> { scope.MoveToOuter(gradient), null!, null! };
+                }
+                var tensors = RowTensors.FromList(inputs);
+                gradient = torch.empty_like(tensors.Student);
+                deferred.Gradient(tensors, gradient, grad_output);
+                return new List<Tensor> { scope.MoveToOuter(gradient.view(state.StudentShape)), null!, null! };
+            }
+            var saved = ctx.get_saved_variables();
             if (!state.HandedOver)
             {
                 state.HandedOver = true;
@@ -334,11 +409,15 @@ public static partial class Losses
     }
 
     /// <summary>What <see cref="ChunkedTerm"/>'s backward needs besides the saved tensors.</summary>
-    private sealed class ChunkedState(RowTerm term, long[] studentShape)
+    private sealed class ChunkedState(RowTerm term, long[] studentShape, ScalarType studentType, Device studentDevice)
     {
         public RowTerm Term { get; } = term;
 
         public long[] StudentShape { get; } = studentShape;
+
+        public ScalarType StudentType { get; } = studentType;
+
+        public Device StudentDevice { get; } = studentDevice;
 
         /// <summary>Whether a backward pass has handed the forward's gradient buffer over.</summary>
         public bool HandedOver { get; set; }

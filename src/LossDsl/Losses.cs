@@ -153,6 +153,10 @@ public static partial class Losses
         {
             return scope.MoveToOuter(ChunkedCrossEntropy(logits, labels, ignoreIndex, mask, labelSmoothing, classWeight, computeType, chunking));
         }
+        if (indexLabels && classWeight is null && chunking.IsAuto && torch.is_grad_enabled() && logits.requires_grad)
+        {
+            return scope.MoveToOuter(ClosedFormCrossEntropy(logits, labels, ignoreIndex, mask, labelSmoothing, computeType));
+        }
         Tensor perPosition;
         Tensor? dropped = null;
         Tensor? positionWeight = null;
@@ -517,10 +521,12 @@ public static partial class Losses
 
         using var scope = NewDisposeScope();
         ScalarType computeType = ComputeType(a.dtype, b.dtype);
-        var cosine = nn.functional.cosine_similarity(a.to(computeType), b.to(computeType), dim: -1, eps: 1e-8);
-        long positions = Math.Max(Count(a.shape[..^1]), 1L);
-        var loss = cosine.neg().add(1).sum() / (double)positions;
-        return scope.MoveToOuter(loss);
+        if (torch.is_grad_enabled() && (a.requires_grad || b.requires_grad))
+        {
+            // Applied to views, as the chunked terms are (RunChunked): a leaf then keeps the gradient without a copy.
+            return scope.MoveToOuter(CosineDistanceFunction.apply(a.view(a.shape), b.view(b.shape), computeType));
+        }
+        return scope.MoveToOuter(new CosineRows(a, b, computeType).Loss);
     }
 
     /// <summary>
@@ -802,6 +808,28 @@ public static partial class Losses
         var rows = new RowTensors(AsRows(logits), Teacher: null, safeIndex, dropped, classWeight, inverse);
         long classes = logits.shape[^1];
         return RunChunked(logits, new CrossEntropyRows(computeType, chunking.RowsPerChunk(classes), labelSmoothing), rows);
+    }
+
+    /// <summary>
+    /// <see cref="CrossEntropy"/> with class-index labels and no class weights through <see cref="CrossEntropyFunction"/>:
+    /// the rows left out (ignore index or mask), the labels with ignored ones replaced by 0, and each row's factor
+    /// (1 / the kept count, 0 where left out), all computed from the labels on the device.
+    /// </summary>
+    private static Tensor ClosedFormCrossEntropy(
+        Tensor logits, Tensor labels, long ignoreIndex, Tensor? mask, double labelSmoothing, ScalarType computeType)
+    {
+        long positions = Count(logits.shape[..^1]);
+        long classes = logits.shape[^1];
+        var index = labels.to(ScalarType.Int64).reshape(positions);
+        var dropped = index.eq(ignoreIndex);
+        if (mask is not null)
+        {
+            dropped.bitwise_or_(mask.reshape(positions).eq(0));
+        }
+        var safeIndex = index.masked_fill(dropped, 0);
+        var keep = InverseCount(dropped, positions, computeType, logits.device).expand(positions).masked_fill(dropped, 0).unsqueeze(-1);
+        // Applied to a view, as the chunked terms are (RunChunked): a leaf then keeps the gradient without a copy.
+        return CrossEntropyFunction.apply(logits.reshape(positions, classes), safeIndex, keep, computeType, labelSmoothing);
     }
 
     /// <summary>A detached [N, C] view (or copy) of logits of shape [..., C].</summary>

@@ -1,0 +1,217 @@
+using System;
+using System.Linq;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace LossDsl.Tests;
+
+/// <summary>
+/// <see cref="Losses.CosineDistance"/>'s closed-form backward against autograd through libtorch's own
+/// <c>cosine_similarity</c> (eps 1e-8), the formula it reproduces: values and gradients on odd shapes, for either input
+/// or both, with zero and near-zero vectors (norms below eps), in float64, float32 and half precision; two backward
+/// passes over a retained graph; an input changed in place after the forward; and no tensor left alive.
+/// </summary>
+public class CosineDistanceGradientTests
+{
+    public static TheoryData<long[], string> ShapesAndInputs()
+    {
+        var data = new TheoryData<long[], string>();
+        foreach (var shape in new[] { new long[] { 3, 4, 5 }, new long[] { 7 }, new long[] { 1, 6 }, new long[] { 2, 3, 2 }, new long[] { 0, 4 } })
+        {
+            foreach (var which in new[] { "a", "b", "both" })
+            {
+                data.Add(shape, which);
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ShapesAndInputs))]
+    public void Float64_MatchesAutogradThroughCosineSimilarity(long[] shape, string which) =>
+        AssertMatchesAutograd(Inputs(shape, ScalarType.Float64, seed: 3), which, 1e-12);
+
+    [Theory]
+    [MemberData(nameof(ShapesAndInputs))]
+    public void Float32_MatchesAutogradThroughCosineSimilarity(long[] shape, string which) =>
+        AssertMatchesAutograd(Inputs(shape, ScalarType.Float32, seed: 4), which, 1e-6);
+
+    [Fact]
+    public void OneElementVectors_ValueMatches_GradientIsZeroToRounding()
+    {
+        // cos is ±1 whatever the values, so the true gradient is 0; both sides leave rounding residue only.
+        using var scope = NewDisposeScope();
+        var (a, b) = Inputs(new long[] { 2, 3, 1 }, ScalarType.Float32, seed: 10);
+        var (expectedValue, _, _) = Autograd(a, b, "both");
+
+        var (value, gradientA, gradientB) = ClosedForm(a, b, "both");
+
+        RelativeTolerance.AssertClose(expectedValue.item<float>(), value, 1e-6);
+        Assert.True(gradientA!.abs().max().item<float>() <= 1e-7, "a's gradient is zero to rounding");
+        Assert.True(gradientB!.abs().max().item<float>() <= 1e-7, "b's gradient is zero to rounding");
+    }
+
+    [Theory]
+    [InlineData("a")]
+    [InlineData("both")]
+    public void ZeroAndNearZeroVectors_MatchAutograd(string which)
+    {
+        using var scope = NewDisposeScope();
+        var (a, b) = Inputs(new long[] { 4, 3 }, ScalarType.Float64, seed: 5);
+        // Row 0 of a is zero, row 1 has a norm below eps (1e-8), row 2 of b is zero, row 3 is ordinary.
+        a[0].zero_();
+        a[1].copy_(a[1] * 1e-10);
+        b[2].zero_();
+
+        AssertMatchesAutograd((a, b), which, 1e-12);
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float16)]
+    [InlineData(ScalarType.BFloat16)]
+    public void HalfPrecision_GradientInTheInputDtype_MatchesAutogradInFloat32(ScalarType type)
+    {
+        using var scope = NewDisposeScope();
+        var (a, b) = Inputs(new long[] { 3, 8 }, type, seed: 6);
+        var (expectedValue, expectedA, expectedB) = Autograd(a.to(ScalarType.Float32), b.to(ScalarType.Float32), "both");
+
+        var (value, gradientA, gradientB) = ClosedForm(a, b, "both");
+
+        Assert.Equal(ScalarType.Float32, value.dtype);
+        Assert.Equal(type, gradientA!.dtype);
+        Assert.Equal(type, gradientB!.dtype);
+        RelativeTolerance.AssertClose(expectedValue.item<float>(), value, 1e-6);
+        // Each gradient is rounded once to the input dtype.
+        AssertClose(expectedA!, gradientA, type == ScalarType.Float16 ? 1e-3 : 8e-3, "a");
+        AssertClose(expectedB!, gradientB, type == ScalarType.Float16 ? 1e-3 : 8e-3, "b");
+    }
+
+    [Fact]
+    public void TwoBackwardPassesOverARetainedGraph_GiveTheSameGradientTwice()
+    {
+        using var scope = NewDisposeScope();
+        var (a, b) = Inputs(new long[] { 3, 5 }, ScalarType.Float64, seed: 7);
+        var x = a.requires_grad_(true);
+
+        var loss = Losses.CosineDistance(x, b);
+        loss.backward(retain_graph: true);
+        var first = x.grad!.clone();
+        x.grad!.zero_();
+        loss.backward();
+
+        AssertClose(first, x.grad!, 0, "second pass");
+    }
+
+    [Fact]
+    public void AnInputChangedInPlaceAfterTheForward_BackwardGivesTheForwardsGradient()
+    {
+        using var scope = NewDisposeScope();
+        var (a, b) = Inputs(new long[] { 3, 5 }, ScalarType.Float64, seed: 8);
+        var (_, expected, _) = Autograd(a, b, "a");
+        var x = a.clone().requires_grad_(true);
+        var y = b.clone();
+
+        var loss = Losses.CosineDistance(x, y);
+        using (torch.no_grad())
+        {
+            x.mul_(-3).add_(1);
+            y.add_(2);
+        }
+        loss.backward();
+
+        AssertClose(expected!, x.grad!, 1e-12, "a");
+    }
+
+    [Fact]
+    public void WithoutAGradient_TheSameValue_AndNoTensorLeftAlive()
+    {
+        using var scope = NewDisposeScope();
+        var (a, b) = Inputs(new long[] { 4, 6 }, ScalarType.Float32, seed: 9);
+        var x = a.requires_grad_(true);
+        double withGradient = Losses.CosineDistance(x, b).item<float>();
+        double underNoGrad;
+        using (torch.no_grad())
+        {
+            underNoGrad = Losses.CosineDistance(x, b).item<float>();
+        }
+        Assert.Equal(withGradient, underNoGrad);
+
+        long before = LossDsl.Testing.LiveTensors.Count;
+        using (var call = NewDisposeScope())
+        {
+            Losses.CosineDistance(x, b).backward();
+        }
+        Assert.Equal(before, LossDsl.Testing.LiveTensors.Count);
+    }
+
+    private static void AssertMatchesAutograd((Tensor A, Tensor B) inputs, string which, double tolerance)
+    {
+        using var scope = NewDisposeScope();
+        var (expectedValue, expectedA, expectedB) = Autograd(inputs.A, inputs.B, which);
+        var (value, gradientA, gradientB) = ClosedForm(inputs.A, inputs.B, which);
+
+        if (expectedValue.to(ScalarType.Float64).item<double>() == 0)
+        {
+            Assert.Equal(0.0, value.to(ScalarType.Float64).item<double>());
+        }
+        else
+        {
+            RelativeTolerance.AssertClose(expectedValue.to(ScalarType.Float64).item<double>(), value, tolerance);
+        }
+        Assert.Equal(expectedA is null, gradientA is null);
+        Assert.Equal(expectedB is null, gradientB is null);
+        if (expectedA is not null)
+        {
+            AssertClose(expectedA, gradientA!, tolerance, "a");
+        }
+        if (expectedB is not null)
+        {
+            AssertClose(expectedB, gradientB!, tolerance, "b");
+        }
+    }
+
+    /// <summary>The loss 1 − cos averaged over positions through <c>cosine_similarity</c>, and autograd's gradients.</summary>
+    private static (Tensor Value, Tensor? A, Tensor? B) Autograd(Tensor a, Tensor b, string which)
+    {
+        var x = a.detach().clone().requires_grad_(which != "b");
+        var y = b.detach().clone().requires_grad_(which != "a");
+        long positions = Math.Max(a.shape[..^1].Aggregate(1L, (p, d) => p * d), 1L);
+        var value = nn.functional.cosine_similarity(x, y, dim: -1, eps: 1e-8).neg().add(1).sum() / (double)positions;
+        value.backward();
+        return (value.detach(), x.grad, y.grad);
+    }
+
+    private static (Tensor Value, Tensor? A, Tensor? B) ClosedForm(Tensor a, Tensor b, string which)
+    {
+        var x = a.detach().clone().requires_grad_(which != "b");
+        var y = b.detach().clone().requires_grad_(which != "a");
+        var value = Losses.CosineDistance(x, y);
+        value.backward();
+        return (value.detach(), x.grad, y.grad);
+    }
+
+    private static (Tensor A, Tensor B) Inputs(long[] shape, ScalarType type, int seed)
+    {
+        var generator = new torch.Generator((ulong)seed);
+        var a = torch.randn(shape, ScalarType.Float64, generator: generator).to(type);
+        var b = (torch.randn(shape, ScalarType.Float64, generator: generator) * 0.5 + a.to(ScalarType.Float64) * 0.5).to(type);
+        return (a, b);
+    }
+
+    /// <summary>Element by element, to within <paramref name="tolerance"/> × the largest expected magnitude.</summary>
+    private static void AssertClose(Tensor expected, Tensor actual, double tolerance, string context)
+    {
+        Assert.Equal(expected.shape, actual.shape);
+        if (expected.numel() == 0)
+        {
+            return;
+        }
+        var want = expected.to(ScalarType.Float64);
+        var got = actual.to(ScalarType.Float64);
+        double scale = want.abs().max().item<double>();
+        Assert.True(scale > 0, $"{context}: the reference gradient is zero");
+        double error = (got - want).abs().max().item<double>();
+        Assert.True(error <= tolerance * scale, $"{context}: gradient error {error:E2} > {tolerance:E0} × {scale:E2}");
+    }
+}
