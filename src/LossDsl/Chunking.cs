@@ -9,23 +9,26 @@ namespace LossDsl;
 /// plain autograd.
 /// </summary>
 /// <remarks>
-/// The chunked path computes the value and, when a gradient is needed, the gradient of the student logits in the
-/// forward pass, chunk by chunk, into one buffer of the student's shape; its custom backward hands that buffer
-/// over. Nothing class-sized is kept per chunk beyond that buffer, so peak memory stays near one gradient. See
-/// <c>docs/language.md</c>, "Large vocabularies: chunking".
+/// The chunked path computes the value chunk by chunk and, when a gradient is needed, the gradient of the student
+/// logits chunk by chunk into one buffer of the student's shape: in the forward pass, handed over by its custom
+/// backward, or, for <see cref="Losses.SoftTargetKl"/>, in the backward pass. Nothing class-sized is kept per chunk
+/// beyond that buffer, so peak memory stays near one gradient. A custom backward's gradient is not itself
+/// differentiable: for a gradient of a gradient, use <see cref="Off"/>. See <c>docs/language.md</c>, "Large
+/// vocabularies: chunking".
 /// </remarks>
 public readonly struct Chunking : IEquatable<Chunking>
 {
     /// <summary>
     /// Inputs with more elements (rows × classes) than this, 2^22 (16 MB of float32), take the chunked path under
-    /// <see cref="Auto"/>; smaller ones the plain autograd path, which measured faster there.
+    /// <see cref="Auto"/>; smaller ones the plain autograd path, or <see cref="Losses.CrossEntropy"/>'s closed-form
+    /// one, which measured faster there.
     /// </summary>
     internal const long AutoThresholdElements = 1L << 22;
 
     /// <summary>
     /// <see cref="Losses.SoftTargetKl"/>'s threshold under <see cref="Auto"/>, 2^20 (4 MB of float32): its chunked
-    /// path, with a closed-form gradient, measured faster than the plain one forward+backward at 8x128x4096
-    /// (benchmarks/README.md, "Terms"), where the other terms' chunked paths measured slower.
+    /// path, with a closed-form gradient, measured faster than the plain one, forward and forward+backward, at
+    /// 8x128x4096 (benchmarks/README.md, "Terms"), where the other terms' chunked paths measured slower.
     /// </summary>
     internal const long SoftTargetKlAutoThresholdElements = 1L << 20;
 
@@ -43,11 +46,15 @@ public readonly struct Chunking : IEquatable<Chunking>
     /// <summary>
     /// The default (equal to <c>default(Chunking)</c>): inputs of more than 2^22 elements (rows × classes; 2^20 for
     /// <see cref="Losses.SoftTargetKl"/>) take the chunked path, in chunks of at most 2^18 elements (at least one row
-    /// each); smaller ones the plain autograd path.
+    /// each); smaller ones the plain autograd path, except <see cref="Losses.CrossEntropy"/> with class-index labels
+    /// and no class weights, which takes a closed-form backward when a gradient is needed.
     /// </summary>
     public static Chunking Auto => default;
 
-    /// <summary>The plain autograd path: the term's unchunked math, differentiated by autograd.</summary>
+    /// <summary>
+    /// The plain autograd path: the term's unchunked math, differentiated by autograd (so its gradient can itself be
+    /// differentiated).
+    /// </summary>
     public static Chunking Off { get; } = new(-1);
 
     /// <summary>The chunked path with <paramref name="rows"/> rows (positions) per chunk.</summary>

@@ -56,8 +56,9 @@ public static partial class Losses
     /// <param name="chunking">
     /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>), above a size,
     /// class-index labels take the chunked path, which computes the loss and the gradient of <paramref name="logits"/> chunk by
-    /// chunk with a custom backward, so memory stays near one gradient; <see cref="Chunking.Off"/> is plain
-    /// autograd. Probability labels always take the unchunked path.
+    /// chunk with a custom backward, so memory stays near one gradient, and below it, without class weights and
+    /// when a gradient is needed, a closed-form backward; <see cref="Chunking.Off"/> is plain autograd.
+    /// Probability labels always take the plain path.
     /// </param>
     /// <returns>
     /// The sum of per-position losses over kept positions divided by the kept count, or by the sum of
@@ -242,8 +243,8 @@ public static partial class Losses
     /// <param name="temperature">Softening temperature T; finite and greater than zero.</param>
     /// <param name="chunking">
     /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>), above a size, chunk by chunk,
-    /// the gradient of the student logits computed in the forward pass with a custom backward, so memory stays near
-    /// one gradient; <see cref="Chunking.Off"/> is plain autograd. Both give the same value and gradient.
+    /// the value in the forward pass and the gradient of the student logits in a custom backward, so memory stays
+    /// near one gradient; <see cref="Chunking.Off"/> is plain autograd. Both give the same value and gradient.
     /// </param>
     /// <returns>
     /// Mean over positions of Σ p_t (log p_t − log p_s), times T². Computed in log space; classes
@@ -504,6 +505,11 @@ public static partial class Losses
     /// Cosine distance: the mean over positions of 1 − cos(a, b), the cosine taken along the last
     /// dimension as <c>torch.nn.functional.cosine_similarity</c> does with eps = 1e-8.
     /// </summary>
+    /// <remarks>
+    /// When a gradient is needed, a custom autograd function with a closed-form backward computes it (both inputs may
+    /// need one): its gradient is not itself differentiable. For a gradient of a gradient, write the term with
+    /// <c>cosine_similarity</c>.
+    /// </remarks>
     /// <param name="a">Vectors of shape [..., D], floating point, at least 1-dim.</param>
     /// <param name="b">Vectors of the same shape as <paramref name="a"/>.</param>
     /// <returns>A scalar in [0, 2]; float32, or float64 when an input is float64.</returns>
