@@ -199,19 +199,6 @@ public class CosineDistanceGradientTests
         return (a, b);
     }
 
-    /// <summary>Element by element, to within <paramref name="tolerance"/> × the largest expected magnitude.</summary>
-    private static void AssertClose(Tensor expected, Tensor actual, double tolerance, string context)
-    {
-        Assert.Equal(expected.shape, actual.shape);
-        if (expected.numel() == 0)
-        {
-            return;
-        }
-        var want = expected.to(ScalarType.Float64);
-        var got = actual.to(ScalarType.Float64);
-        double scale = want.abs().max().item<double>();
-        Assert.True(scale > 0, $"{context}: the reference gradient is zero");
-        double error = (got - want).abs().max().item<double>();
-        Assert.True(error <= tolerance * scale, $"{context}: gradient error {error:E2} > {tolerance:E0} × {scale:E2}");
-    }
+    private static void AssertClose(Tensor expected, Tensor actual, double tolerance, string context) =>
+        RelativeTolerance.AssertElementsClose(expected, actual, tolerance, context + " (gradient)");
 }
