@@ -10,7 +10,8 @@ namespace LossDsl.Tests;
 /// <see cref="Losses.CosineDistance"/>'s closed-form backward against autograd through libtorch's own
 /// <c>cosine_similarity</c> (eps 1e-8), the formula it reproduces: values and gradients on odd shapes, for either input
 /// or both, with zero and near-zero vectors (norms below eps), in float64, float32 and half precision; two backward
-/// passes over a retained graph; an input changed in place after the forward; and no tensor left alive.
+/// passes over a retained graph; an input changed in place after the forward; no tensor left alive; and no read of
+/// tensor data on the host (on the meta device).
 /// </summary>
 public class CosineDistanceGradientTests
 {
@@ -143,6 +144,24 @@ public class CosineDistanceGradientTests
             Losses.CosineDistance(x, b).backward();
         }
         Assert.Equal(before, LossDsl.Testing.LiveTensors.Count);
+    }
+
+    [Fact]
+    public void ReadsNoTensorDataOnTheHost()
+    {
+        // Meta tensors have shapes but no data: a host read anywhere in the forward or either backward would throw.
+        using var scope = NewDisposeScope();
+        var a = torch.empty(new long[] { 3, 4, 5 }, device: torch.META).requires_grad_(true);
+        var b = torch.empty(new long[] { 3, 4, 5 }, device: torch.META).requires_grad_(true);
+
+        var loss = Losses.CosineDistance(a, b);
+        var first = torch.autograd.grad(new[] { loss }, new[] { a, b }, retain_graph: true);
+        loss.backward();
+
+        Assert.Equal(DeviceType.META, loss.device_type);
+        Assert.Equal(a.shape, first[0].shape);
+        Assert.Equal(b.shape, first[1].shape);
+        Assert.Equal(a.shape, a.grad!.shape);
     }
 
     private static void AssertMatchesAutograd((Tensor A, Tensor B) inputs, string which, double tolerance)
