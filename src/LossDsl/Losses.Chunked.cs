@@ -70,8 +70,13 @@ public static partial class Losses
         /// Σ numerators × inverse over all chunks (zero when nothing is kept), writing the scaled gradient of every
         /// chunk into <paramref name="gradient"/> ([N, C], the student's dtype) when it is given.
         /// </summary>
+        /// <exception cref="InvalidOperationException">A gradient buffer is given to a <see cref="DeferredRowTerm"/>.</exception>
         public Tensor Loss(RowTensors t, Tensor? gradient)
         {
+            if (gradient is not null && this is DeferredRowTerm)
+            {
+                throw new InvalidOperationException($"{GetType().Name} computes its gradient in backward; its forward takes no gradient buffer.");
+            }
             long rows = t.Student.shape[0];
             var total = torch.zeros(Array.Empty<long>(), dtype: ComputeType, device: t.Student.device);
             for (long start = 0; start < rows; start += RowsPerChunk)
