@@ -5,6 +5,7 @@ using LossDsl.Generators.Diagnostics;
 using LossDsl.Generators.Model;
 using LossDsl.Generators.Text;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace LossDsl.Generators.Parsing;
@@ -67,14 +68,19 @@ internal static class DeclarationReader
         {
             return false;
         }
+        // The namespace's parts from the innermost out, matched against the dotted name's from its end.
         INamespaceSymbol? current = type.ContainingNamespace;
-        foreach (string part in ns.Split('.').Reverse())
+        int end = ns.Length;
+        while (end > 0)
         {
-            if (current is null || current.IsGlobalNamespace || current.Name != part)
+            int start = ns.LastIndexOf('.', end - 1) + 1;
+            if (current is null || current.IsGlobalNamespace || current.Name.Length != end - start
+                || string.CompareOrdinal(current.Name, 0, ns, start, end - start) != 0)
             {
                 return false;
             }
             current = current.ContainingNamespace;
+            end = start - 1;
         }
         return current is { IsGlobalNamespace: true };
     }
@@ -105,8 +111,8 @@ internal static class DeclarationReader
             bool declaredHere = SymbolEqualityComparer.Default.Equals(method.ContainingType, type);
             if (declaredHere)
             {
-                var syntax = method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() as MethodDeclarationSyntax;
-                locations[method.Name] = LocationInfo.From(syntax?.Identifier.GetLocation());
+                // An ordinary method declared in source is located at its name (its declaration's identifier).
+                locations[method.Name] = LocationInfo.From(method.Locations.FirstOrDefault());
             }
             var term = new TermInfo(
                 method.Name,
@@ -445,7 +451,9 @@ internal static class DeclarationReader
 
 /// <summary>
 /// Types formatted once per [Loss] method read: formatting is slow, the transform runs on every
-/// edit, and the parameters of a loss and its terms name the same few types over and over.
+/// edit, and the parameters of a loss and its terms name the same few types over and over. A
+/// type from a referenced assembly that is written as its qualified name alone (the common case:
+/// TorchSharp's Tensor) is written here, without Roslyn's formatter (<see cref="QualifiedName"/>).
 /// </summary>
 internal sealed class TypeNames
 {
@@ -460,8 +468,53 @@ internal sealed class TypeNames
         }
         if (!names.TryGetValue(type, out string? name))
         {
-            names[type] = name = type.ToDisplayString(format);
+            names[type] = name = QualifiedName(type, format) ?? type.ToDisplayString(format);
         }
         return name;
     }
+
+    /// <summary>
+    /// What <see cref="ISymbol.ToDisplayString(SymbolDisplayFormat)"/> writes for <paramref name="type"/>
+    /// in the three formats the generator uses (fully qualified, <see cref="DeclarationReader.SignatureFormat"/>,
+    /// the compiler's messages), for the types whose display is their namespaces, containing types
+    /// and name joined by dots (with <c>global::</c> in front in the fully qualified formats): a
+    /// class, struct, interface, enum or delegate from a referenced assembly, not generic and
+    /// nested in no generic type, neither it nor a type around it a special type (those are
+    /// written as keywords: <c>decimal.DecCalc</c>), without a
+    /// nullable annotation, every name an identifier that is no keyword (those would be escaped).
+    /// Null for every other type or format, which Roslyn formats.
+    /// </summary>
+    internal static string? QualifiedName(ITypeSymbol type, SymbolDisplayFormat format)
+    {
+        bool global = format == SymbolDisplayFormat.FullyQualifiedFormat || format == DeclarationReader.SignatureFormat;
+        if ((!global && format != SymbolDisplayFormat.CSharpErrorMessageFormat)
+            || type is not INamedTypeSymbol named || type.SpecialType != SpecialType.None || type.NullableAnnotation == NullableAnnotation.Annotated
+            || named.IsTupleType || type.TypeKind is not (TypeKind.Class or TypeKind.Struct or TypeKind.Interface or TypeKind.Enum or TypeKind.Delegate)
+            || type.Locations.Any(l => !l.IsInMetadata))
+        {
+            return null;
+        }
+        var parts = new Stack<string>();
+        for (INamedTypeSymbol? current = named; current is not null; current = current.ContainingType)
+        {
+            if (current.Arity != 0 || current.SpecialType != SpecialType.None || !IsPlainIdentifier(current.Name))
+            {
+                return null;
+            }
+            parts.Push(current.Name);
+        }
+        for (INamespaceSymbol? ns = named.ContainingNamespace; ns is not null && !ns.IsGlobalNamespace; ns = ns.ContainingNamespace)
+        {
+            if (!IsPlainIdentifier(ns.Name))
+            {
+                return null;
+            }
+            parts.Push(ns.Name);
+        }
+        return (global ? "global::" : "") + string.Join(".", parts);
+    }
+
+    /// <summary>An identifier that no format escapes: not a keyword, not even a contextual one.</summary>
+    private static bool IsPlainIdentifier(string name)
+        => SyntaxFacts.IsValidIdentifier(name) && SyntaxFacts.GetKeywordKind(name) == SyntaxKind.None && SyntaxFacts.GetContextualKeywordKind(name) == SyntaxKind.None;
 }
