@@ -89,7 +89,8 @@ public sealed partial class LossGenerator
         public LossMethodInput Read(string? foreignAttribute)
         {
             bool typeTakesCode = CheckType();
-            EquatableMap<TermInfo> terms = DeclarationReader.Terms(type, compilation, _typeNames, out Dictionary<string, LocationInfo?> termLocations);
+            IReadOnlyList<ISymbol> members = DeclarationReader.Members(type, compilation);
+            EquatableMap<TermInfo> terms = DeclarationReader.Terms(type, members, compilation, _typeNames, out Dictionary<string, LocationInfo?> termLocations);
             foreach (TermInfo term in terms.Values.Where(t => t.Problem is not null && t.DeclaredInLossType))
             {
                 _typeDiagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTerm, termLocations[term.Name], term.Name, term.Problem!));
@@ -117,7 +118,7 @@ public sealed partial class LossGenerator
             }
             else
             {
-                (spec, formula) = ReadMethod(terms);
+                (spec, formula) = ReadMethod(members, terms);
             }
 
             var model = new LossMethodModel(_typeKey, _hintName, _namespace, DeclarationReader.ContainingTypes(type).ToEquatableArray(), typeTakesCode, spec, copy is not null);
@@ -179,7 +180,7 @@ public sealed partial class LossGenerator
         /// The method's declaration, checked: either a spec decided here (none when the user
         /// implements the method, a stub when the attribute has errors), or the formula to compile.
         /// </summary>
-        private (LossMethodSpec? Spec, PendingFormula? Formula) ReadMethod(EquatableMap<TermInfo> terms)
+        private (LossMethodSpec? Spec, PendingFormula? Formula) ReadMethod(IReadOnlyList<ISymbol> members, EquatableMap<TermInfo> terms)
         {
             // A method with a body (or no 'partial', or an implementation part of the user's own) is
             // implemented by the user: nothing to generate.
@@ -207,7 +208,7 @@ public sealed partial class LossGenerator
                 if (named.Key == "MetricsPrefix") prefix = named.Value.Value as string;
                 if (named.Key == "CheckFinite") checkFinite = named.Value.Value is true;
             }
-            LossDeclaration declaration = DeclarationReader.Declaration(type, method, terms, prefix, compilation, _typeNames) with { ResultTypeName = result?.Name };
+            LossDeclaration declaration = DeclarationReader.Declaration(type, method, members, terms, prefix, compilation, _typeNames) with { ResultTypeName = result?.Name };
             // Whether the names a formula with state takes are free is decided here, where the symbols are.
             string stateName = method.Name + "State", stateField = "__lossDsl" + method.Name + "State";
             var input = new FormulaInput(

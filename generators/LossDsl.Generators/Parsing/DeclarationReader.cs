@@ -46,9 +46,18 @@ internal static class DeclarationReader
                 BaseNamespaceDeclarationSyntax ns => ns.Usings,
                 _ => default,
             };
-            if (usings.Any(u => u.Alias is null && u.StaticKeyword.IsKind(Microsoft.CodeAnalysis.CSharp.SyntaxKind.None) && u.Name?.ToString() is "LossDsl" or "global::LossDsl"))
+            foreach (UsingDirectiveSyntax u in usings)
             {
-                return true;
+                // Read from the tokens: formatting the name would allocate, for every attribute named Loss.
+                if (u.Alias is null && u.StaticKeyword.IsKind(SyntaxKind.None) && u.Name switch
+                    {
+                        IdentifierNameSyntax name => name.Identifier.Text == "LossDsl",
+                        AliasQualifiedNameSyntax { Name: IdentifierNameSyntax name } qualified => qualified.Alias.Identifier.IsKind(SyntaxKind.GlobalKeyword) && name.Identifier.Text == "LossDsl",
+                        _ => false,
+                    })
+                {
+                    return true;
+                }
             }
         }
         return false;
@@ -90,12 +99,12 @@ internal static class DeclarationReader
     /// (reported once, at the declaration, by <see cref="LossGenerator"/>); <paramref name="locations"/>
     /// says where each term declared in the type itself is, for the diagnostics about it.
     /// </summary>
-    public static EquatableMap<TermInfo> Terms(INamedTypeSymbol type, Compilation compilation, TypeNames names, out Dictionary<string, LocationInfo?> locations)
+    public static EquatableMap<TermInfo> Terms(INamedTypeSymbol type, IReadOnlyList<ISymbol> members, Compilation compilation, TypeNames names, out Dictionary<string, LocationInfo?> locations)
     {
         var terms = new Dictionary<string, TermInfo>();
         var order = new List<KeyValuePair<string, TermInfo>>();
         locations = new Dictionary<string, LocationInfo?>();
-        foreach (IMethodSymbol method in Members(type, compilation).OfType<IMethodSymbol>())
+        foreach (IMethodSymbol method in members.OfType<IMethodSymbol>())
         {
             if (method.MethodKind != MethodKind.Ordinary || terms.ContainsKey(method.Name) ||
                 !method.GetAttributes().Any(a => IsNamed(a.AttributeClass, "LossDsl", "TermAttribute")))
@@ -134,13 +143,13 @@ internal static class DeclarationReader
     }
 
     /// <summary>Everything around one [Loss] method.</summary>
-    public static LossDeclaration Declaration(INamedTypeSymbol type, IMethodSymbol method, EquatableMap<TermInfo> terms, string? prefix, Compilation compilation, TypeNames names)
+    public static LossDeclaration Declaration(INamedTypeSymbol type, IMethodSymbol method, IReadOnlyList<ISymbol> members, EquatableMap<TermInfo> terms, string? prefix, Compilation compilation, TypeNames names)
     {
-        var members = new Dictionary<string, MemberInfo>();
+        var read = new Dictionary<string, MemberInfo>();
         var memberOrder = new List<string>();
         var otherMethods = new HashSet<string>();
         var otherMethodOrder = new List<string>();
-        foreach (ISymbol member in Members(type, compilation))
+        foreach (ISymbol member in members)
         {
             switch (member)
             {
@@ -150,12 +159,12 @@ internal static class DeclarationReader
                         otherMethodOrder.Add(m.Name);
                     }
                     break;
-                case IFieldSymbol f when !members.ContainsKey(f.Name):
-                    members[f.Name] = Member(type, f, f.Type, f.IsStatic || f.IsConst, compilation, ObsoleteOf(f));
+                case IFieldSymbol f when !read.ContainsKey(f.Name):
+                    read[f.Name] = Member(type, f, f.Type, f.IsStatic || f.IsConst, compilation, ObsoleteOf(f));
                     memberOrder.Add(f.Name);
                     break;
-                case IPropertySymbol p when !p.IsIndexer && p.GetMethod is not null && !members.ContainsKey(p.Name):
-                    members[p.Name] = Member(type, p, p.Type, p.IsStatic, compilation, ObsoleteOf(p) ?? ObsoleteOf(p.GetMethod)) with { IsReadOnly = p.IsStatic || p.GetMethod.IsReadOnly };
+                case IPropertySymbol p when !p.IsIndexer && p.GetMethod is not null && !read.ContainsKey(p.Name):
+                    read[p.Name] = Member(type, p, p.Type, p.IsStatic, compilation, ObsoleteOf(p) ?? ObsoleteOf(p.GetMethod)) with { IsReadOnly = p.IsStatic || p.GetMethod.IsReadOnly };
                     memberOrder.Add(p.Name);
                     break;
             }
@@ -168,7 +177,7 @@ internal static class DeclarationReader
             inObsoleteContext = ObsoleteOf(current) is not null;
         }
         return new LossDeclaration(type.Name, method.Name, method.IsStatic, valueTypeKind, method.Parameters.Select(p => Parameter(p, names)).ToEquatableArray(), terms,
-            new EquatableMap<MemberInfo>(memberOrder.Select(name => new KeyValuePair<string, MemberInfo>(name, members[name]))), otherMethodOrder.ToEquatableArray(), prefix)
+            new EquatableMap<MemberInfo>(memberOrder.Select(name => new KeyValuePair<string, MemberInfo>(name, read[name]))), otherMethodOrder.ToEquatableArray(), prefix)
         {
             InObsoleteContext = inObsoleteContext,
             IsReadOnly = method.IsReadOnly && !method.IsStatic,
@@ -190,9 +199,13 @@ internal static class DeclarationReader
             obsolete.NamedArguments.FirstOrDefault(a => a.Key == "DiagnosticId").Value.Value as string);
     }
 
-    /// <summary>Members of the type, then of its bases that the type can reach (not private, not internal to another assembly), nearest first.</summary>
-    private static IEnumerable<ISymbol> Members(INamedTypeSymbol type, Compilation compilation)
+    /// <summary>
+    /// Members of the type, then of its bases that the type can reach (not private, not internal to
+    /// another assembly), nearest first: read once per [Loss] method, for its terms and its other members.
+    /// </summary>
+    public static IReadOnlyList<ISymbol> Members(INamedTypeSymbol type, Compilation compilation)
     {
+        var members = new List<ISymbol>();
         for (INamedTypeSymbol? current = type; current is not null && current.SpecialType != SpecialType.System_Object; current = current.BaseType)
         {
             bool inherited = !SymbolEqualityComparer.Default.Equals(current, type);
@@ -200,10 +213,11 @@ internal static class DeclarationReader
             {
                 if (!member.IsImplicitlyDeclared && !(inherited && (member.DeclaredAccessibility == Accessibility.Private || !compilation.IsSymbolAccessibleWithin(member, type))))
                 {
-                    yield return member;
+                    members.Add(member);
                 }
             }
         }
+        return members;
     }
 
     public static ParameterInfo Parameter(IParameterSymbol p, TypeNames names)
