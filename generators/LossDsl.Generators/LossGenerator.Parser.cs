@@ -89,7 +89,8 @@ public sealed partial class LossGenerator
         public LossMethodInput Read(string? foreignAttribute)
         {
             bool typeTakesCode = CheckType();
-            EquatableMap<TermInfo> terms = DeclarationReader.Terms(type, compilation, _typeNames, out Dictionary<string, LocationInfo?> termLocations);
+            IReadOnlyList<ISymbol> members = DeclarationReader.Members(type, compilation);
+            EquatableMap<TermInfo> terms = DeclarationReader.Terms(type, members, compilation, _typeNames, out Dictionary<string, LocationInfo?> termLocations);
             foreach (TermInfo term in terms.Values.Where(t => t.Problem is not null && t.DeclaredInLossType))
             {
                 _typeDiagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTerm, termLocations[term.Name], term.Name, term.Problem!));
@@ -117,7 +118,7 @@ public sealed partial class LossGenerator
             }
             else
             {
-                (spec, formula) = ReadMethod(terms);
+                (spec, formula) = ReadMethod(members, terms);
             }
 
             var model = new LossMethodModel(_typeKey, _hintName, _namespace, DeclarationReader.ContainingTypes(type).ToEquatableArray(), typeTakesCode, spec, copy is not null);
@@ -179,7 +180,7 @@ public sealed partial class LossGenerator
         /// The method's declaration, checked: either a spec decided here (none when the user
         /// implements the method, a stub when the attribute has errors), or the formula to compile.
         /// </summary>
-        private (LossMethodSpec? Spec, PendingFormula? Formula) ReadMethod(EquatableMap<TermInfo> terms)
+        private (LossMethodSpec? Spec, PendingFormula? Formula) ReadMethod(IReadOnlyList<ISymbol> members, EquatableMap<TermInfo> terms)
         {
             // A method with a body (or no 'partial', or an implementation part of the user's own) is
             // implemented by the user: nothing to generate.
@@ -207,7 +208,7 @@ public sealed partial class LossGenerator
                 if (named.Key == "MetricsPrefix") prefix = named.Value.Value as string;
                 if (named.Key == "CheckFinite") checkFinite = named.Value.Value is true;
             }
-            LossDeclaration declaration = DeclarationReader.Declaration(type, method, terms, prefix, compilation, _typeNames) with { ResultTypeName = result?.Name };
+            LossDeclaration declaration = DeclarationReader.Declaration(type, method, members, terms, prefix, compilation, _typeNames) with { ResultTypeName = result?.Name };
             // Whether the names a formula with state takes are free is decided here, where the symbols are.
             string stateName = method.Name + "State", stateField = "__lossDsl" + method.Name + "State";
             var input = new FormulaInput(
@@ -250,11 +251,14 @@ public sealed partial class LossGenerator
             {
                 Report(DiagnosticDescriptors.LossMethodGeneric, syntax.Identifier.GetLocation(), method.Name);
             }
-            foreach (IParameterSymbol parameter in method.Parameters.Where(p => p.RefKind != RefKind.None))
+            for (int i = 0; i < method.Parameters.Length; i++)
             {
-                var parameterSyntax = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as ParameterSyntax;
-                Report(DiagnosticDescriptors.LossParameterByReference, parameterSyntax?.Identifier.GetLocation(),
-                    parameter.Name, method.Name, DeclarationReader.RefKindText(parameter.RefKind).Trim());
+                IParameterSymbol parameter = method.Parameters[i];
+                if (parameter.RefKind != RefKind.None)
+                {
+                    Report(DiagnosticDescriptors.LossParameterByReference, ParameterSyntaxAt(i)?.Identifier.GetLocation(),
+                        parameter.Name, method.Name, DeclarationReader.RefKindText(parameter.RefKind).Trim());
+                }
             }
 
             result = null;
@@ -289,21 +293,48 @@ public sealed partial class LossGenerator
                 _signatureUnwritable = method.ReturnType.TypeKind == TypeKind.Error;
             }
 
-            var modifiers = syntax.Modifiers.Where(m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(m => m.Text).ToList();
-            modifiers.Add("partial");
+            var parameters = new ParameterSpec[method.Parameters.Length];
+            for (int i = 0; i < parameters.Length; i++)
+            {
+                IParameterSymbol parameter = method.Parameters[i];
+                // The modifiers as written (this, scoped, params, ref, ...): both parts of a partial method repeat them.
+                parameters[i] = new ParameterSpec(
+                    ParameterSyntaxAt(i) is ParameterSyntax parameterSyntax ? ModifiersText(parameterSyntax.Modifiers, exceptPartial: false) : "",
+                    _typeNames.Of(parameter.Type, DeclarationReader.SignatureFormat),
+                    Naming.Identifier(parameter.Name));
+            }
             signature = new MethodSignatureSpec(
-                string.Join(" ", modifiers),
+                ModifiersText(syntax.Modifiers, exceptPartial: true) + "partial",
                 returnType,
                 method.TypeParameters.Length == 0 ? "" : $"<{string.Join(", ", method.TypeParameters.Select(t => Naming.Identifier(t.Name)))}>",
-                // The modifiers as written (this, scoped, params, ref, ...): both parts of a partial method repeat them.
-                method.Parameters.Select((p, i) => new ParameterSpec(
-                    string.Concat(syntax.ParameterList.Parameters.ElementAtOrDefault(i)?.Modifiers.Select(m => m.Text + " ") ?? Array.Empty<string>()),
-                    _typeNames.Of(p.Type, DeclarationReader.SignatureFormat),
-                    Naming.Identifier(p.Name))).ToEquatableArray(),
+                new EquatableArray<ParameterSpec>(parameters),
                 syntax.ConstraintClauses.Select(c => c.ToString()).ToEquatableArray(),
                 (method.PartialDefinitionPart ?? method).GetDocumentationCommentId() ?? "",
                 method.IsVararg);
             return _diagnostics.Count == before;
+        }
+
+        /// <summary>
+        /// The declaration of the method's parameter <paramref name="index"/>: the method's own
+        /// parameter list holds them in the symbol's order (an <c>__arglist</c>, which is no
+        /// parameter symbol, can only come last), and reading it costs less than a symbol's
+        /// syntax references, on every edit.
+        /// </summary>
+        private ParameterSyntax? ParameterSyntaxAt(int index)
+            => index < syntax.ParameterList.Parameters.Count ? syntax.ParameterList.Parameters[index] : null;
+
+        /// <summary>The modifiers as written, each followed by a space (without <c>partial</c> when <paramref name="exceptPartial"/>).</summary>
+        private static string ModifiersText(SyntaxTokenList modifiers, bool exceptPartial)
+        {
+            string text = "";
+            foreach (SyntaxToken modifier in modifiers)
+            {
+                if (!(exceptPartial && modifier.IsKind(SyntaxKind.PartialKeyword)))
+                {
+                    text += modifier.Text + " ";
+                }
+            }
+            return text;
         }
 
         /// <summary>The member LossDsl adds for a [Loss] method must not exist already (or be another overload's).</summary>
@@ -380,12 +411,21 @@ public sealed partial class LossGenerator
             }
             TextLineCollection lines = syntax.SyntaxTree.GetText(cancellationToken).Lines;
             int first = lines.GetLineFromPosition(span.Start).LineNumber, last = lines.GetLineFromPosition(span.End).LineNumber;
+            var lineStarts = new int[last - first + 1];
+            for (int line = first; line <= last; line++)
+            {
+                lineStarts[line - first] = lines[line].Start;
+            }
+            var parameters = new ParameterPosition[method.Parameters.Length];
+            for (int i = 0; i < parameters.Length; i++)
+            {
+                parameters[i] = new ParameterPosition(LocationInfo.From(ParameterSyntaxAt(i)?.Identifier.GetLocation()));
+            }
             return new FormulaPositions(
                 syntax.SyntaxTree.FilePath, literal, value, span, first,
-                Enumerable.Range(first, last - first + 1).Select(line => lines[line].Start).ToEquatableArray(),
+                new EquatableArray<int>(lineStarts),
                 LocationInfo.From(syntax.Identifier.GetLocation()),
-                method.Parameters.Select(p => new ParameterPosition(LocationInfo.From(
-                    (p.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as ParameterSyntax)?.Identifier.GetLocation()))).ToEquatableArray());
+                new EquatableArray<ParameterPosition>(parameters));
         }
 
         private static IEnumerable<string> ErrorMessages(IEnumerable<DiagnosticInfo> diagnostics)

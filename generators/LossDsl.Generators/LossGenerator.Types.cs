@@ -93,7 +93,11 @@ public sealed partial class LossGenerator
         return null;
     }
 
-    private static void Report(SourceProductionContext context, EquatableArray<LossMethodReport> reports, Compilation compilation)
+    /// <summary>
+    /// Every diagnostic of the collected reports, including those that span methods (LD0007, LD0203):
+    /// a step of its own, so that an edit that changes no report decides nothing again.
+    /// </summary>
+    private static EquatableArray<DiagnosticInfo> DiagnosticsOf(EquatableArray<LossMethodReport> reports)
     {
         var diagnostics = new List<DiagnosticInfo>();
         var owners = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -121,6 +125,12 @@ public sealed partial class LossGenerator
                 }
             }
         }
+        return diagnostics.ToEquatableArray();
+    }
+
+    /// <summary>Reports the diagnostics; combined with the compilation, so it runs on every edit, and does nothing when there are none.</summary>
+    private static void Report(SourceProductionContext context, EquatableArray<DiagnosticInfo> diagnostics, Compilation compilation)
+    {
         if (diagnostics.Count == 0)
         {
             return;

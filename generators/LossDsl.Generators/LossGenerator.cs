@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Immutable;
 using System.Linq;
+using LossDsl.Generators.Diagnostics;
 using LossDsl.Generators.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -69,6 +70,9 @@ public sealed partial class LossGenerator : IIncrementalGenerator
         IncrementalValueProvider<EquatableArray<LossMethodReport>> reports = all
             .Select(static (results, _) => results.Select(r => r.Report).ToEquatableArray())
             .WithTrackingName(TrackingNames.Reports);
-        context.RegisterSourceOutput(reports.Combine(context.CompilationProvider), static (context, pair) => Report(context, pair.Left, pair.Right));
+        IncrementalValueProvider<EquatableArray<DiagnosticInfo>> diagnostics = reports
+            .Select(static (reports, _) => DiagnosticsOf(reports))
+            .WithTrackingName(TrackingNames.Diagnostics);
+        context.RegisterSourceOutput(diagnostics.Combine(context.CompilationProvider), static (context, pair) => Report(context, pair.Left, pair.Right));
     }
 }

@@ -12,6 +12,8 @@ internal static class TrackingNames
     public const string Models = nameof(Models);
     public const string LossTypes = nameof(LossTypes);
     public const string Reports = nameof(Reports);
+    /// <summary>The diagnostics decided from the reports, before they meet the compilation: cached when no report changed.</summary>
+    public const string Diagnostics = nameof(Diagnostics);
 
-    public static readonly string[] All = { Methods, ForeignMethods, FormulaInputs, Formulas, Models, LossTypes, Reports };
+    public static readonly string[] All = { Methods, ForeignMethods, FormulaInputs, Formulas, Models, LossTypes, Reports, Diagnostics };
 }

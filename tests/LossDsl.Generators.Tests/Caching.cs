@@ -24,7 +24,7 @@ public static class Caching
     {
         var tracked = result.Results.Single().TrackedSteps;
         bool emitted = result.Results.Single().GeneratedSources.Length > 0;
-        var required = new List<string> { TrackingNames.Reports };
+        var required = new List<string> { TrackingNames.Reports, TrackingNames.Diagnostics };
         if (emitted)
         {
             required.AddRange(new[] { TrackingNames.Models, TrackingNames.LossTypes });

@@ -142,6 +142,8 @@ public class CachingScenarioTests
         var formulas = Step(run, TrackingNames.Formulas);
         Assert.Equal(2, formulas.Length);
         Assert.All(formulas, o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+        // Nor were the diagnostics decided again: only reporting them meets the new compilation.
+        Assert.Equal(IncrementalStepRunReason.Cached, Assert.Single(Step(run, TrackingNames.Diagnostics)).Reason);
     }
 
     [Theory]

@@ -5,6 +5,7 @@ using LossDsl.Generators.Diagnostics;
 using LossDsl.Generators.Model;
 using LossDsl.Generators.Text;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace LossDsl.Generators.Parsing;
@@ -45,9 +46,18 @@ internal static class DeclarationReader
                 BaseNamespaceDeclarationSyntax ns => ns.Usings,
                 _ => default,
             };
-            if (usings.Any(u => u.Alias is null && u.StaticKeyword.IsKind(Microsoft.CodeAnalysis.CSharp.SyntaxKind.None) && u.Name?.ToString() is "LossDsl" or "global::LossDsl"))
+            foreach (UsingDirectiveSyntax u in usings)
             {
-                return true;
+                // Read from the tokens: formatting the name would allocate, for every attribute named Loss.
+                if (u.Alias is null && u.StaticKeyword.IsKind(SyntaxKind.None) && u.Name switch
+                    {
+                        IdentifierNameSyntax name => name.Identifier.Text == "LossDsl",
+                        AliasQualifiedNameSyntax { Name: IdentifierNameSyntax name } qualified => qualified.Alias.Identifier.IsKind(SyntaxKind.GlobalKeyword) && name.Identifier.Text == "LossDsl",
+                        _ => false,
+                    })
+                {
+                    return true;
+                }
             }
         }
         return false;
@@ -67,14 +77,19 @@ internal static class DeclarationReader
         {
             return false;
         }
+        // The namespace's parts from the innermost out, matched against the dotted name's from its end.
         INamespaceSymbol? current = type.ContainingNamespace;
-        foreach (string part in ns.Split('.').Reverse())
+        int end = ns.Length;
+        while (end > 0)
         {
-            if (current is null || current.IsGlobalNamespace || current.Name != part)
+            int start = ns.LastIndexOf('.', end - 1) + 1;
+            if (current is null || current.IsGlobalNamespace || current.Name.Length != end - start
+                || string.CompareOrdinal(current.Name, 0, ns, start, end - start) != 0)
             {
                 return false;
             }
             current = current.ContainingNamespace;
+            end = start - 1;
         }
         return current is { IsGlobalNamespace: true };
     }
@@ -84,12 +99,12 @@ internal static class DeclarationReader
     /// (reported once, at the declaration, by <see cref="LossGenerator"/>); <paramref name="locations"/>
     /// says where each term declared in the type itself is, for the diagnostics about it.
     /// </summary>
-    public static EquatableMap<TermInfo> Terms(INamedTypeSymbol type, Compilation compilation, TypeNames names, out Dictionary<string, LocationInfo?> locations)
+    public static EquatableMap<TermInfo> Terms(INamedTypeSymbol type, IReadOnlyList<ISymbol> members, Compilation compilation, TypeNames names, out Dictionary<string, LocationInfo?> locations)
     {
         var terms = new Dictionary<string, TermInfo>();
         var order = new List<KeyValuePair<string, TermInfo>>();
         locations = new Dictionary<string, LocationInfo?>();
-        foreach (IMethodSymbol method in Members(type, compilation).OfType<IMethodSymbol>())
+        foreach (IMethodSymbol method in members.OfType<IMethodSymbol>())
         {
             if (method.MethodKind != MethodKind.Ordinary || terms.ContainsKey(method.Name) ||
                 !method.GetAttributes().Any(a => IsNamed(a.AttributeClass, "LossDsl", "TermAttribute")))
@@ -105,8 +120,8 @@ internal static class DeclarationReader
             bool declaredHere = SymbolEqualityComparer.Default.Equals(method.ContainingType, type);
             if (declaredHere)
             {
-                var syntax = method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() as MethodDeclarationSyntax;
-                locations[method.Name] = LocationInfo.From(syntax?.Identifier.GetLocation());
+                // An ordinary method declared in source is located at its name (its declaration's identifier).
+                locations[method.Name] = LocationInfo.From(method.Locations.FirstOrDefault());
             }
             var term = new TermInfo(
                 method.Name,
@@ -128,13 +143,13 @@ internal static class DeclarationReader
     }
 
     /// <summary>Everything around one [Loss] method.</summary>
-    public static LossDeclaration Declaration(INamedTypeSymbol type, IMethodSymbol method, EquatableMap<TermInfo> terms, string? prefix, Compilation compilation, TypeNames names)
+    public static LossDeclaration Declaration(INamedTypeSymbol type, IMethodSymbol method, IReadOnlyList<ISymbol> members, EquatableMap<TermInfo> terms, string? prefix, Compilation compilation, TypeNames names)
     {
-        var members = new Dictionary<string, MemberInfo>();
+        var read = new Dictionary<string, MemberInfo>();
         var memberOrder = new List<string>();
         var otherMethods = new HashSet<string>();
         var otherMethodOrder = new List<string>();
-        foreach (ISymbol member in Members(type, compilation))
+        foreach (ISymbol member in members)
         {
             switch (member)
             {
@@ -144,12 +159,12 @@ internal static class DeclarationReader
                         otherMethodOrder.Add(m.Name);
                     }
                     break;
-                case IFieldSymbol f when !members.ContainsKey(f.Name):
-                    members[f.Name] = Member(type, f, f.Type, f.IsStatic || f.IsConst, compilation, ObsoleteOf(f));
+                case IFieldSymbol f when !read.ContainsKey(f.Name):
+                    read[f.Name] = Member(type, f, f.Type, f.IsStatic || f.IsConst, compilation, ObsoleteOf(f));
                     memberOrder.Add(f.Name);
                     break;
-                case IPropertySymbol p when !p.IsIndexer && p.GetMethod is not null && !members.ContainsKey(p.Name):
-                    members[p.Name] = Member(type, p, p.Type, p.IsStatic, compilation, ObsoleteOf(p) ?? ObsoleteOf(p.GetMethod)) with { IsReadOnly = p.IsStatic || p.GetMethod.IsReadOnly };
+                case IPropertySymbol p when !p.IsIndexer && p.GetMethod is not null && !read.ContainsKey(p.Name):
+                    read[p.Name] = Member(type, p, p.Type, p.IsStatic, compilation, ObsoleteOf(p) ?? ObsoleteOf(p.GetMethod)) with { IsReadOnly = p.IsStatic || p.GetMethod.IsReadOnly };
                     memberOrder.Add(p.Name);
                     break;
             }
@@ -162,7 +177,7 @@ internal static class DeclarationReader
             inObsoleteContext = ObsoleteOf(current) is not null;
         }
         return new LossDeclaration(type.Name, method.Name, method.IsStatic, valueTypeKind, method.Parameters.Select(p => Parameter(p, names)).ToEquatableArray(), terms,
-            new EquatableMap<MemberInfo>(memberOrder.Select(name => new KeyValuePair<string, MemberInfo>(name, members[name]))), otherMethodOrder.ToEquatableArray(), prefix)
+            new EquatableMap<MemberInfo>(memberOrder.Select(name => new KeyValuePair<string, MemberInfo>(name, read[name]))), otherMethodOrder.ToEquatableArray(), prefix)
         {
             InObsoleteContext = inObsoleteContext,
             IsReadOnly = method.IsReadOnly && !method.IsStatic,
@@ -184,9 +199,13 @@ internal static class DeclarationReader
             obsolete.NamedArguments.FirstOrDefault(a => a.Key == "DiagnosticId").Value.Value as string);
     }
 
-    /// <summary>Members of the type, then of its bases that the type can reach (not private, not internal to another assembly), nearest first.</summary>
-    private static IEnumerable<ISymbol> Members(INamedTypeSymbol type, Compilation compilation)
+    /// <summary>
+    /// Members of the type, then of its bases that the type can reach (not private, not internal to
+    /// another assembly), nearest first: read once per [Loss] method, for its terms and its other members.
+    /// </summary>
+    public static IReadOnlyList<ISymbol> Members(INamedTypeSymbol type, Compilation compilation)
     {
+        var members = new List<ISymbol>();
         for (INamedTypeSymbol? current = type; current is not null && current.SpecialType != SpecialType.System_Object; current = current.BaseType)
         {
             bool inherited = !SymbolEqualityComparer.Default.Equals(current, type);
@@ -194,10 +213,11 @@ internal static class DeclarationReader
             {
                 if (!member.IsImplicitlyDeclared && !(inherited && (member.DeclaredAccessibility == Accessibility.Private || !compilation.IsSymbolAccessibleWithin(member, type))))
                 {
-                    yield return member;
+                    members.Add(member);
                 }
             }
         }
+        return members;
     }
 
     public static ParameterInfo Parameter(IParameterSymbol p, TypeNames names)
@@ -445,7 +465,9 @@ internal static class DeclarationReader
 
 /// <summary>
 /// Types formatted once per [Loss] method read: formatting is slow, the transform runs on every
-/// edit, and the parameters of a loss and its terms name the same few types over and over.
+/// edit, and the parameters of a loss and its terms name the same few types over and over. A
+/// type from a referenced assembly that is written as its qualified name alone (the common case:
+/// TorchSharp's Tensor) is written here, without Roslyn's formatter (<see cref="QualifiedName"/>).
 /// </summary>
 internal sealed class TypeNames
 {
@@ -460,8 +482,53 @@ internal sealed class TypeNames
         }
         if (!names.TryGetValue(type, out string? name))
         {
-            names[type] = name = type.ToDisplayString(format);
+            names[type] = name = QualifiedName(type, format) ?? type.ToDisplayString(format);
         }
         return name;
     }
+
+    /// <summary>
+    /// What <see cref="ISymbol.ToDisplayString(SymbolDisplayFormat)"/> writes for <paramref name="type"/>
+    /// in the three formats the generator uses (fully qualified, <see cref="DeclarationReader.SignatureFormat"/>,
+    /// the compiler's messages), for the types whose display is their namespaces, containing types
+    /// and name joined by dots (with <c>global::</c> in front in the fully qualified formats): a
+    /// class, struct, interface, enum or delegate from a referenced assembly, not generic and
+    /// nested in no generic type, neither it nor a type around it a special type (those are
+    /// written as keywords: <c>decimal.DecCalc</c>), without a
+    /// nullable annotation, every name an identifier that is no keyword (those would be escaped).
+    /// Null for every other type or format, which Roslyn formats.
+    /// </summary>
+    internal static string? QualifiedName(ITypeSymbol type, SymbolDisplayFormat format)
+    {
+        bool global = format == SymbolDisplayFormat.FullyQualifiedFormat || format == DeclarationReader.SignatureFormat;
+        if ((!global && format != SymbolDisplayFormat.CSharpErrorMessageFormat)
+            || type is not INamedTypeSymbol named || type.SpecialType != SpecialType.None || type.NullableAnnotation == NullableAnnotation.Annotated
+            || named.IsTupleType || type.TypeKind is not (TypeKind.Class or TypeKind.Struct or TypeKind.Interface or TypeKind.Enum or TypeKind.Delegate)
+            || type.Locations.Any(l => !l.IsInMetadata))
+        {
+            return null;
+        }
+        var parts = new Stack<string>();
+        for (INamedTypeSymbol? current = named; current is not null; current = current.ContainingType)
+        {
+            if (current.Arity != 0 || current.SpecialType != SpecialType.None || !IsPlainIdentifier(current.Name))
+            {
+                return null;
+            }
+            parts.Push(current.Name);
+        }
+        for (INamespaceSymbol? ns = named.ContainingNamespace; ns is not null && !ns.IsGlobalNamespace; ns = ns.ContainingNamespace)
+        {
+            if (!IsPlainIdentifier(ns.Name))
+            {
+                return null;
+            }
+            parts.Push(ns.Name);
+        }
+        return (global ? "global::" : "") + string.Join(".", parts);
+    }
+
+    /// <summary>An identifier that no format escapes: not a keyword, not even a contextual one.</summary>
+    private static bool IsPlainIdentifier(string name)
+        => SyntaxFacts.IsValidIdentifier(name) && SyntaxFacts.GetKeywordKind(name) == SyntaxKind.None && SyntaxFacts.GetContextualKeywordKind(name) == SyntaxKind.None;
 }

@@ -5,7 +5,8 @@ namespace LossDsl.Generators.Text;
 /// <summary>A thin indented writer over a <see cref="StringBuilder"/>, with <c>\n</c> line endings.</summary>
 internal sealed class SourceWriter
 {
-    private readonly StringBuilder _builder = new();
+    // A loss type's file is some thousands of characters: one block, instead of a chain grown a step at a time.
+    private readonly StringBuilder _builder = new(16 * 1024);
     private int _indent;
 
     public SourceWriter Line(string text = "")
