@@ -20,8 +20,7 @@ public readonly struct Chunking : IEquatable<Chunking>
 {
     /// <summary>
     /// Inputs with more elements (rows × classes) than this, 2^22 (16 MB of float32), take the chunked path under
-    /// <see cref="Auto"/>; smaller ones the plain autograd path, or <see cref="Losses.CrossEntropy"/>'s closed-form
-    /// one, which measured faster there.
+    /// <see cref="Auto"/>; smaller ones the plain autograd path, which measured faster there.
     /// </summary>
     internal const long AutoThresholdElements = 1L << 22;
 
@@ -46,8 +45,7 @@ public readonly struct Chunking : IEquatable<Chunking>
     /// <summary>
     /// The default (equal to <c>default(Chunking)</c>): inputs of more than 2^22 elements (rows × classes; 2^20 for
     /// <see cref="Losses.SoftTargetKl"/>) take the chunked path, in chunks of at most 2^18 elements (at least one row
-    /// each); smaller ones the plain autograd path, except <see cref="Losses.CrossEntropy"/> with class-index labels
-    /// and no class weights, which takes a closed-form backward when a gradient is needed.
+    /// each); smaller ones the plain autograd path.
     /// </summary>
     public static Chunking Auto => default;
 
@@ -81,6 +79,14 @@ public readonly struct Chunking : IEquatable<Chunking>
     /// </summary>
     internal bool Chunks(long rows, long classes, long autoThreshold = AutoThresholdElements) =>
         !IsOff && (!IsAuto || (double)rows * classes > autoThreshold);
+
+    /// <summary>
+    /// Whether a term that computes its gradient in backward keeps, from the forward pass, what its gradient reads
+    /// (two tensors of the input's size for <see cref="Losses.SoftTargetKl"/>) instead of recomputing it: under
+    /// <see cref="Auto"/> for inputs of at most <see cref="AutoThresholdElements"/>, where the chunks are for speed;
+    /// not above, nor with <see cref="Rows"/>, where they are for memory.
+    /// </summary>
+    internal bool KeepsForBackward(long elements) => IsAuto && elements <= AutoThresholdElements;
 
     /// <summary>
     /// The rows per chunk for an input of <paramref name="classes"/> classes: the set count, or under

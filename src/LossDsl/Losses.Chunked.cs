@@ -38,6 +38,9 @@ public static partial class Losses
     /// </summary>
     internal sealed record RowTensors(Tensor Student, Tensor? Teacher, Tensor? Labels, Tensor? Dropped, Tensor? ClassWeight, Tensor Inverse)
     {
+        /// <summary>How many tensors <see cref="ToList"/> gives.</summary>
+        public const int Count = 6;
+
         /// <summary>In a fixed order, for <c>save_for_backward</c>.</summary>
         public List<Tensor> ToList() => new() { Student, Teacher!, Labels!, Dropped!, ClassWeight!, Inverse };
 
@@ -70,21 +73,22 @@ public static partial class Losses
         /// Σ numerators × inverse over all chunks (zero when nothing is kept), writing the scaled gradient of every
         /// chunk into <paramref name="gradient"/> ([N, C], the student's dtype) when it is given.
         /// </summary>
-        /// <exception cref="InvalidOperationException">A gradient buffer is given to a <see cref="DeferredRowTerm"/>.</exception>
-        public Tensor Loss(RowTensors t, Tensor? gradient)
+        public Tensor Loss(RowTensors t, Tensor? gradient) =>
+            Sum(t, (start, length) => Chunk(t, start, length, gradient?.narrow(0, start, length)));
+
+        /// <summary>
+        /// Σ <paramref name="chunk"/>(start, length) × inverse over the chunks, each in a dispose scope of its own (zero
+        /// when nothing is kept).
+        /// </summary>
+        protected Tensor Sum(RowTensors t, Func<long, long, Tensor> chunk)
         {
-            if (gradient is not null && this is DeferredRowTerm)
-            {
-                throw new InvalidOperationException($"{GetType().Name} computes its gradient in backward; its forward takes no gradient buffer.");
-            }
             long rows = t.Student.shape[0];
             var total = torch.zeros(Array.Empty<long>(), dtype: ComputeType, device: t.Student.device);
             for (long start = 0; start < rows; start += RowsPerChunk)
             {
                 long length = Math.Min(RowsPerChunk, rows - start);
                 using var chunkScope = NewDisposeScope();
-                var numerator = Chunk(t, start, length, gradient?.narrow(0, start, length));
-                total.add_(numerator);
+                total.add_(chunk(start, length));
             }
             // masked_fill: with an empty denominator the numerator may be inf or NaN (a zero-weight label's -inf).
             return total.mul_(t.Inverse).masked_fill_(t.Inverse.eq(0), 0);
@@ -106,43 +110,83 @@ public static partial class Losses
 
     /// <summary>
     /// A <see cref="RowTerm"/> whose forward computes the value alone, chunk by chunk, and whose backward computes the
-    /// gradient, chunk by chunk, from the saved inputs (<see cref="GradientChunk"/>): for a term whose gradient costs
-    /// little beside its value, so that a forward pass does no backward work. <see cref="RowTerm.Loss"/> is only ever
-    /// called without a gradient buffer.
+    /// gradient, chunk by chunk: for a term whose gradient costs little beside its value, so that a forward pass does
+    /// no backward work. When <see cref="Keeps"/>, the forward keeps what the gradient's closed form reads, a few
+    /// chunk-sized tensors per chunk (for inputs small enough that memory is not the point), and backward recomputes
+    /// nothing; otherwise backward recomputes it from the saved inputs.
     /// </summary>
     internal abstract class DeferredRowTerm : RowTerm
     {
-        protected DeferredRowTerm(ScalarType computeType, long rowsPerChunk)
-            : base(computeType, rowsPerChunk)
-        {
-        }
+        protected DeferredRowTerm(ScalarType computeType, long rowsPerChunk, bool keeps)
+            : base(computeType, rowsPerChunk) => Keeps = keeps;
+
+        /// <summary>Whether the forward keeps what backward reads (<see cref="Value"/>'s <c>kept</c>).</summary>
+        public bool Keeps { get; }
+
+        /// <summary>
+        /// The loss, chunk by chunk, adding what backward reads to <paramref name="kept"/> (in the caller's dispose
+        /// scope; <see cref="KeptPerChunk"/> per chunk, in order) when it is given.
+        /// </summary>
+        public Tensor Value(RowTensors t, List<Tensor>? kept) => Sum(t, (start, length) => ValueChunk(t, start, length, kept));
+
+        /// <inheritdoc/>
+        /// <exception cref="InvalidOperationException">A gradient buffer is given: this term computes its gradient in backward.</exception>
+        protected sealed override Tensor Chunk(RowTensors t, long start, long length, Tensor? gradient) =>
+            gradient is null
+                ? ValueChunk(t, start, length, kept: null)
+                : throw new InvalidOperationException($"{GetType().Name} computes its gradient in backward; its forward takes no gradient buffer.");
 
         /// <summary>
         /// Writes the gradient of the loss with respect to the student, times <paramref name="incoming"/> (0-dim, the
         /// gradient of what the loss feeds), into <paramref name="gradient"/> ([N, C], the student's dtype), chunk by
-        /// chunk.
+        /// chunk: from <paramref name="kept"/> (what <see cref="Value"/> kept) when it is given, otherwise recomputed
+        /// from the inputs.
         /// </summary>
-        public void Gradient(RowTensors t, Tensor gradient, Tensor incoming)
+        public void Gradient(RowTensors t, IReadOnlyList<Tensor>? kept, Tensor gradient, Tensor incoming)
         {
             using var factor = t.Inverse.mul(incoming).mul_(GradientScale);
             long rows = t.Student.shape[0];
-            for (long start = 0; start < rows; start += RowsPerChunk)
+            int chunk = 0;
+            for (long start = 0; start < rows; start += RowsPerChunk, chunk++)
             {
                 long length = Math.Min(RowsPerChunk, rows - start);
                 using var chunkScope = NewDisposeScope();
-                GradientChunk(t, start, length, gradient.narrow(0, start, length), factor);
+                var slice = gradient.narrow(0, start, length);
+                if (kept is null)
+                {
+                    GradientChunk(t, start, length, slice, factor);
+                }
+                else
+                {
+                    KeptGradientChunk(kept, chunk * KeptPerChunk, slice, factor);
+                }
             }
         }
+
+        /// <summary>How many tensors <see cref="ValueChunk"/> keeps per chunk.</summary>
+        protected abstract int KeptPerChunk { get; }
 
         /// <summary>The constant the gradient's closed form carries (T for <see cref="SoftTargetKl"/>).</summary>
         protected abstract double GradientScale { get; }
 
         /// <summary>
-        /// Rows [start, start + length)'s part of <see cref="Gradient"/> into <paramref name="gradient"/> (that slice):
-        /// the closed form without <see cref="GradientScale"/>, times <paramref name="factor"/>, which carries it, the
-        /// inverse of the denominator and the incoming gradient.
+        /// The numerator of rows [start, start + length), adding <see cref="KeptPerChunk"/> tensors to
+        /// <paramref name="kept"/> when it is given.
+        /// </summary>
+        protected abstract Tensor ValueChunk(RowTensors t, long start, long length, List<Tensor>? kept);
+
+        /// <summary>
+        /// Rows [start, start + length)'s part of <see cref="Gradient"/> into <paramref name="gradient"/> (that slice),
+        /// recomputed from the inputs: the closed form without <see cref="GradientScale"/>, times
+        /// <paramref name="factor"/>, which carries it, the inverse of the denominator and the incoming gradient.
         /// </summary>
         protected abstract void GradientChunk(RowTensors t, long start, long length, Tensor gradient, Tensor factor);
+
+        /// <summary>
+        /// The same from the tensors one chunk kept, <paramref name="kept"/>[<paramref name="first"/>…], which it must
+        /// leave unchanged (a second backward over a retained graph reads them again).
+        /// </summary>
+        protected abstract void KeptGradientChunk(IReadOnlyList<Tensor> kept, int first, Tensor gradient, Tensor factor);
     }
 
     /// <summary>
@@ -153,24 +197,38 @@ public static partial class Losses
     {
         private readonly double temperature;
 
-        public SoftTargetKlRows(ScalarType computeType, long rowsPerChunk, double temperature)
-            : base(computeType, rowsPerChunk) => this.temperature = temperature;
+        public SoftTargetKlRows(ScalarType computeType, long rowsPerChunk, double temperature, bool keeps)
+            : base(computeType, rowsPerChunk, keeps) => this.temperature = temperature;
 
-        protected override Tensor Chunk(RowTensors t, long start, long length, Tensor? gradient)
+        /// <summary>Per chunk: the student's log-probabilities and the teacher's probabilities.</summary>
+        protected override int KeptPerChunk => 2;
+
+        protected override Tensor ValueChunk(RowTensors t, long start, long length, List<Tensor>? kept)
         {
             // The fused log_softmax kernel, which reads each row while it is in cache, and each temporary disposed as
             // soon as it is dead: few chunk-sized buffers are alive at once, for the allocator's sake (with one per
             // operation, glibc kept enough freed ones to add 0.1x to 0.25x the two logits to the peak at 4x512x32768).
-            using var studentLogProbs = SoftenedLogProbs(Rows(t.Student, start, length)!);
+            var studentLogProbs = SoftenedLogProbs(Rows(t.Student, start, length)!);
             using var teacherLogProbs = SoftenedLogProbs(Rows(t.Teacher, start, length)!);
-            using var teacherProbs = teacherLogProbs.exp();
+            var teacherProbs = teacherLogProbs.exp();
             // Where p_t is 0 the term is 0; without the fill, (-inf) - (-inf) or 0 × inf would make it NaN.
             var terms = teacherLogProbs.sub_(studentLogProbs).mul_(teacherProbs);
             using (var impossible = teacherProbs.eq(0))
             {
                 terms.masked_fill_(impossible, 0);
             }
-            return terms.sum().mul_(temperature * temperature);
+            var numerator = terms.sum().mul_(temperature * temperature);
+            if (kept is null)
+            {
+                studentLogProbs.Dispose();
+                teacherProbs.Dispose();
+            }
+            else
+            {
+                kept.Add(studentLogProbs.MoveToOuterDisposeScope());
+                kept.Add(teacherProbs.MoveToOuterDisposeScope());
+            }
+            return numerator;
         }
 
         protected override double GradientScale => temperature;
@@ -181,6 +239,18 @@ public static partial class Losses
             using var studentProbs = SoftenedProbs(Rows(t.Student, start, length)!);
             using var teacherProbs = SoftenedProbs(Rows(t.Teacher, start, length)!);
             gradient.copy_(studentProbs.sub_(teacherProbs).mul_(factor));
+        }
+
+        protected override void KeptGradientChunk(IReadOnlyList<Tensor> kept, int first, Tensor gradient, Tensor factor)
+        {
+            // The same from the forward's log q_s and p_t, computed in the gradient's slice (out of place for them).
+            if (gradient.dtype == ComputeType)
+            {
+                gradient.copy_(kept[first]).exp_().sub_(kept[first + 1]).mul_(factor);
+                return;
+            }
+            using var studentProbs = kept[first].exp();
+            gradient.copy_(studentProbs.sub_(kept[first + 1]).mul_(factor));
         }
 
         /// <summary>log_softmax(z / T) along the classes, in <see cref="RowTerm.ComputeType"/>, in a new tensor.</summary>
@@ -341,26 +411,37 @@ public static partial class Losses
             var student = (Tensor)vars[0];
             var term = (RowTerm)vars[1];
             var tensors = (RowTensors)vars[2];
-            var gradient = term is DeferredRowTerm ? null : torch.empty_like(tensors.Student);
+            if (term is DeferredRowTerm deferred)
+            {
+                var kept = deferred.Keeps ? new List<Tensor>() : null;
+                var value = deferred.Value(tensors, kept);
+                if (kept is null)
+                {
+                    // The inputs themselves: unpacking one that the caller has since changed in place throws, which
+                    // tells backward that the forward's gradient cannot be recomputed (see there).
+                    ctx.save_for_backward(tensors.ToList());
+                }
+                else
+                {
+                    // What backward reads is the forward's own; the inputs only give the shapes, so they are saved
+                    // through tensors of their own version counter (as below), which a change made in place does not
+                    // make throw.
+                    ctx.save_for_backward(tensors.ToList().Select(tensor => tensor is null ? null! : Decoupled(tensor)).Concat(kept).ToList());
+                }
+                ctx.save_data("state", new ChunkedState(term, student.shape, student.dtype, student.device));
+                return value;
+            }
+            var gradient = torch.empty_like(tensors.Student);
             var loss = term.Loss(tensors, gradient);
-            if (gradient is null)
-            {
-                // A deferred term saves the inputs themselves: unpacking one that the caller has since changed in
-                // place throws, which tells backward that the forward's gradient cannot be recomputed (see there).
-                ctx.save_for_backward(tensors.ToList());
-            }
-            else
-            {
-                // Every tensor is saved through a second tensor on the same storage with its own version counter. The
-                // buffer, so that backward may scale it in place and a second backward can still unpack the rest. The
-                // inputs, because unpacking a saved tensor that the caller has since changed in place throws, and an
-                // exception thrown in a custom backward cannot cross libtorch's frames: it ends the process. So a
-                // changed input costs nothing on the first backward, which hands over the buffer computed from the
-                // values the forward saw; only a second one over a retained graph recomputes from the changed values.
-                var saved = tensors.ToList().Select(tensor => tensor is null ? null! : Decoupled(tensor)).ToList();
-                saved.Add(Decoupled(gradient));
-                ctx.save_for_backward(saved);
-            }
+            // Every tensor is saved through a second tensor on the same storage with its own version counter. The
+            // buffer, so that backward may scale it in place and a second backward can still unpack the rest. The
+            // inputs, because unpacking a saved tensor that the caller has since changed in place throws, and an
+            // exception thrown in a custom backward cannot cross libtorch's frames: it ends the process. So a
+            // changed input costs nothing on the first backward, which hands over the buffer computed from the
+            // values the forward saw; only a second one over a retained graph recomputes from the changed values.
+            var saved = tensors.ToList().Select(tensor => tensor is null ? null! : Decoupled(tensor)).ToList();
+            saved.Add(Decoupled(gradient));
+            ctx.save_for_backward(saved);
             ctx.save_data("state", new ChunkedState(term, student.shape, student.dtype, student.device));
             return loss;
         }
@@ -392,7 +473,7 @@ public static partial class Losses
                 }
                 var tensors = RowTensors.FromList(inputs);
                 gradient = torch.empty_like(tensors.Student);
-                deferred.Gradient(tensors, gradient, grad_output);
+                deferred.Gradient(tensors, deferred.Keeps ? inputs.Skip(RowTensors.Count).ToList() : null, gradient, grad_output);
                 return new List<Tensor> { scope.MoveToOuter(gradient.view(state.StudentShape)), null!, null! };
             }
             var saved = ctx.get_saved_variables();

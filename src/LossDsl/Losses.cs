@@ -56,9 +56,8 @@ public static partial class Losses
     /// <param name="chunking">
     /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>), above a size,
     /// class-index labels take the chunked path, which computes the loss and the gradient of <paramref name="logits"/> chunk by
-    /// chunk with a custom backward, so memory stays near one gradient, and below it, without class weights and
-    /// when a gradient is needed, a closed-form backward; <see cref="Chunking.Off"/> is plain autograd.
-    /// Probability labels always take the plain path.
+    /// chunk with a custom backward, so memory stays near one gradient; <see cref="Chunking.Off"/> is plain
+    /// autograd. Probability labels always take the unchunked path.
     /// </param>
     /// <returns>
     /// The sum of per-position losses over kept positions divided by the kept count, or by the sum of
@@ -153,10 +152,6 @@ public static partial class Losses
         if (indexLabels && chunking.Chunks(Count(positionShape), classes))
         {
             return scope.MoveToOuter(ChunkedCrossEntropy(logits, labels, ignoreIndex, mask, labelSmoothing, classWeight, computeType, chunking));
-        }
-        if (indexLabels && classWeight is null && chunking.IsAuto && torch.is_grad_enabled() && logits.requires_grad)
-        {
-            return scope.MoveToOuter(ClosedFormCrossEntropy(logits, labels, ignoreIndex, mask, labelSmoothing, computeType));
         }
         Tensor perPosition;
         Tensor? dropped = null;
@@ -267,7 +262,9 @@ public static partial class Losses
                 AsRows(studentLogits), AsRows(teacherLogits), Labels: null, Dropped: null, ClassWeight: null,
                 InverseCount(dropped: null, Count(studentLogits.shape[..^1]), computeType, studentLogits.device));
             return scope.MoveToOuter(RunChunked(
-                studentLogits, new SoftTargetKlRows(computeType, chunking.RowsPerChunk(classes), temperature), rows));
+                studentLogits,
+                new SoftTargetKlRows(computeType, chunking.RowsPerChunk(classes), temperature, chunking.KeepsForBackward(Count(studentLogits.shape))),
+                rows));
         }
         var studentLogProbs = nn.functional.log_softmax(studentLogits.to(computeType) / temperature, -1);
         var teacherLogProbs = nn.functional.log_softmax(teacherLogits.detach().to(computeType) / temperature, -1);
@@ -814,28 +811,6 @@ public static partial class Losses
         var rows = new RowTensors(AsRows(logits), Teacher: null, safeIndex, dropped, classWeight, inverse);
         long classes = logits.shape[^1];
         return RunChunked(logits, new CrossEntropyRows(computeType, chunking.RowsPerChunk(classes), labelSmoothing), rows);
-    }
-
-    /// <summary>
-    /// <see cref="CrossEntropy"/> with class-index labels and no class weights through <see cref="CrossEntropyFunction"/>:
-    /// the rows left out (ignore index or mask), the labels with ignored ones replaced by 0, and each row's factor
-    /// (1 / the kept count, 0 where left out), all computed from the labels on the device.
-    /// </summary>
-    private static Tensor ClosedFormCrossEntropy(
-        Tensor logits, Tensor labels, long ignoreIndex, Tensor? mask, double labelSmoothing, ScalarType computeType)
-    {
-        long positions = Count(logits.shape[..^1]);
-        long classes = logits.shape[^1];
-        var index = labels.to(ScalarType.Int64).reshape(positions);
-        var dropped = index.eq(ignoreIndex);
-        if (mask is not null)
-        {
-            dropped.bitwise_or_(mask.reshape(positions).eq(0));
-        }
-        var safeIndex = index.masked_fill(dropped, 0);
-        var keep = InverseCount(dropped, positions, computeType, logits.device).expand(positions).masked_fill(dropped, 0).unsqueeze(-1);
-        // Applied to a view, as the chunked terms are (RunChunked): a leaf then keeps the gradient without a copy.
-        return CrossEntropyFunction.apply(logits.reshape(positions, classes), safeIndex, keep, computeType, labelSmoothing);
     }
 
     /// <summary>A detached [N, C] view (or copy) of logits of shape [..., C].</summary>
