@@ -369,6 +369,7 @@ public class ChunkedTermTests
     /// </summary>
     [Theory]
     [InlineData("CrossEntropy", 3L, 7L, Classes, false)]
+    [InlineData("CrossEntropy", 1L, 1L, 1L << 22, false)] // 2^22 elements: at the threshold, still plain
     [InlineData("CrossEntropy", 1L, 1L, (1L << 22) + 1, true)]
     [InlineData("SoftTargetKl", 3L, 7L, Classes, false)]
     [InlineData("SoftTargetKl", 1L, 1L, 1L << 20, false)] // 2^20 elements: at the threshold, still plain
