@@ -62,29 +62,25 @@ public static class AllocatorEffect
         int calls = 30;
         int rounds = 3;
         int threads = 1;
-        for (int i = 0; i < options.Count; i++)
+        foreach (var (name, value) in CommandOptions.Pairs(options))
         {
-            string value = options[i].StartsWith("--", StringComparison.Ordinal) && i + 1 < options.Count
-                ? options[i + 1]
-                : throw new ArgumentException($"'{options[i]}' is not an option followed by its value.");
-            switch (options[i])
+            switch (name)
             {
                 case "--shape":
                     shapes.Add(LogitsShape.Parse(value));
                     break;
                 case "--calls":
-                    calls = PeakMemory.ParsePositive(value, "--calls");
+                    calls = CommandOptions.Positive(value, "--calls");
                     break;
                 case "--rounds":
-                    rounds = PeakMemory.ParsePositive(value, "--rounds");
+                    rounds = CommandOptions.Positive(value, "--rounds");
                     break;
                 case "--threads":
-                    threads = PeakMemory.ParsePositive(value, "--threads");
+                    threads = CommandOptions.Positive(value, "--threads");
                     break;
                 default:
-                    throw new ArgumentException($"unknown option '{options[i]}' for allocator: its options are --shape, --calls, --rounds and --threads.");
+                    throw new ArgumentException($"unknown option '{name}' for allocator: its options are --shape, --calls, --rounds and --threads.");
             }
-            i++;
         }
         if (shapes.Count == 0)
         {
@@ -155,7 +151,7 @@ public static class AllocatorEffect
         var setting = Enum.Parse<AllocatorSetting>(arguments[0]);
         var history = Enum.Parse<ProcessHistory>(arguments[1]);
         var shape = LogitsShape.Parse(arguments[2]);
-        int calls = PeakMemory.ParsePositive(arguments[3], "call count");
+        int calls = CommandOptions.Positive(arguments[3], "call count");
         bool variables = ChildProcess.AllocatorVariables.Any(name => System.Environment.GetEnvironmentVariable(name) is not null);
         if (variables != (setting == AllocatorSetting.Environment))
         {
@@ -170,7 +166,7 @@ public static class AllocatorEffect
                 throw new InvalidOperationException($"NativeAllocator.Pin did not pin: {pinned}");
             }
         }
-        torch.set_num_threads(PeakMemory.ParsePositive(arguments[4], "thread count"));
+        torch.set_num_threads(CommandOptions.Positive(arguments[4], "thread count"));
 
         if (history == ProcessHistory.LargeFreed)
         {

@@ -78,29 +78,25 @@ public static class PeakMemory
         int threads = 1;
         int repeats = 3;
         string only = "";
-        for (int i = 0; i < options.Count; i++)
+        foreach (var (name, value) in CommandOptions.Pairs(options))
         {
-            string value = options[i].StartsWith("--", StringComparison.Ordinal) && i + 1 < options.Count
-                ? options[i + 1]
-                : throw new ArgumentException($"'{options[i]}' is not an option followed by its value.");
-            switch (options[i])
+            switch (name)
             {
                 case "--shape":
                     shape = LogitsShape.Parse(value);
                     break;
                 case "--threads":
-                    threads = ParsePositive(value, "--threads");
+                    threads = CommandOptions.Positive(value, "--threads");
                     break;
                 case "--only":
                     only = value;
                     break;
                 case "--repeats":
-                    repeats = ParsePositive(value, "--repeats");
+                    repeats = CommandOptions.Positive(value, "--repeats");
                     break;
                 default:
-                    throw new ArgumentException($"unknown option '{options[i]}' for memory: its options are --shape, --threads, --repeats and --only.");
+                    throw new ArgumentException($"unknown option '{name}' for memory: its options are --shape, --threads, --repeats and --only.");
             }
-            i++;
         }
         MemoryCase[] cases = Cases.Where(c => c.Id.StartsWith(only, StringComparison.Ordinal)).ToArray();
         if (cases.Length == 0)
@@ -164,7 +160,7 @@ public static class PeakMemory
         MemoryCase c = Cases.SingleOrDefault(c => c.Id == arguments[0] && c.Compute is not null)
             ?? throw new ArgumentException($"no TorchSharp memory case '{arguments[0]}'.");
         var shape = LogitsShape.Parse(arguments[1]);
-        torch.set_num_threads(ParsePositive(arguments[2], "thread count"));
+        torch.set_num_threads(CommandOptions.Positive(arguments[2], "thread count"));
         using var inputs = new MemoryInputs(shape, features: c.Loss == MemoryLoss.Full);
 
         Step(c, inputs).Dispose();
@@ -247,10 +243,4 @@ public static class PeakMemory
         MemoryLoss.Full => "full distillation loss",
         _ => throw new ArgumentOutOfRangeException(nameof(loss), loss, "no description for this loss."),
     };
-
-    /// <summary>A count given as an option or a child's argument: a positive integer, or an error naming <paramref name="what"/>.</summary>
-    internal static int ParsePositive(string text, string what) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int count) && count > 0
-            ? count
-            : throw new ArgumentException($"'{text}' is not a valid {what}: expected a positive integer.");
 }
