@@ -13,8 +13,7 @@ public static partial class Losses
     /// <c>inverse</c> (1 / the denominator, zero when nothing is kept) in its own dispose scope, which must stay open
     /// until this returns: the custom function saves those tensors for its backward after its forward has returned.
     /// Without a gradient (grad mode off, or a student that does not require grad) the value is computed chunk by
-    /// chunk and nothing else; otherwise <see cref="ChunkedTerm"/> computes the value and the student's gradient in
-    /// its forward.
+    /// chunk and nothing else; otherwise through <see cref="ChunkedTerm"/>.
     /// </summary>
     /// <returns>The loss, 0-dim, in <see cref="RowTerm.ComputeType"/>, in the caller's dispose scope.</returns>
     private static Tensor RunChunked(Tensor student, RowTerm term, RowTensors tensors)
@@ -82,16 +81,24 @@ public static partial class Losses
         /// </summary>
         protected Tensor Sum(RowTensors t, Func<long, long, Tensor> chunk)
         {
-            long rows = t.Student.shape[0];
             var total = torch.zeros(Array.Empty<long>(), dtype: ComputeType, device: t.Student.device);
-            for (long start = 0; start < rows; start += RowsPerChunk)
+            foreach (var (start, length) in Chunks(t))
             {
-                long length = Math.Min(RowsPerChunk, rows - start);
                 using var chunkScope = NewDisposeScope();
                 total.add_(chunk(start, length));
             }
             // masked_fill: with an empty denominator the numerator may be inf or NaN (a zero-weight label's -inf).
             return total.mul_(t.Inverse).masked_fill_(t.Inverse.eq(0), 0);
+        }
+
+        /// <summary>The chunks of the student's rows, in order: (first row, row count).</summary>
+        protected IEnumerable<(long Start, long Length)> Chunks(RowTensors t)
+        {
+            long rows = t.Student.shape[0];
+            for (long start = 0; start < rows; start += RowsPerChunk)
+            {
+                yield return (start, Math.Min(RowsPerChunk, rows - start));
+            }
         }
 
         /// <summary>The numerator of rows [start, start + length) and, into <paramref name="gradient"/>, its scaled gradient.</summary>
@@ -145,11 +152,9 @@ public static partial class Losses
         public void Gradient(RowTensors t, IReadOnlyList<Tensor>? kept, Tensor gradient, Tensor incoming)
         {
             using var factor = t.Inverse.mul(incoming).mul_(GradientScale);
-            long rows = t.Student.shape[0];
             int chunk = 0;
-            for (long start = 0; start < rows; start += RowsPerChunk, chunk++)
+            foreach (var (start, length) in Chunks(t))
             {
-                long length = Math.Min(RowsPerChunk, rows - start);
                 using var chunkScope = NewDisposeScope();
                 var slice = gradient.narrow(0, start, length);
                 if (kept is null)
@@ -160,6 +165,7 @@ public static partial class Losses
                 {
                     KeptGradientChunk(kept, chunk * KeptPerChunk, slice, factor);
                 }
+                chunk++;
             }
         }
 
@@ -392,13 +398,15 @@ public static partial class Losses
     }
 
     /// <summary>
-    /// The custom autograd function of the chunked terms. Its forward computes the loss and, chunk by chunk, the
-    /// gradient of the loss with respect to the student's logits into one buffer, which it saves. Backward's
-    /// contract: the first call hands that buffer over, scaled in place by the output's gradient (so one backward
-    /// pass never holds a second gradient-sized tensor); a later call (after <c>retain_graph</c>) finds it handed
-    /// over and recomputes the gradient chunk by chunk from the saved inputs. Every saved tensor is held by
-    /// libtorch's saved variables and freed with the graph; the tensors backward creates live in the dispose scope
-    /// of the code that runs the backward pass.
+    /// The custom autograd function of the chunked terms. For a <see cref="DeferredRowTerm"/> its forward computes the
+    /// loss (keeping what backward reads when the term <see cref="DeferredRowTerm.Keeps"/>) and every backward
+    /// computes the gradient chunk by chunk. For the other terms its forward computes the loss and, chunk by chunk,
+    /// the gradient of the loss with respect to the student's logits into one buffer, which it saves; the first
+    /// backward hands that buffer over, scaled in place by the output's gradient (so one backward pass never holds a
+    /// second gradient-sized tensor), and a later one (after <c>retain_graph</c>) finds it handed over and recomputes
+    /// the gradient chunk by chunk from the saved inputs. Every saved tensor is held by libtorch's saved variables and
+    /// freed with the graph; the tensors backward creates live in the dispose scope of the code that runs the
+    /// backward pass.
     /// </summary>
     private sealed class ChunkedTerm : torch.autograd.SingleTensorFunction<ChunkedTerm>
     {
@@ -411,6 +419,7 @@ public static partial class Losses
             var student = (Tensor)vars[0];
             var term = (RowTerm)vars[1];
             var tensors = (RowTensors)vars[2];
+            ctx.save_data("state", new ChunkedState(term, student.shape, student.dtype, student.device));
             if (term is DeferredRowTerm deferred)
             {
                 var kept = deferred.Keeps ? new List<Tensor>() : null;
@@ -426,9 +435,8 @@ public static partial class Losses
                     // What backward reads is the forward's own; the inputs only give the shapes, so they are saved
                     // through tensors of their own version counter (as below), which a change made in place does not
                     // make throw.
-                    ctx.save_for_backward(tensors.ToList().Select(tensor => tensor is null ? null! : Decoupled(tensor)).Concat(kept).ToList());
+                    ctx.save_for_backward(Decoupled(tensors).Concat(kept).ToList());
                 }
-                ctx.save_data("state", new ChunkedState(term, student.shape, student.dtype, student.device));
                 return value;
             }
             var gradient = torch.empty_like(tensors.Student);
@@ -439,16 +447,17 @@ public static partial class Losses
             // exception thrown in a custom backward cannot cross libtorch's frames: it ends the process. So a
             // changed input costs nothing on the first backward, which hands over the buffer computed from the
             // values the forward saw; only a second one over a retained graph recomputes from the changed values.
-            var saved = tensors.ToList().Select(tensor => tensor is null ? null! : Decoupled(tensor)).ToList();
-            saved.Add(Decoupled(gradient));
-            ctx.save_for_backward(saved);
-            ctx.save_data("state", new ChunkedState(term, student.shape, student.dtype, student.device));
+            ctx.save_for_backward(Decoupled(tensors).Append(Decoupled(gradient)).ToList());
             return loss;
         }
 
         /// <summary>A tensor on <paramref name="tensor"/>'s storage, with a version counter of its own.</summary>
         private static Tensor Decoupled(Tensor tensor) =>
             torch.empty(0, dtype: tensor.dtype, device: tensor.device).set_(tensor.detach());
+
+        /// <summary><see cref="RowTensors.ToList"/>, each tensor <see cref="Decoupled(Tensor)"/> (the missing ones null).</summary>
+        private static IEnumerable<Tensor> Decoupled(RowTensors tensors) =>
+            tensors.ToList().Select(tensor => tensor is null ? null! : Decoupled(tensor));
 
         /// <inheritdoc/>
         public override List<Tensor> backward(torch.autograd.AutogradContext ctx, Tensor grad_output)

@@ -255,15 +255,16 @@ public static partial class Losses
 
         using var scope = NewDisposeScope();
         ScalarType computeType = ComputeType(studentLogits.dtype, teacherLogits.dtype);
+        long positions = Count(studentLogits.shape[..^1]);
         long classes = studentLogits.shape[^1];
-        if (chunking.Chunks(Count(studentLogits.shape[..^1]), classes, Chunking.SoftTargetKlAutoThresholdElements))
+        if (chunking.Chunks(positions, classes, Chunking.SoftTargetKlAutoThresholdElements))
         {
             var rows = new RowTensors(
                 AsRows(studentLogits), AsRows(teacherLogits), Labels: null, Dropped: null, ClassWeight: null,
-                InverseCount(dropped: null, Count(studentLogits.shape[..^1]), computeType, studentLogits.device));
+                InverseCount(dropped: null, positions, computeType, studentLogits.device));
             return scope.MoveToOuter(RunChunked(
                 studentLogits,
-                new SoftTargetKlRows(computeType, chunking.RowsPerChunk(classes), temperature, chunking.KeepsForBackward(Count(studentLogits.shape))),
+                new SoftTargetKlRows(computeType, chunking.RowsPerChunk(classes), temperature, chunking.KeepsForBackward(positions * classes)),
                 rows));
         }
         var studentLogProbs = nn.functional.log_softmax(studentLogits.to(computeType) / temperature, -1);
@@ -271,8 +272,7 @@ public static partial class Losses
         var teacherProbs = teacherLogProbs.exp();
         // Where p_t is 0, the term is 0; without the fill, (-inf) - (-inf) would make it NaN.
         var terms = (teacherProbs * (teacherLogProbs - studentLogProbs)).masked_fill(teacherProbs.eq(0), 0);
-        long positions = Math.Max(Count(studentLogits.shape[..^1]), 1L);
-        var loss = terms.sum() * (temperature * temperature / positions);
+        var loss = terms.sum() * (temperature * temperature / Math.Max(positions, 1L));
         return scope.MoveToOuter(loss);
     }
 
