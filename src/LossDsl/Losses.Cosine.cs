@@ -28,7 +28,7 @@ public static partial class Losses
             var a = (Tensor)vars[0];
             var b = (Tensor)vars[1];
             var rows = new CosineRows(a, b, (ScalarType)vars[2]);
-            ctx.save_for_backward(new List<Tensor> { rows.AUnit, rows.BUnit, rows.ANorm, rows.AClamped, rows.BNorm, rows.BClamped, rows.Cosine });
+            ctx.save_for_backward(new List<Tensor> { rows.AUnit, rows.BUnit, rows.ANorm, rows.BNorm, rows.Cosine });
             ctx.save_data("state", new CosineState(a.requires_grad, b.requires_grad, a.dtype, b.dtype, rows.Positions));
             return rows.Loss;
         }
@@ -39,11 +39,11 @@ public static partial class Losses
             var state = (CosineState)ctx.get_data("state");
             using var scope = NewDisposeScope();
             var saved = ctx.get_saved_variables();
-            var (aUnit, bUnit, aNorm, aClamped, bNorm, bClamped, cosine) = (saved[0], saved[1], saved[2], saved[3], saved[4], saved[5], saved[6]);
+            var (aUnit, bUnit, aNorm, bNorm, cosine) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
             // ∂(1 − cos)/∂a × g / N = â (cos g / (N ‖a‖)) − b̂ (g / (N max(‖a‖, eps))), per row.
             var incoming = grad_output.div((double)state.Positions);
-            Tensor? aGradient = state.ANeedsGradient ? Gradient(aUnit, aNorm, bUnit, aClamped, cosine, incoming, state.AType) : null;
-            Tensor? bGradient = state.BNeedsGradient ? Gradient(bUnit, bNorm, aUnit, bClamped, cosine, incoming, state.BType) : null;
+            Tensor? aGradient = state.ANeedsGradient ? Gradient(aUnit, aNorm, bUnit, cosine, incoming, state.AType) : null;
+            Tensor? bGradient = state.BNeedsGradient ? Gradient(bUnit, bNorm, aUnit, cosine, incoming, state.BType) : null;
             return new List<Tensor>
             {
                 aGradient is null ? null! : scope.MoveToOuter(aGradient),
@@ -53,11 +53,11 @@ public static partial class Losses
         }
 
         /// <summary>The gradient with respect to one input (<paramref name="unit"/> is its unit vectors) in its dtype.</summary>
-        private static Tensor Gradient(Tensor unit, Tensor norm, Tensor otherUnit, Tensor clamped, Tensor cosine, Tensor incoming, ScalarType type)
+        private static Tensor Gradient(Tensor unit, Tensor norm, Tensor otherUnit, Tensor cosine, Tensor incoming, ScalarType type)
         {
             // cos / ‖x‖, 0 where x is 0 (then x̂ is 0 and the term has no direction).
             var alongSelf = cosine.mul(incoming).div_(norm).masked_fill_(norm.eq(0), 0);
-            var alongOther = incoming.div(clamped).neg_();
+            var alongOther = incoming.div(norm.clamp_min(CosineEps)).neg_();
             var gradient = unit.mul(alongSelf).addcmul_(otherUnit, alongOther, 1.0);
             return gradient.dtype == type ? gradient : gradient.to(type);
         }
@@ -65,7 +65,8 @@ public static partial class Losses
 
     /// <summary>
     /// The forward math of <see cref="CosineDistance"/>, in the compute type: the norms along the last dimension, the
-    /// norms clamped to eps, the unit vectors, the cosine per row ([..., 1]) and the loss, all new tensors.
+    /// unit vectors (each divided by its norm clamped to eps), the cosine per row ([..., 1]) and the loss, all new
+    /// tensors.
     /// </summary>
     private sealed class CosineRows
     {
@@ -75,10 +76,8 @@ public static partial class Losses
             var y = b.detach().to(computeType);
             ANorm = torch.linalg.vector_norm(x, 2, new[] { -1L }, keepdim: true);
             BNorm = torch.linalg.vector_norm(y, 2, new[] { -1L }, keepdim: true);
-            AClamped = ANorm.clamp_min(CosineEps);
-            BClamped = BNorm.clamp_min(CosineEps);
-            AUnit = x.div(AClamped);
-            BUnit = y.div(BClamped);
+            AUnit = x.div(ANorm.clamp_min(CosineEps));
+            BUnit = y.div(BNorm.clamp_min(CosineEps));
             Cosine = torch.linalg.vecdot(AUnit, BUnit, -1).unsqueeze_(-1);
             Positions = System.Math.Max(Count(a.shape[..^1]), 1L);
             Loss = Cosine.neg().add_(1).sum().div_((double)Positions);
@@ -86,8 +85,6 @@ public static partial class Losses
 
         public Tensor ANorm { get; }
         public Tensor BNorm { get; }
-        public Tensor AClamped { get; }
-        public Tensor BClamped { get; }
         public Tensor AUnit { get; }
         public Tensor BUnit { get; }
         public Tensor Cosine { get; }
