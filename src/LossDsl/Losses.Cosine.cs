@@ -10,12 +10,14 @@ public static partial class Losses
     private const double CosineEps = 1e-8;
 
     /// <summary>
-    /// <see cref="CosineDistance"/> with a closed-form backward. Forward: â = a / max(‖a‖, eps) and b̂ likewise, along
-    /// the last dimension, cos = Σ â b̂ and the loss Σ (1 − cos) / N, as libtorch's <c>cosine_similarity</c> computes
-    /// it. Backward: ∂cos/∂a = b̂ / max(‖a‖, eps) − cos â / ‖a‖ (0 where a is 0), the gradient autograd takes of that
-    /// formula (whose clamp of the norm carries no gradient), and likewise for b: two passes over each input that needs
-    /// a gradient, where autograd takes about eight. It saves â and b̂, tensors of its own, so that an input changed in
-    /// place after the forward changes nothing.
+    /// <see cref="CosineDistance"/> with a closed-form backward. Forward: the norms ‖a‖ and ‖b‖ and the dot product a·b
+    /// along the last dimension (three reductions, nothing input-sized written), cos = a·b / (max(‖a‖, eps)
+    /// max(‖b‖, eps)), and the loss Σ (1 − cos) / N. Backward: ∂cos/∂a = b / (max(‖a‖, eps) max(‖b‖, eps))
+    /// − cos a / (‖a‖ max(‖a‖, eps)) (the second part 0 where a is 0), the gradient autograd takes of libtorch's
+    /// <c>cosine_similarity</c> (whose clamp of the norm carries no gradient), and likewise for b: two passes over each
+    /// input that needs a gradient, where autograd takes about eight. It saves the inputs, as PyTorch's own functions
+    /// do: one changed in place after the forward makes their unpacking throw, and the gradient is then NaN (see
+    /// <see cref="backward"/>).
     /// </summary>
     private sealed class CosineDistanceFunction : torch.autograd.SingleTensorFunction<CosineDistanceFunction>
     {
@@ -28,8 +30,10 @@ public static partial class Losses
             var a = (Tensor)vars[0];
             var b = (Tensor)vars[1];
             var rows = new CosineRows(a, b, (ScalarType)vars[2]);
-            ctx.save_for_backward(new List<Tensor> { rows.AUnit, rows.BUnit, rows.ANorm, rows.BNorm, rows.Cosine });
-            ctx.save_data("state", new CosineState(a.requires_grad, b.requires_grad, a.dtype, b.dtype, rows.Positions));
+            // The inputs in the compute type: the caller's own tensors (so their version counters), or new copies
+            // when they are in half precision.
+            ctx.save_for_backward(new List<Tensor> { rows.A, rows.B, rows.ANorm, rows.BNorm, rows.Cosine });
+            ctx.save_data("state", new CosineState(a.requires_grad, b.requires_grad, a.dtype, b.dtype, a.shape, a.device, rows.Positions));
             return rows.Loss;
         }
 
@@ -38,12 +42,31 @@ public static partial class Losses
         {
             var state = (CosineState)ctx.get_data("state");
             using var scope = NewDisposeScope();
-            var saved = ctx.get_saved_variables();
-            var (aUnit, bUnit, aNorm, bNorm, cosine) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
-            // ∂(1 − cos)/∂a × g / N = â (cos g / (N ‖a‖)) − b̂ (g / (N max(‖a‖, eps))), per row.
+            List<Tensor> saved;
+            try
+            {
+                saved = ctx.get_saved_variables();
+            }
+            catch (System.Runtime.InteropServices.ExternalException)
+            {
+                // An input changed in place after the forward, so the forward's gradient cannot be computed. PyTorch
+                // raises an error here; an exception cannot leave a custom backward (it would end the process), so
+                // the gradient is NaN, which no optimizer step can mistake for a gradient.
+                return new List<Tensor>
+                {
+                    state.ANeedsGradient ? scope.MoveToOuter(Poisoned(state, state.AType)) : null!,
+                    state.BNeedsGradient ? scope.MoveToOuter(Poisoned(state, state.BType)) : null!,
+                    null!,
+                };
+            }
+            var (a, b, aNorm, bNorm, cosine) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
+            // ∂(1 − cos)/∂a × g / N = a (cos g / (N ‖a‖ max(‖a‖, eps))) − b (g / (N max(‖a‖, eps) max(‖b‖, eps))).
             var incoming = grad_output.div((double)state.Positions);
-            Tensor? aGradient = state.ANeedsGradient ? Gradient(aUnit, aNorm, bUnit, cosine, incoming, state.AType) : null;
-            Tensor? bGradient = state.BNeedsGradient ? Gradient(bUnit, bNorm, aUnit, cosine, incoming, state.BType) : null;
+            var aClamped = aNorm.clamp_min(CosineEps);
+            var bClamped = bNorm.clamp_min(CosineEps);
+            var across = incoming.div(aClamped.mul(bClamped)).neg_();
+            Tensor? aGradient = state.ANeedsGradient ? Gradient(a, aNorm, aClamped, b, cosine, incoming, across, state.AType) : null;
+            Tensor? bGradient = state.BNeedsGradient ? Gradient(b, bNorm, bClamped, a, cosine, incoming, across, state.BType) : null;
             return new List<Tensor>
             {
                 aGradient is null ? null! : scope.MoveToOuter(aGradient),
@@ -52,46 +75,53 @@ public static partial class Losses
             };
         }
 
-        /// <summary>The gradient with respect to one input (<paramref name="unit"/> is its unit vectors) in its dtype.</summary>
-        private static Tensor Gradient(Tensor unit, Tensor norm, Tensor otherUnit, Tensor cosine, Tensor incoming, ScalarType type)
+        /// <summary>
+        /// The gradient with respect to one input x (the other is y) in its dtype: x (cos g / (N ‖x‖ max(‖x‖, eps)))
+        /// + y <paramref name="across"/>, where across = −g / (N max(‖x‖, eps) max(‖y‖, eps)).
+        /// </summary>
+        private static Tensor Gradient(Tensor x, Tensor norm, Tensor clamped, Tensor y, Tensor cosine, Tensor incoming, Tensor across, ScalarType type)
         {
-            // cos / ‖x‖, 0 where x is 0 (then x̂ is 0 and the term has no direction).
-            var alongSelf = cosine.mul(incoming).div_(norm).masked_fill_(norm.eq(0), 0);
-            var alongOther = incoming.div(norm.clamp_min(CosineEps)).neg_();
-            var gradient = unit.mul(alongSelf).addcmul_(otherUnit, alongOther, 1.0);
+            // 0 where x is 0: x has no direction there, and autograd's gradient of the normalisation is 0.
+            var alongSelf = cosine.mul(incoming).div_(norm).div_(clamped).masked_fill_(norm.eq(0), 0);
+            var gradient = x.mul(alongSelf).addcmul_(y, across, 1.0);
             return gradient.dtype == type ? gradient : gradient.to(type);
         }
+
+        /// <summary>A NaN gradient of an input's shape and dtype.</summary>
+        private static Tensor Poisoned(CosineState state, ScalarType type) =>
+            torch.full(state.Shape, double.NaN, dtype: type, device: state.Device);
     }
 
     /// <summary>
-    /// The forward math of <see cref="CosineDistance"/>, in the compute type: the norms along the last dimension, the
-    /// unit vectors (each divided by its norm clamped to eps), the cosine per row ([..., 1]) and the loss, all new
-    /// tensors.
+    /// The forward math of <see cref="CosineDistance"/>, in the compute type: the inputs (aliases of the caller's
+    /// tensors when they have that type), the norms along the last dimension, the cosine per row ([..., 1]) and the
+    /// loss; only the inputs may be the caller's tensors.
     /// </summary>
     private sealed class CosineRows
     {
         public CosineRows(Tensor a, Tensor b, ScalarType computeType)
         {
-            var x = a.detach().to(computeType);
-            var y = b.detach().to(computeType);
-            ANorm = torch.linalg.vector_norm(x, 2, new[] { -1L }, keepdim: true);
-            BNorm = torch.linalg.vector_norm(y, 2, new[] { -1L }, keepdim: true);
-            AUnit = x.div(ANorm.clamp_min(CosineEps));
-            BUnit = y.div(BNorm.clamp_min(CosineEps));
-            Cosine = torch.linalg.vecdot(AUnit, BUnit, -1).unsqueeze_(-1);
+            A = a.detach().to(computeType);
+            B = b.detach().to(computeType);
+            ANorm = torch.linalg.vector_norm(A, 2, new[] { -1L }, keepdim: true);
+            BNorm = torch.linalg.vector_norm(B, 2, new[] { -1L }, keepdim: true);
+            using var dot = torch.linalg.vecdot(A, B, -1).unsqueeze_(-1);
+            using var aClamped = ANorm.clamp_min(CosineEps);
+            using var bClamped = BNorm.clamp_min(CosineEps);
+            Cosine = dot.div(aClamped.mul_(bClamped));
             Positions = System.Math.Max(Count(a.shape[..^1]), 1L);
             Loss = Cosine.neg().add_(1).sum().div_((double)Positions);
         }
 
+        public Tensor A { get; }
+        public Tensor B { get; }
         public Tensor ANorm { get; }
         public Tensor BNorm { get; }
-        public Tensor AUnit { get; }
-        public Tensor BUnit { get; }
         public Tensor Cosine { get; }
         public long Positions { get; }
         public Tensor Loss { get; }
     }
 
     /// <summary>What <see cref="CosineDistanceFunction"/>'s backward needs besides the saved tensors.</summary>
-    private sealed record CosineState(bool ANeedsGradient, bool BNeedsGradient, ScalarType AType, ScalarType BType, long Positions);
+    private sealed record CosineState(bool ANeedsGradient, bool BNeedsGradient, ScalarType AType, ScalarType BType, long[] Shape, Device Device, long Positions);
 }
