@@ -82,7 +82,7 @@ public readonly struct Chunking : IEquatable<Chunking>
 
     /// <summary>
     /// Whether a term that computes its gradient in backward keeps, from the forward pass, what its gradient reads
-    /// (two tensors of the input's size for <see cref="Losses.SoftTargetKl"/>) instead of recomputing it: under
+    /// (a tensor of the input's size for <see cref="Losses.SoftTargetKl"/>, the teacher's probabilities) instead of recomputing it: under
     /// <see cref="Auto"/> for inputs of at most <see cref="AutoThresholdElements"/>, where the chunks are for speed;
     /// not above, nor with <see cref="Rows"/>, where they are for memory.
     /// </summary>

@@ -361,7 +361,7 @@ public class ChunkedTermTests
 
     /// <summary>
     /// 3 × 7 × 50,000: above 2^20 elements and at most 2^22, where Auto chunks <c>SoftTargetKl</c> for speed and its
-    /// forward keeps log q_s and p_t for the backward (in chunks of five rows, the last one row).
+    /// forward keeps p_t for the backward (in chunks of five rows, the last one row).
     /// </summary>
     private static readonly long[] KeptShape = { 3, 7, 50_000 };
 
@@ -386,7 +386,7 @@ public class ChunkedTermTests
     }
 
     [Fact]
-    public void KeptSoftmaxes_AnInputChangedInPlace_TwoBackwardPasses_GiveTheForwardsGradient_AndLeaveNoTensorAlive()
+    public void KeptSoftmaxes_TeacherChangedInPlace_TwoBackwardPasses_GiveTheForwardsGradient_AndLeaveNoTensorAlive()
     {
         using var outer = NewDisposeScope();
         var inputs = Inputs(KeptShape, ScalarType.Float64, seed: 41);
@@ -398,17 +398,31 @@ public class ChunkedTermTests
             var student = inputs.Student.detach().clone().requires_grad_(true);
             var teacher = inputs.Teacher.clone();
             var loss = Call("SoftTargetKl", inputs with { Student = student, Teacher = teacher }, Chunking.Auto);
-            using (torch.no_grad())
-            {
-                student.add_(1);
-                teacher.mul_(2);
-            }
+            teacher.mul_(2);
             var first = torch.autograd.grad(new[] { loss * 2.5 }, new[] { student }, retain_graph: true)[0];
             loss.backward();
             AssertGradientsClose(expected * 2.5, first, 1e-12, "first pass");
             AssertGradientsClose(expected, student.grad!, 1e-12, "second pass");
         }
         Assert.Equal(0, LiveTensors.Count - before);
+    }
+
+    [Fact]
+    public void KeptSoftmaxes_StudentChangedInPlace_GradientIsNaN()
+    {
+        // Backward recomputes the student's softmax, which would read the changed values.
+        using var scope = NewDisposeScope();
+        var inputs = Inputs(KeptShape, ScalarType.Float32, seed: 42);
+        var student = inputs.Student.detach().clone().requires_grad_(true);
+
+        var loss = Call("SoftTargetKl", inputs with { Student = student }, Chunking.Auto);
+        using (torch.no_grad())
+        {
+            student.add_(1);
+        }
+        loss.backward();
+
+        Assert.True(student.grad!.isnan().all().item<bool>(), "every gradient element is NaN");
     }
 
     /// <summary>
