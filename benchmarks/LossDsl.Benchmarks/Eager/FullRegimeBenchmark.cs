@@ -17,7 +17,7 @@ namespace LossDsl.Benchmarks.Eager;
 public static class FullRegimeBenchmark
 {
     /// <summary>Defaults that keep the command to a few minutes on this machine.</summary>
-    public static readonly EagerRun.Options Defaults = new(new RoundPlan(Warmup: 3, Rounds: 11, Iterations: 5), Threads: 2);
+    public static readonly EagerRun.Options Defaults = new(new RoundPlan(Warmup: 3, Rounds: 21, Iterations: 5), Threads: 2);
 
     /// <summary>Measures both passes and returns the report: a header and a markdown table.</summary>
     public static string Run(EagerRun.Options options)
