@@ -505,7 +505,8 @@ public static partial class Losses
     /// <remarks>
     /// When a gradient is needed, a custom autograd function with a closed-form backward computes it (both inputs may
     /// need one): its gradient is not itself differentiable. For a gradient of a gradient, write the term with
-    /// <c>cosine_similarity</c>.
+    /// <c>cosine_similarity</c>. Its backward reads the inputs: one changed in place after the forward gives a NaN
+    /// gradient, where PyTorch raises an error.
     /// </remarks>
     /// <param name="a">Vectors of shape [..., D], floating point, at least 1-dim.</param>
     /// <param name="b">Vectors of the same shape as <paramref name="a"/>.</param>
