@@ -227,7 +227,12 @@ public static partial class Losses
             // element of such a row NaN (its sum of exponentials is NaN): the first column tells which rows had one.
             using var poisoned = PoisonedRows(studentLogProbs, teacherLogProbs);
             var terms = teacherLogProbs.sub_(studentLogProbs).mul_(teacherProbs);
-            var numerator = terms.nansum().masked_fill_(poisoned, double.NaN).mul_(temperature * temperature);
+            var numerator = terms.nansum();
+            if (poisoned is not null)
+            {
+                numerator.masked_fill_(poisoned, double.NaN);
+            }
+            numerator.mul_(temperature * temperature);
             if (kept is null)
             {
                 teacherProbs.Dispose();
@@ -258,10 +263,14 @@ public static partial class Losses
 
         /// <summary>
         /// Whether a row of either log_softmax is NaN (0-dim bool): log_softmax makes a row NaN everywhere or nowhere,
-        /// so its first column tells.
+        /// so its first column tells. Null when there are no classes (no column, and nothing NaN).
         /// </summary>
-        private static Tensor PoisonedRows(Tensor studentLogProbs, Tensor teacherLogProbs)
+        private static Tensor? PoisonedRows(Tensor studentLogProbs, Tensor teacherLogProbs)
         {
+            if (studentLogProbs.shape[^1] == 0)
+            {
+                return null;
+            }
             // ne, not isnan, which has no kernel on the meta device.
             using var first = studentLogProbs.select(1, 0).add(teacherLogProbs.select(1, 0));
             using var nan = first.ne(first);

@@ -357,6 +357,27 @@ public class ChunkedTermTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SoftTargetKl_NoClasses_ChunkedValueIsThePlainOne(bool gradient)
+    {
+        // No class: no first column to check for NaN, and nothing to sum (the plain path gives 0).
+        using var scope = NewDisposeScope();
+        var student = torch.empty(3, 0, dtype: ScalarType.Float32).requires_grad_(gradient);
+        var teacher = torch.empty(3, 0, dtype: ScalarType.Float32);
+
+        var plain = Losses.SoftTargetKl(student, teacher, 2.0, Chunking.Off);
+        var chunked = Losses.SoftTargetKl(student, teacher, 2.0, Chunking.Rows(2));
+        if (gradient)
+        {
+            chunked.backward();
+            Assert.Equal(student.shape, student.grad!.shape);
+        }
+
+        Assert.Equal(plain.item<float>(), chunked.item<float>());
+    }
+
     // ---------------------------------------------------------------- SoftTargetKl's kept softmaxes
 
     /// <summary>
