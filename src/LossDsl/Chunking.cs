@@ -12,7 +12,8 @@ namespace LossDsl;
 /// The chunked path computes the value chunk by chunk and, when a gradient is needed, the gradient of the student
 /// logits chunk by chunk into one buffer of the student's shape: in the forward pass, handed over by its custom
 /// backward, or, for <see cref="Losses.SoftTargetKl"/>, in the backward pass. Nothing class-sized is kept per chunk
-/// beyond that buffer, so peak memory stays near one gradient. A custom backward's gradient is not itself
+/// beyond that buffer (except <see cref="Losses.SoftTargetKl"/>'s teacher probabilities under <see cref="Auto"/> up to
+/// its threshold, where the chunks are for speed), so peak memory stays near one gradient. A custom backward's gradient is not itself
 /// differentiable: for a gradient of a gradient, use <see cref="Off"/>. See <c>docs/language.md</c>, "Large
 /// vocabularies: chunking".
 /// </remarks>

@@ -493,8 +493,8 @@ public static partial class Losses
                 catch (System.Runtime.InteropServices.ExternalException)
                 {
                     // An input changed in place after the forward, so the forward's gradient cannot be recomputed.
-                    // PyTorch raises an error here; an exception cannot leave a custom backward (it would end the
-                    // process), so the gradient is NaN, which no optimizer step can mistake for a gradient.
+                    // An exception cannot leave a custom backward (it would end the process), so the gradient is NaN,
+                    // which no optimizer step can mistake for a gradient.
                     gradient = torch.full(state.StudentShape, double.NaN, dtype: state.StudentType, device: state.StudentDevice);
                     return new List<Tensor> { scope.MoveToOuter(gradient), null!, null! };
                 }

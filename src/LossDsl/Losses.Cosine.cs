@@ -15,9 +15,10 @@ public static partial class Losses
     /// max(‖b‖, eps)), and the loss Σ (1 − cos) / N. Backward: ∂cos/∂a = b / (max(‖a‖, eps) max(‖b‖, eps))
     /// − cos a / (‖a‖ max(‖a‖, eps)) (the second part 0 where a is 0), the gradient autograd takes of libtorch's
     /// <c>cosine_similarity</c> (whose clamp of the norm carries no gradient), and likewise for b: two passes over each
-    /// input that needs a gradient, where autograd takes about eight. It saves the inputs, as PyTorch's own functions
-    /// do: one changed in place after the forward makes their unpacking throw, and the gradient is then NaN (see
-    /// <see cref="backward"/>).
+    /// input that needs a gradient, where autograd takes about eight. It saves both inputs, whether or not they need a
+    /// gradient (each one's gradient reads the other): one changed in place after the forward makes their unpacking
+    /// throw, and the gradient is then NaN (see <see cref="backward"/>). When a squared norm overflows the dtype the
+    /// cosine is ∞ / ∞, NaN, where <c>cosine_similarity</c>, which divides by the norms first, gives a number.
     /// </summary>
     private sealed class CosineDistanceFunction : torch.autograd.SingleTensorFunction<CosineDistanceFunction>
     {
@@ -49,9 +50,9 @@ public static partial class Losses
             }
             catch (System.Runtime.InteropServices.ExternalException)
             {
-                // An input changed in place after the forward, so the forward's gradient cannot be computed. PyTorch
-                // raises an error here; an exception cannot leave a custom backward (it would end the process), so
-                // the gradient is NaN, which no optimizer step can mistake for a gradient.
+                // An input changed in place after the forward, so the forward's gradient cannot be computed. An
+                // exception cannot leave a custom backward (it would end the process), so the gradient is NaN, which
+                // no optimizer step can mistake for a gradient.
                 return new List<Tensor>
                 {
                     state.ANeedsGradient ? scope.MoveToOuter(Poisoned(state, state.AType)) : null!,

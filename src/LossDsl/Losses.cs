@@ -239,7 +239,9 @@ public static partial class Losses
     /// <param name="chunking">
     /// How the rows are processed (<see cref="Chunking"/>): by default (<see cref="Chunking.Auto"/>), above a size, chunk by chunk,
     /// the value in the forward pass and the gradient of the student logits in a custom backward, so memory stays
-    /// near one gradient; <see cref="Chunking.Off"/> is plain autograd. Both give the same value and gradient.
+    /// near one gradient; <see cref="Chunking.Off"/> is plain autograd. Both give the same value and gradient, except
+    /// for an input changed in place before the backward pass, where the chunked path may give NaN (see
+    /// <c>docs/language.md</c>, "Large vocabularies: chunking").
     /// </param>
     /// <returns>
     /// Mean over positions of Σ p_t (log p_t − log p_s), times T². Computed in log space; classes
@@ -505,8 +507,8 @@ public static partial class Losses
     /// <remarks>
     /// When a gradient is needed, a custom autograd function with a closed-form backward computes it (both inputs may
     /// need one): its gradient is not itself differentiable. For a gradient of a gradient, write the term with
-    /// <c>cosine_similarity</c>. Its backward reads the inputs: one changed in place after the forward gives a NaN
-    /// gradient, where PyTorch raises an error.
+    /// <c>cosine_similarity</c>. Its backward reads both inputs: one changed in place after the forward gives a NaN
+    /// gradient (see <c>docs/language.md</c>, "The closed-form cosine").
     /// </remarks>
     /// <param name="a">Vectors of shape [..., D], floating point, at least 1-dim.</param>
     /// <param name="b">Vectors of the same shape as <paramref name="a"/>.</param>

@@ -69,7 +69,7 @@ public class ChunkedTermTests
     /// An input changed in place between forward and backward. Unpacking a saved tensor that changed throws, and an
     /// exception in a custom backward ended the test process; backward now hands over the gradient the forward
     /// computed, from the values it saw, or, for SoftTargetKl, which computes its gradient in backward, gives NaN
-    /// (where PyTorch raises an error) instead of the gradient of the changed values.
+    /// instead of the gradient of the changed values.
     /// </summary>
     [Theory]
     [MemberData(nameof(Terms))]

@@ -112,7 +112,7 @@ public class CosineDistanceGradientTests
     [InlineData("both", "b")]
     public void AnInputChangedInPlaceAfterTheForward_GradientIsNaN(string which, string changed)
     {
-        // The backward reads the inputs, as PyTorch's does: where PyTorch raises an error, the gradient is NaN.
+        // The backward reads both inputs, the one that needs no gradient too: a change to either gives NaN.
         using var scope = NewDisposeScope();
         var (a, b) = Inputs(new long[] { 3, 5 }, ScalarType.Float64, seed: 8);
         var x = a.clone().requires_grad_(which != "b");
