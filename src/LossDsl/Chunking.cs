@@ -12,9 +12,9 @@ namespace LossDsl;
 /// The chunked path computes the value chunk by chunk and, when a gradient is needed, the gradient of the student
 /// logits chunk by chunk into one buffer of the student's shape: in the forward pass, handed over by its custom
 /// backward, or, for <see cref="Losses.SoftTargetKl"/>, in the backward pass. Nothing class-sized is kept per chunk
-/// beyond that buffer (except <see cref="Losses.SoftTargetKl"/>'s teacher probabilities under <see cref="Auto"/> up to
-/// its threshold, where the chunks are for speed), so peak memory stays near one gradient. A custom backward's gradient is not itself
-/// differentiable: for a gradient of a gradient, use <see cref="Off"/>. See <c>docs/language.md</c>, "Large
+/// beyond that buffer (but <see cref="Losses.SoftTargetKl"/>'s teacher probabilities under <see cref="Auto"/> up to its
+/// threshold, where the chunks are for speed), so peak memory stays near one gradient. A custom backward's gradient is
+/// not itself differentiable: for a gradient of a gradient, use <see cref="Off"/>. See <c>docs/language.md</c>, "Large
 /// vocabularies: chunking".
 /// </remarks>
 public readonly struct Chunking : IEquatable<Chunking>
@@ -83,9 +83,9 @@ public readonly struct Chunking : IEquatable<Chunking>
 
     /// <summary>
     /// Whether a term that computes its gradient in backward keeps, from the forward pass, what its gradient reads
-    /// (a tensor of the input's size for <see cref="Losses.SoftTargetKl"/>, the teacher's probabilities) instead of recomputing it: under
-    /// <see cref="Auto"/> for inputs of at most <see cref="AutoThresholdElements"/>, where the chunks are for speed;
-    /// not above, nor with <see cref="Rows"/>, where they are for memory.
+    /// (for <see cref="Losses.SoftTargetKl"/>, the teacher's probabilities: a tensor of the input's size) instead of
+    /// recomputing it: under <see cref="Auto"/> for inputs of at most <see cref="AutoThresholdElements"/>, where the
+    /// chunks are for speed; not above, nor with <see cref="Rows"/>, where they are for memory.
     /// </summary>
     internal bool KeepsForBackward(long elements) => IsAuto && elements <= AutoThresholdElements;
 

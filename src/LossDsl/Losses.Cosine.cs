@@ -32,7 +32,7 @@ public static partial class Losses
             var b = (Tensor)vars[1];
             var rows = new CosineRows(a, b, (ScalarType)vars[2]);
             // The inputs in the compute type: the caller's own tensors (so their version counters), or new copies
-            // when they are in half precision.
+            // when their dtype is not the compute type.
             ctx.save_for_backward(new List<Tensor> { rows.A, rows.B, rows.ANorm, rows.BNorm, rows.Cosine });
             ctx.save_data("state", new CosineState(a.requires_grad, b.requires_grad, a.dtype, b.dtype, a.shape, a.device, rows.Positions));
             return rows.Loss;
