@@ -99,7 +99,7 @@ public sealed partial class LossGenerator
         {
             w.Close();
         }
-        return w.ToString();
+        return w.Finish();
     }
 
     private static void EmitMethod(SourceWriter w, LossMethodSpec method)
@@ -193,7 +193,13 @@ public sealed partial class LossGenerator
             var held = members.Select(m => m.Variable.Name).ToList();
             for (int i = 0; i < held.Count; i += 3)
             {
-                w.Line($"{plan.ScopeVariable}.MoveToOuter({string.Join(", ", held.Skip(i).Take(3))});");
+                string moved = (held.Count - i) switch
+                {
+                    1 => held[i],
+                    2 => held[i] + ", " + held[i + 1],
+                    _ => held[i] + ", " + held[i + 1] + ", " + held[i + 2],
+                };
+                w.Line($"{plan.ScopeVariable}.MoveToOuter({moved});");
             }
             foreach (ResultMemberSpec list in members.Where(m => m.List is { Unbind: false }))
             {

@@ -23,7 +23,7 @@ internal static class ExplanationWriter
 
     public static IReadOnlyList<string> Lines(PlanBody plan)
     {
-        var lines = new List<string>();
+        var lines = new List<string>(plan.Steps.Count + 2);
         foreach (PlanStep step in plan.Steps)
         {
             switch (step)

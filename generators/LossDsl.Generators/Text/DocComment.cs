@@ -13,8 +13,18 @@ internal static class DocComment
     /// </summary>
     public static string Text(string text)
     {
-        var builder = new StringBuilder(text.Length);
-        for (int i = 0; i < text.Length; i++)
+        int first = 0;
+        while (first < text.Length && !Escaped(text, first))
+        {
+            first++;
+        }
+        if (first == text.Length)
+        {
+            return text; // most text (names, documentation IDs, metric keys) needs nothing: no copy
+        }
+        var builder = new StringBuilder(text.Length + 16);
+        builder.Append(text, 0, first);
+        for (int i = first; i < text.Length; i++)
         {
             char c = text[i];
             switch (c)
@@ -29,9 +39,7 @@ internal static class DocComment
                     builder.Append("&gt;");
                     break;
                 default:
-                    bool unpaired = char.IsHighSurrogate(c) ? i + 1 == text.Length || !char.IsLowSurrogate(text[i + 1])
-                        : char.IsLowSurrogate(c) && (i == 0 || !char.IsHighSurrogate(text[i - 1]));
-                    if (char.IsControl(c) || unpaired || CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+                    if (Escaped(text, i))
                     {
                         builder.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
                     }
@@ -43,5 +51,18 @@ internal static class DocComment
             }
         }
         return builder.ToString();
+    }
+
+    /// <summary>Whether the character at <paramref name="i"/> is not written as itself: an XML special character, or one written as <c>\uXXXX</c>.</summary>
+    private static bool Escaped(string text, int i)
+    {
+        char c = text[i];
+        if (c is '&' or '<' or '>')
+        {
+            return true;
+        }
+        bool unpaired = char.IsHighSurrogate(c) ? i + 1 == text.Length || !char.IsLowSurrogate(text[i + 1])
+            : char.IsLowSurrogate(c) && (i == 0 || !char.IsHighSurrogate(text[i - 1]));
+        return char.IsControl(c) || unpaired || CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
     }
 }
