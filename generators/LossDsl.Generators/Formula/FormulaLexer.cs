@@ -41,7 +41,8 @@ internal static class FormulaLexer
 {
     public static List<Token> Tokenize(string text)
     {
-        var tokens = new List<Token>();
+        // About one token per three characters in a usual formula: room for them from the start.
+        var tokens = new List<Token>(text.Length / 3 + 4);
         int i = 0;
         while (i < text.Length)
         {

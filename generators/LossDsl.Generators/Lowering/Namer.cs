@@ -15,9 +15,11 @@ internal sealed class Namer
 {
     private readonly NameAllocator _locals = new();
     // ILossResult.Loss is implemented explicitly, so only the result's methods (and object's) are taken.
-    private readonly HashSet<string> _properties = new(
+    private static readonly HashSet<string> s_takenProperties = new(
         LossGenerator.ReservedResultNames.Concat(new[] { LossGenerator.ResultValues, LossGenerator.ResultDisposed, LossGenerator.ResultValue, LossGenerator.ResultNumbers, LossGenerator.ResultLists, LossGenerator.ResultListValues, LossGenerator.ResultList, LossGenerator.ResultListNames }),
         StringComparer.Ordinal);
+    // A copy of a set of the same comparer takes its buckets as they are: no rehashing per formula.
+    private readonly HashSet<string> _properties = new(s_takenProperties, StringComparer.Ordinal);
     private readonly HashSet<string> _metricKeys = new(StringComparer.Ordinal);
     private readonly string _metricsPrefix;
 
