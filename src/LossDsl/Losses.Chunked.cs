@@ -119,7 +119,7 @@ public static partial class Losses
     /// A <see cref="RowTerm"/> whose forward computes the value alone, chunk by chunk, and whose backward computes the
     /// gradient, chunk by chunk: for a term whose gradient costs little beside its value, so that a forward pass does
     /// no backward work. When <see cref="Keeps"/>, the forward keeps the part of the gradient's closed form that does
-    /// not depend on the student, a chunk-sized tensor per chunk (for inputs small enough that memory is not the
+    /// not depend on the student, one chunk-sized tensor per chunk (for inputs small enough that memory is not the
     /// point), and backward recomputes only the student's part from the saved student; otherwise backward recomputes
     /// all of it from the saved inputs.
     /// </summary>
@@ -133,7 +133,7 @@ public static partial class Losses
 
         /// <summary>
         /// The loss, chunk by chunk, adding what backward reads to <paramref name="kept"/> (in the caller's dispose
-        /// scope; <see cref="KeptPerChunk"/> per chunk, in order) when it is given.
+        /// scope; one tensor per chunk, in order) when it is given.
         /// </summary>
         public Tensor Value(RowTensors t, List<Tensor>? kept) => Sum(t, (start, length) => ValueChunk(t, start, length, kept));
 
@@ -157,43 +157,28 @@ public static partial class Losses
             foreach (var (start, length) in Chunks(t))
             {
                 using var chunkScope = NewDisposeScope();
-                var slice = gradient.narrow(0, start, length);
-                if (kept is null)
-                {
-                    GradientChunk(t, start, length, slice, factor);
-                }
-                else
-                {
-                    KeptGradientChunk(t, start, length, kept, chunk * KeptPerChunk, slice, factor);
-                }
+                GradientChunk(t, start, length, kept?[chunk], gradient.narrow(0, start, length), factor);
                 chunk++;
             }
         }
-
-        /// <summary>How many tensors <see cref="ValueChunk"/> keeps per chunk.</summary>
-        protected abstract int KeptPerChunk { get; }
 
         /// <summary>The constant the gradient's closed form carries (T for <see cref="SoftTargetKl"/>).</summary>
         protected abstract double GradientScale { get; }
 
         /// <summary>
-        /// The numerator of rows [start, start + length), adding <see cref="KeptPerChunk"/> tensors to
-        /// <paramref name="kept"/> when it is given.
+        /// The numerator of rows [start, start + length), adding the chunk's one kept tensor to <paramref name="kept"/>
+        /// when it is given.
         /// </summary>
         protected abstract Tensor ValueChunk(RowTensors t, long start, long length, List<Tensor>? kept);
 
         /// <summary>
-        /// Rows [start, start + length)'s part of <see cref="Gradient"/> into <paramref name="gradient"/> (that slice),
-        /// recomputed from the inputs: the closed form without <see cref="GradientScale"/>, times
-        /// <paramref name="factor"/>, which carries it, the inverse of the denominator and the incoming gradient.
+        /// Rows [start, start + length)'s part of <see cref="Gradient"/> into <paramref name="gradient"/> (that slice):
+        /// the closed form without <see cref="GradientScale"/>, times <paramref name="factor"/>, which carries it, the
+        /// inverse of the denominator and the incoming gradient. With <paramref name="kept"/> (what the chunk's
+        /// forward kept, which it must leave unchanged: a second backward over a retained graph reads it again), or
+        /// recomputed from the inputs alone when it is null.
         /// </summary>
-        protected abstract void GradientChunk(RowTensors t, long start, long length, Tensor gradient, Tensor factor);
-
-        /// <summary>
-        /// The same from the student's rows and the tensors the chunk kept, <paramref name="kept"/>[<paramref name="first"/>…],
-        /// which it must leave unchanged (a second backward over a retained graph reads them again).
-        /// </summary>
-        protected abstract void KeptGradientChunk(RowTensors t, long start, long length, IReadOnlyList<Tensor> kept, int first, Tensor gradient, Tensor factor);
+        protected abstract void GradientChunk(RowTensors t, long start, long length, Tensor? kept, Tensor gradient, Tensor factor);
     }
 
     /// <summary>
@@ -207,12 +192,6 @@ public static partial class Losses
         public SoftTargetKlRows(ScalarType computeType, long rowsPerChunk, double temperature, bool keeps)
             : base(computeType, rowsPerChunk, keeps) => this.temperature = temperature;
 
-        /// <summary>
-        /// Per chunk: the teacher's probabilities. Keeping the student's log-probabilities too measured slower forward
-        /// (the second kept tensor is written to memory the cache does not hold) and no faster forward+backward.
-        /// </summary>
-        protected override int KeptPerChunk => 1;
-
         protected override Tensor ValueChunk(RowTensors t, long start, long length, List<Tensor>? kept)
         {
             // The fused log_softmax kernel, which reads each row while it is in cache, and each temporary disposed as
@@ -220,6 +199,8 @@ public static partial class Losses
             // operation, glibc kept enough freed ones to add 0.1x to 0.25x the two logits to the peak at 4x512x32768).
             using var studentLogProbs = SoftenedLogProbs(Rows(t.Student, start, length)!);
             using var teacherLogProbs = SoftenedLogProbs(Rows(t.Teacher, start, length)!);
+            // Kept per chunk when the forward keeps: keeping the student's log-probabilities too measured slower forward
+            // (the second kept tensor is written to memory the cache does not hold) and no faster forward+backward.
             var teacherProbs = teacherLogProbs.exp();
             // Where p_t is 0 the term is 0, but (-inf) - (-inf) or 0 × inf make it NaN there: nansum leaves those out
             // at no cost of its own, where a mask of p_t = 0 took two passes (a fifth of the chunk's time). The NaNs
@@ -246,19 +227,13 @@ public static partial class Losses
 
         protected override double GradientScale => temperature;
 
-        protected override void GradientChunk(RowTensors t, long start, long length, Tensor gradient, Tensor factor)
+        protected override void GradientChunk(RowTensors t, long start, long length, Tensor? kept, Tensor gradient, Tensor factor)
         {
-            // d/dz_s T² KL = T (q_s − p_t), with the fused softmax kernel.
+            // d/dz_s T² KL = T (q_s − p_t), with the fused softmax kernel; p_t is the forward's when it kept it (a
+            // recomputed one is freed with the chunk's dispose scope).
             using var studentProbs = SoftenedProbs(Rows(t.Student, start, length)!);
-            using var teacherProbs = SoftenedProbs(Rows(t.Teacher, start, length)!);
+            var teacherProbs = kept ?? SoftenedProbs(Rows(t.Teacher, start, length)!);
             gradient.copy_(studentProbs.sub_(teacherProbs).mul_(factor));
-        }
-
-        protected override void KeptGradientChunk(RowTensors t, long start, long length, IReadOnlyList<Tensor> kept, int first, Tensor gradient, Tensor factor)
-        {
-            // The same with the forward's p_t, which it leaves unchanged.
-            using var studentProbs = SoftenedProbs(Rows(t.Student, start, length)!);
-            gradient.copy_(studentProbs.sub_(kept[first]).mul_(factor));
         }
 
         /// <summary>
